@@ -1,0 +1,326 @@
+"""The sealed blob: claims to a compact, authenticated, URL-safe string and back.
+
+Wire format, version 1 (``docs/blob-format.md`` is the full specification)::
+
+    blob      = base64url(header || sealed)              no padding, canonical
+    header    = format(1) || len(kid)(1) || kid || len(kh)(1) || kh
+    format    = 0x10 | mode                               version 1; mode 1 encrypted, 2 signed
+    sealed    = nonce(12) || AES-256-GCM-SIV(plaintext)   encrypted mode, AAD = context
+              | plaintext || HMAC-SHA256(context || plaintext)[:16]          signed mode
+    context   = len(purpose)(2) || purpose || header
+    plaintext = flags(1) || type(1) || tid(16) || iat(4) || exp(4) || len(token)(2) || token
+                || action
+
+``kid`` names the key in a keyring; ``kh`` is the key backend's header (empty for local keys).
+The token is stored as its raw bytes when it is canonical standard base64 (real task tokens are),
+which saves a quarter of its length; the action is compact JSON without its ``type`` (that is the
+``type`` byte) and without fields at their defaults, deflated only when that is shorter.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hmac
+import os
+import re
+import struct
+import uuid
+import zlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+
+import pydantic
+from cryptography.exceptions import InvalidTag
+
+from .claims import Claims, utcnow
+from .errors import InvalidPayload, PayloadTooLarge, SfnCallbackUrlsError
+from .keys.base import MAX_KEY_HEADER_LENGTH, KeyBackend
+from .keys.keyring import Keyring
+from .models import Action, FailureAction, HeartbeatAction, PostAction, SuccessAction
+
+__all__ = [
+    "DEFAULT_LEEWAY",
+    "DEFAULT_PURPOSE",
+    "MAX_BLOB_LENGTH",
+    "MAX_DECOMPRESSED_SIZE",
+    "Codec",
+    "Mode",
+]
+
+#: Purpose used when none is given. Give each deployment its own to keep their blobs apart.
+DEFAULT_PURPOSE = "sfn-callback-urls"
+#: Clock skew tolerated when checking expiry.
+DEFAULT_LEEWAY = timedelta(seconds=30)
+#: Longest blob accepted or minted, in characters (CloudFront and edge API Gateway cap URLs at
+#: 8,192 characters); longer input is refused before any decoding.
+MAX_BLOB_LENGTH = 8000
+#: Largest action a deflated blob may inflate to: no zip bombs.
+MAX_DECOMPRESSED_SIZE = 512 * 1024
+
+_VERSION = 1
+_NONCE_LENGTH = 12
+_TAG_LENGTH = 16
+_FLAG_TOKEN_RAW = 0x01
+_FLAG_DEFLATED = 0x02
+_FLAG_OUTPUT_PARAMETERS = 0x04
+_KNOWN_FLAGS = _FLAG_TOKEN_RAW | _FLAG_DEFLATED | _FLAG_OUTPUT_PARAMETERS
+_FIXED = struct.Struct(">BB16sIIH")
+#: Deflate never wins on short JSON; don't pay for trying.
+_COMPRESS_THRESHOLD = 96
+_BLOB_RE = re.compile(r"[A-Za-z0-9_-]*")
+_STD_B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: Wire codes of the action types; never renumber.
+_TYPE_CODES: dict[str, int] = {"success": 1, "failure": 2, "heartbeat": 3, "post": 4}
+_ACTION_CLASSES: dict[int, type[Action]] = {
+    1: SuccessAction,
+    2: FailureAction,
+    3: HeartbeatAction,
+    4: PostAction,
+}
+
+
+class Mode(enum.IntEnum):
+    """How a blob is sealed. A codec accepts only blobs of its own mode."""
+
+    #: AES-256-GCM-SIV: nobody without the key can read or change the contents.
+    ENCRYPTED = 1
+    #: HMAC-SHA256: nobody can change the contents, but anyone holding the URL can read them,
+    #: task token included. Choose it only when that is acceptable.
+    SIGNED = 2
+
+
+class Codec:
+    """Seals :class:`~sfn_callback_urls.claims.Claims` into blobs and opens them again.
+
+    Args:
+        keys: a :class:`~sfn_callback_urls.keys.Keyring`, a single key, or a list of keys
+            (primary first).
+        mode: :attr:`Mode.ENCRYPTED` (default) or :attr:`Mode.SIGNED`.
+        purpose: bound into every blob as associated data; a codec with another purpose rejects
+            the blob even with the same key. Use one per deployment or use case.
+        leeway: clock skew tolerated on expiry.
+    """
+
+    __slots__ = ("_context_prefix", "_keyring", "_mode", "leeway", "purpose")
+
+    def __init__(
+        self,
+        keys: Keyring | KeyBackend | Iterable[KeyBackend],
+        *,
+        mode: Mode = Mode.ENCRYPTED,
+        purpose: str = DEFAULT_PURPOSE,
+        leeway: timedelta = DEFAULT_LEEWAY,
+    ) -> None:
+        self._keyring = Keyring.of(keys)
+        self._mode = Mode(mode)
+        purpose_bytes = purpose.encode("utf-8")
+        if len(purpose_bytes) > 0xFFFF:
+            raise ValueError("purpose is too long")
+        self.purpose = purpose
+        self.leeway = leeway
+        self._context_prefix = struct.pack(">H", len(purpose_bytes)) + purpose_bytes
+
+    @property
+    def keyring(self) -> Keyring:
+        """The keys this codec mints with (the primary) and opens with (all)."""
+        return self._keyring
+
+    @property
+    def mode(self) -> Mode:
+        """The one mode this codec seals and accepts."""
+        return self._mode
+
+    # -- sealing ---------------------------------------------------------------------------
+
+    def seal(self, claims: Claims) -> str:
+        """Seal ``claims`` with the keyring's primary key into a URL-safe blob.
+
+        Raises:
+            PayloadTooLarge: the blob would exceed :data:`MAX_BLOB_LENGTH`.
+        """
+        key = self._keyring.primary
+        key_header, data_key = key.mint_key(self.purpose)
+        key_id = key.key_id
+        if len(key_header) > MAX_KEY_HEADER_LENGTH:
+            raise ValueError("key backend returned an oversized key header")
+        header = (
+            bytes(((_VERSION << 4) | self._mode, len(key_id)))
+            + key_id
+            + bytes((len(key_header),))
+            + key_header
+        )
+        plaintext = _encode_plaintext(claims)
+        context = self._context_prefix + header
+        if self._mode is Mode.ENCRYPTED:
+            nonce = os.urandom(_NONCE_LENGTH)
+            sealed = nonce + data_key.aead.encrypt(nonce, plaintext, context)
+        else:
+            sealed = plaintext + data_key.mac(context + plaintext)[:_TAG_LENGTH]
+        blob = base64.urlsafe_b64encode(header + sealed).rstrip(b"=").decode("ascii")
+        if len(blob) > MAX_BLOB_LENGTH:
+            raise PayloadTooLarge(
+                f"The sealed action is {len(blob)} characters long; "
+                f"at most {MAX_BLOB_LENGTH} fit in a URL. Make the output or response smaller."
+            )
+        return blob
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def open(self, blob: str, *, now: datetime | None = None, check_expiry: bool = True) -> Claims:
+        """Verify ``blob`` and return its claims.
+
+        Args:
+            blob: the ``data`` query parameter of a callback URL.
+            now: the time to check expiry against (default: the wall clock).
+            check_expiry: ``False`` returns the claims of an expired blob (for inspection
+                tools); never use it to decide whether to complete a task.
+
+        Raises:
+            PayloadTooLarge: the blob is longer than any we mint.
+            InvalidPayload: the blob is not authentic for this codec's keys, mode and purpose,
+                whatever the reason (one error, one message: no oracle).
+            ExpiredPayload: the blob is authentic but expired.
+            KeyUnavailable: the key backend failed (e.g. KMS is down or the key is disabled).
+        """
+        claims = self._open(blob)
+        if check_expiry:
+            claims.check_expiry(utcnow() if now is None else now, self.leeway)
+        return claims
+
+    def _open(self, blob: str) -> Claims:
+        if not isinstance(blob, str):
+            raise InvalidPayload
+        if len(blob) > MAX_BLOB_LENGTH:
+            raise PayloadTooLarge
+        raw = _b64decode_canonical(blob)
+        # Header: format, key id, key header. Every branch ends in the same InvalidPayload.
+        if len(raw) < 3 or raw[0] != ((_VERSION << 4) | self._mode):
+            raise InvalidPayload
+        kid_end = 2 + raw[1]
+        if raw[1] == 0 or len(raw) <= kid_end:
+            raise InvalidPayload
+        kh_end = kid_end + 1 + raw[kid_end]
+        if len(raw) < kh_end:
+            raise InvalidPayload
+        key = self._keyring.get(raw[2:kid_end])
+        if key is None:
+            raise InvalidPayload
+        header = raw[:kh_end]
+        data_key = key.open_key(raw[kid_end + 1 : kh_end], self.purpose)
+        context = self._context_prefix + header
+        if self._mode is Mode.ENCRYPTED:
+            if len(raw) < kh_end + _NONCE_LENGTH + _TAG_LENGTH:
+                raise InvalidPayload
+            nonce = raw[kh_end : kh_end + _NONCE_LENGTH]
+            try:
+                plaintext = data_key.aead.decrypt(nonce, raw[kh_end + _NONCE_LENGTH :], context)
+            except InvalidTag:
+                raise InvalidPayload from None
+        else:
+            if len(raw) < kh_end + _TAG_LENGTH:
+                raise InvalidPayload
+            plaintext, tag = raw[kh_end:-_TAG_LENGTH], raw[-_TAG_LENGTH:]
+            if not hmac.compare_digest(data_key.mac(context + plaintext)[:_TAG_LENGTH], tag):
+                raise InvalidPayload
+        return _decode_plaintext(plaintext)
+
+    def __repr__(self) -> str:
+        return f"Codec({self._keyring!r}, mode={self._mode.name}, purpose={self.purpose!r})"
+
+
+def _b64decode_canonical(blob: str) -> bytes:
+    """Strict base64url: only the alphabet, no padding, and no ignored trailing bits.
+
+    Without the last check, two different strings could decode to the same bytes and a
+    one-character change could go unnoticed.
+    """
+    if len(blob) % 4 == 1 or not _BLOB_RE.fullmatch(blob):
+        raise InvalidPayload
+    try:
+        raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidPayload from None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != blob:
+        raise InvalidPayload
+    return raw
+
+
+def _encode_token(token: str) -> tuple[int, bytes]:
+    if len(token) % 4 == 0 and _STD_B64_RE.fullmatch(token):
+        raw = base64.b64decode(token)
+        if base64.b64encode(raw).decode("ascii") == token:
+            return _FLAG_TOKEN_RAW, raw
+    return 0, token.encode("utf-8")
+
+
+def _encode_plaintext(claims: Claims) -> bytes:
+    token_flag, token = _encode_token(claims.token)
+    if len(token) > 0xFFFF:
+        raise PayloadTooLarge("The task token is too long.")
+    action = claims.action.model_dump_json(by_alias=True, exclude_defaults=True).encode("utf-8")
+    flags = token_flag
+    if len(action) >= _COMPRESS_THRESHOLD:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        deflated = packer.compress(action) + packer.flush()
+        if len(deflated) < len(action):
+            action, flags = deflated, flags | _FLAG_DEFLATED
+    if claims.output_parameters:
+        flags |= _FLAG_OUTPUT_PARAMETERS
+    expires = 0 if claims.expires_at is None else int(claims.expires_at.timestamp())
+    fixed = _FIXED.pack(
+        flags,
+        _TYPE_CODES[claims.action.type],
+        uuid.UUID(claims.transaction_id).bytes,
+        int(claims.issued_at.timestamp()),
+        expires,
+        len(token),
+    )
+    return fixed + token + action
+
+
+def _decode_plaintext(plaintext: bytes) -> Claims:
+    # The plaintext is authentic here, so a failure means a bug or a format we don't speak;
+    # still, nothing but our own errors may escape.
+    try:
+        flags, type_code, tid, iat, exp, token_length = _FIXED.unpack_from(plaintext)
+        action_class = _ACTION_CLASSES.get(type_code)
+        if flags & ~_KNOWN_FLAGS or action_class is None:
+            raise InvalidPayload
+        start = _FIXED.size
+        token_bytes = plaintext[start : start + token_length]
+        if len(token_bytes) != token_length:
+            raise InvalidPayload
+        action_bytes = plaintext[start + token_length :]
+        if flags & _FLAG_DEFLATED:
+            action_bytes = _inflate(action_bytes)
+        if flags & _FLAG_TOKEN_RAW:
+            token = base64.b64encode(token_bytes).decode("ascii")
+        else:
+            token = token_bytes.decode("utf-8")
+        action = action_class.model_validate_json(action_bytes)
+        return Claims(
+            token=token,
+            action=action,
+            transaction_id=str(uuid.UUID(bytes=tid)),
+            issued_at=_EPOCH + timedelta(seconds=iat),
+            expires_at=None if exp == 0 else _EPOCH + timedelta(seconds=exp),
+            output_parameters=bool(flags & _FLAG_OUTPUT_PARAMETERS),
+        )
+    except SfnCallbackUrlsError:
+        raise InvalidPayload from None
+    except (struct.error, UnicodeDecodeError, ValueError, pydantic.ValidationError):
+        raise InvalidPayload from None
+
+
+def _inflate(data: bytes) -> bytes:
+    inflater = zlib.decompressobj(-15)
+    try:
+        out = inflater.decompress(data, MAX_DECOMPRESSED_SIZE)
+    except zlib.error:
+        raise InvalidPayload from None
+    if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
+        raise InvalidPayload
+    return out

@@ -1,0 +1,310 @@
+"""One exception tree for everything that can go wrong.
+
+Every error carries a stable ``code`` (the original app's names where they exist), an HTTP
+``status`` and a ``message`` that is safe to show to whoever clicked the link: messages never
+contain key material, task tokens or blobs.
+
+Before a blob is authenticated, every failure is the same :class:`InvalidPayload` with the same
+message, so an attacker learns "invalid" and nothing more. After authentication, errors are
+specific and carry data as attributes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+__all__ = [
+    "ActionMismatched",
+    "ConfigurationError",
+    "DuplicateActionName",
+    "ExpiredPayload",
+    "InvalidDate",
+    "InvalidJsonPath",
+    "InvalidJsonSchema",
+    "InvalidPayload",
+    "InvalidPostActionBody",
+    "InvalidRequest",
+    "KeyUnavailable",
+    "MethodNotAllowed",
+    "MissingParameter",
+    "OutputFormatting",
+    "OutputTooLarge",
+    "ParametersDisabled",
+    "PayloadError",
+    "PayloadTooLarge",
+    "PostActionsDisabled",
+    "RequestError",
+    "ServerError",
+    "SfnCallbackUrlsError",
+    "StepFunctionsError",
+    "StepFunctionsUnavailable",
+    "TaskAlreadyCompleted",
+    "UnsupportedMediaType",
+]
+
+
+class SfnCallbackUrlsError(Exception):
+    """Base of every error this library raises on purpose.
+
+    Attributes:
+        code: stable machine-readable code, the ``error`` field of JSON error bodies.
+        status: the HTTP status a web handler answers with.
+        message: a human-readable explanation, safe to show to the caller.
+    """
+
+    code: ClassVar[str] = "InternalError"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "An internal error occurred."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, str]:
+        """The contract's JSON error body: ``{"error": code, "message": message}``."""
+        return {"error": self.code, "message": self.message}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class RequestError(SfnCallbackUrlsError):
+    """The caller sent something we refuse (HTTP 4xx)."""
+
+    code = "RequestError"
+    status = 400
+    default_message = "The request is invalid."
+
+
+class ServerError(SfnCallbackUrlsError):
+    """Something on our side or in AWS failed; the caller may retry later (HTTP 5xx)."""
+
+    code = "ServerError"
+    status = 500
+
+
+class ConfigurationError(ServerError):
+    """The library was configured wrongly (a missing key, a bad base URL, ...)."""
+
+    code = "ConfigurationError"
+
+
+# --- create-URLs requests --------------------------------------------------------------------
+
+
+class InvalidRequest(RequestError):
+    """A create-URLs request (or action model) failed validation.
+
+    ``errors`` lists ``(location, message)`` pairs, location being the dotted path of the field.
+    """
+
+    code = "InvalidRequest"
+    default_message = "The request is invalid."
+
+    def __init__(self, message: str | None = None, *, errors: list[tuple[str, str]] | None = None):
+        super().__init__(message)
+        self.errors: list[tuple[str, str]] = errors or []
+
+
+class DuplicateActionName(InvalidRequest):
+    """Two actions (or two outcomes of one POST action) share a name."""
+
+    code = "DuplicateActionName"
+
+
+class InvalidDate(InvalidRequest):
+    """An expiration is unparseable, lacks a timezone, or lies in the past."""
+
+    code = "InvalidDate"
+
+
+class InvalidJsonPath(InvalidRequest):
+    """A POST outcome's ``output_path``/``error_path``/``cause_path`` is not valid JSONPath."""
+
+    code = "InvalidJsonPath"
+
+
+class InvalidJsonSchema(InvalidRequest):
+    """A POST outcome's ``schema`` is not a valid JSON Schema."""
+
+    code = "InvalidJsonSchema"
+
+
+# --- opening blobs --------------------------------------------------------------------------
+
+
+class PayloadError(RequestError):
+    """Base of everything that can go wrong when opening a blob."""
+
+    code = "InvalidPayload"
+    default_message = "The callback URL is invalid."
+
+
+class InvalidPayload(PayloadError):
+    """The blob is not one we minted for this purpose and key: malformed, tampered or foreign.
+
+    Deliberately says nothing about which check failed.
+    """
+
+    code = "InvalidPayload"
+    default_message = "The callback URL is invalid or has been altered."
+
+
+class PayloadTooLarge(PayloadError):
+    """The blob, query string or body is larger than any we would mint or accept."""
+
+    code = "PayloadTooLarge"
+    status = 413
+    default_message = "The request is too large."
+
+
+class ExpiredPayload(PayloadError):
+    """The blob is authentic but its expiration has passed."""
+
+    code = "ExpiredPayload"
+    default_message = "The callback URL has expired."
+
+    def __init__(self, message: str | None = None, *, expired_at: datetime) -> None:
+        super().__init__(message)
+        self.expired_at = expired_at
+
+
+# --- handling callbacks ---------------------------------------------------------------------
+
+
+class ActionMismatched(RequestError):
+    """The ``action``/``type`` in the query string differ from the sealed ones."""
+
+    code = "ActionMismatched"
+    default_message = "The action in the URL does not match the sealed action."
+
+
+class ParametersDisabled(RequestError):
+    """Output parameters were used but are not enabled for this URL or handler."""
+
+    code = "ParametersDisabled"
+    default_message = "Output parameters are not enabled."
+
+
+class MissingParameter(RequestError):
+    """An output template refers to a query parameter the request did not supply."""
+
+    code = "OutputFormatting"
+    default_message = "A parameter required by this callback is missing."
+
+    def __init__(self, message: str | None = None, *, parameter: str) -> None:
+        super().__init__(message or f"The query parameter {parameter!r} is required.")
+        self.parameter = parameter
+
+
+class OutputFormatting(RequestError):
+    """An output template could not be applied."""
+
+    code = "OutputFormatting"
+    default_message = "The callback output could not be formatted."
+
+
+class PostActionsDisabled(RequestError):
+    """A POST action was opened by a handler that does not allow them."""
+
+    code = "PostActionsDisabled"
+    default_message = "POST actions are not enabled."
+
+
+class InvalidPostActionBody(RequestError):
+    """No outcome of the POST action accepts the request body."""
+
+    code = "InvalidPostActionBody"
+    default_message = "The request body matches no outcome of this action."
+
+
+class MethodNotAllowed(RequestError):
+    """The HTTP method is not allowed for this URL."""
+
+    code = "MethodNotAllowed"
+    status = 405
+    default_message = "This method is not allowed for this URL."
+
+    def __init__(self, message: str | None = None, *, allowed: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class UnsupportedMediaType(RequestError):
+    """A POST body is not JSON."""
+
+    code = "UnsupportedMediaType"
+    status = 415
+    default_message = "The request body must be JSON (application/json)."
+
+
+class OutputTooLarge(RequestError):
+    """The output for Step Functions exceeds its 256 KiB limit; refused before the call."""
+
+    code = "OutputTooLarge"
+    status = 413
+    default_message = "The task output is larger than Step Functions accepts (256 KiB)."
+
+
+class TaskAlreadyCompleted(RequestError):
+    """Step Functions no longer knows the task: it was completed already, timed out, or stopped."""
+
+    code = "TaskAlreadyCompleted"
+    status = 409
+    default_message = "This task has already been completed or has expired."
+
+    def __init__(self, message: str | None = None, *, aws_code: str = "") -> None:
+        super().__init__(message)
+        self.aws_code = aws_code
+
+
+class StepFunctionsError(ServerError):
+    """Step Functions refused or failed the call for a reason the caller cannot fix."""
+
+    code = "StepFunctionsError"
+    status = 502
+    default_message = "Step Functions could not complete the task."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        aws_code: str = "",
+        original_error: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.aws_code = aws_code
+        self.original_error = original_error
+
+
+class StepFunctionsUnavailable(StepFunctionsError):
+    """Step Functions throttled or timed out even after retries; try again later."""
+
+    code = "StepFunctionsUnavailable"
+    status = 503
+    default_message = "Step Functions is unavailable; try again later."
+
+
+class KeyUnavailable(ServerError):
+    """A key backend (e.g. KMS) failed: disabled key, denied access, wrong context, outage."""
+
+    code = "KeyUnavailable"
+    status = 503
+    default_message = "The key needed for this URL is unavailable."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        aws_code: str = "",
+        original_error: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.aws_code = aws_code
+        self.original_error = original_error
+
+
+def error_body(error: SfnCallbackUrlsError) -> dict[str, Any]:
+    """The JSON error body of the contract for ``error``."""
+    return error.to_dict()

@@ -1,0 +1,735 @@
+"""The data model: actions, POST outcomes, response specs and the create-URLs request/response.
+
+Everything here is a frozen pydantic v2 model that forbids unknown fields. The JSON shapes are the
+original app's contract (see ``DESIGN.md``):
+
+* a create-URLs request ``{"token", "actions": [...], "expiration"?, "enable_output_parameters"?,
+  "base_url"?}`` (:class:`CreateUrlsRequest`);
+* actions of type ``success``, ``failure``, ``heartbeat`` and ``post`` (:data:`Action`), each with
+  an optional custom ``response`` (:class:`ResponseSpec`);
+* the outcomes of a ``post`` action (:data:`PostOutcome`), chosen by the JSON Schema the POST body
+  matches;
+* the create-URLs response ``{"transaction_id", "urls", "expiration"?}``
+  (:class:`CreateUrlsResponse`).
+
+Use :func:`parse_create_urls_request` and :func:`parse_action` to validate untrusted input:
+they turn pydantic's ``ValidationError`` into the library's
+:class:`~sfn_callback_urls.errors.InvalidRequest` (or one of its specific subclasses), whose
+messages name the offending field and never echo the task token.
+
+Field names that clash with ``BaseModel`` attributes are spelled with a trailing underscore in
+Python (``ResponseSpec.json_``, ``schema_`` on outcomes) and keep their contract name (``json``,
+``schema``) as alias; both names are accepted on input and dumps always use the alias.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Protocol, TypeAlias, cast
+from urllib.parse import urlsplit
+
+import jsonpath_ng.ext.parser
+import jsonschema.exceptions
+import jsonschema.protocols
+import jsonschema.validators
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+from typing_extensions import Self
+
+from .errors import (
+    DuplicateActionName,
+    InvalidDate,
+    InvalidJsonPath,
+    InvalidJsonSchema,
+    InvalidRequest,
+)
+
+__all__ = [
+    "ACTION_ADAPTER",
+    "MAX_ACTION_NAME_LENGTH",
+    "MAX_CAUSE_LENGTH",
+    "MAX_ERROR_LENGTH",
+    "MAX_TOKEN_LENGTH",
+    "Action",
+    "ActionName",
+    "CreateUrlsRequest",
+    "CreateUrlsResponse",
+    "FailureAction",
+    "FailureOutcome",
+    "HeartbeatAction",
+    "HeartbeatOutcome",
+    "JsonPathExpression",
+    "PostAction",
+    "PostOutcome",
+    "ResponseSpec",
+    "SuccessAction",
+    "SuccessOutcome",
+    "UtcDatetime",
+    "compile_json_path",
+    "compile_json_schema",
+    "format_utc",
+    "parse_action",
+    "parse_create_urls_request",
+]
+
+MAX_ACTION_NAME_LENGTH = 64
+"""Longest action or outcome name accepted."""
+
+MAX_TOKEN_LENGTH = 2048
+"""Longest task token Step Functions issues (and so the longest we accept)."""
+
+MAX_ERROR_LENGTH = 256
+"""Step Functions' limit on the ``error`` of ``SendTaskFailure``."""
+
+MAX_CAUSE_LENGTH = 32768
+"""Step Functions' limit on the ``cause`` of ``SendTaskFailure``."""
+
+_MAX_REASON_LENGTH = 200
+_MAX_MESSAGES = 10
+_UNION_TAGS = frozenset({"success", "failure", "heartbeat", "post"})
+_ISO_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ERROR_CLASSES: dict[str, type[InvalidRequest]] = {
+    "DuplicateActionName": DuplicateActionName,
+    "InvalidDate": InvalidDate,
+    "InvalidJsonPath": InvalidJsonPath,
+    "InvalidJsonSchema": InvalidJsonSchema,
+}
+
+_MODEL_CONFIG = ConfigDict(
+    frozen=True,
+    extra="forbid",
+    populate_by_name=True,
+    serialize_by_alias=True,
+    hide_input_in_errors=True,
+)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _shorten(text: str, limit: int = _MAX_REASON_LENGTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def format_utc(value: datetime) -> str:
+    """ISO 8601 text of an aware datetime in UTC with a ``Z`` suffix, e.g. ``2026-11-25T10:00:00Z``.
+
+    Fractional seconds are kept only when non-zero.
+    """
+    text = value.astimezone(timezone.utc).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _require_aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PydanticCustomError(
+            "InvalidDate", "the date-time must include a timezone (e.g. a trailing Z for UTC)"
+        )
+    return value.astimezone(timezone.utc)
+
+
+UtcDatetime: TypeAlias = Annotated[
+    datetime,
+    AfterValidator(_require_aware_utc),
+    PlainSerializer(format_utc, return_type=str, when_used="json"),
+]
+"""A timezone-aware datetime, normalized to UTC, dumped to JSON as ``2026-11-25T10:00:00Z``.
+
+A naive datetime is refused (error type ``InvalidDate``).
+"""
+
+ActionName: TypeAlias = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ACTION_NAME_LENGTH, pattern=r"^[A-Za-z0-9_]+$"),
+]
+"""An action or outcome name: 1 to 64 ASCII letters, digits or underscores.
+
+The original app's rule was ``^\\w+$``; we keep it to ASCII since names travel in URLs.
+"""
+
+
+def _check_http_url(value: str, *, allow_query: bool) -> str:
+    """Accept an absolute http(s) URL; raise a ``PydanticCustomError`` otherwise."""
+    problem: str | None = None
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in value):
+        problem = "must not contain whitespace, control characters or backslashes"
+    else:
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # raises ValueError on a malformed port
+        except ValueError:
+            problem = "is not a valid URL"
+        else:
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                problem = "must be an absolute http:// or https:// URL"
+            elif not allow_query and ("?" in value or "#" in value):
+                problem = "must not have a query string or fragment"
+    if problem is not None:
+        raise PydanticCustomError("invalid_url", "the URL {problem}", {"problem": problem})
+    return value
+
+
+def _check_redirect(value: str | None) -> str | None:
+    return None if value is None else _check_http_url(value, allow_query=True)
+
+
+def _check_base_url(value: str | None) -> str | None:
+    return None if value is None else _check_http_url(value, allow_query=False)
+
+
+class JsonPathExpression(Protocol):
+    """What a compiled JSONPath offers (a ``jsonpath_ng`` expression)."""
+
+    def find(self, data: Any) -> list[Any]:
+        """All matches of the path in ``data``; each match has a ``.value``."""
+        ...
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_json_path(path: str) -> JsonPathExpression:
+    """Parse a JSONPath with ``jsonpath_ng.ext`` (cached).
+
+    Raises:
+        InvalidJsonPath: the path does not parse.
+
+    """
+    try:
+        return cast(JsonPathExpression, jsonpath_ng.ext.parser.parse(path))
+    except Exception as exc:  # jsonpath_ng raises a variety of exceptions
+        raise InvalidJsonPath(
+            f"invalid JSONPath: {_shorten(str(exc) or type(exc).__name__)}"
+        ) from None
+
+
+def _check_json_path(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        compile_json_path(value)
+    except InvalidJsonPath as exc:
+        raise PydanticCustomError("InvalidJsonPath", "{reason}", {"reason": exc.message}) from None
+    return value
+
+
+def _validator_class(schema: dict[str, Any]) -> type[jsonschema.protocols.Validator]:
+    """Return the validator class for the schema's ``$schema`` (latest draft when absent)."""
+    if "$schema" not in schema:
+        return jsonschema.validators.validator_for(schema)
+    dialect = schema["$schema"]
+    if not isinstance(dialect, str):
+        raise ValueError("$schema must be a string")
+    sentinel = cast(type[jsonschema.protocols.Validator], object)
+    cls = jsonschema.validators.validator_for(schema, default=sentinel)
+    if cls is sentinel:
+        raise ValueError(f"unknown $schema {_shorten(dialect, 100)!r}")
+    return cls
+
+
+def _check_json_schema_or_raise(schema: dict[str, Any]) -> None:
+    try:
+        _validator_class(schema).check_schema(schema)
+    except jsonschema.exceptions.SchemaError as exc:
+        reason = exc.message
+    except Exception as exc:  # anything else a broken schema can trigger
+        reason = str(exc) or type(exc).__name__
+    else:
+        return
+    raise InvalidJsonSchema(f"invalid JSON Schema: {_shorten(reason)}")
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_validator(schema_text: str) -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_text)
+    _check_json_schema_or_raise(schema)
+    return _validator_class(schema)(schema)
+
+
+def compile_json_schema(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
+    """Return a checked, compiled JSON Schema validator for ``schema`` (cached on its JSON text).
+
+    The dialect comes from ``$schema`` (the latest draft when absent; an unknown one is refused).
+    Formats are not asserted (``format`` is an annotation, as in the original app) and remote
+    ``$ref`` s are never fetched.
+
+    Raises:
+        InvalidJsonSchema: the schema is not a valid JSON Schema.
+
+    """
+    return _compiled_validator(json.dumps(schema, sort_keys=True, separators=(",", ":")))
+
+
+def _check_json_schema(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    try:
+        _check_json_schema_or_raise(value)
+    except InvalidJsonSchema as exc:
+        raise PydanticCustomError(
+            "InvalidJsonSchema", "{reason}", {"reason": exc.message}
+        ) from None
+    return value
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def _unique_names(items: Sequence[_Named], what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.name in seen:
+            raise PydanticCustomError(
+                "DuplicateActionName",
+                "{what} name {name} is given more than once",
+                {"what": what, "name": repr(item.name)},
+            )
+        seen.add(item.name)
+
+
+# --- response spec ----------------------------------------------------------------------------
+
+
+class ResponseSpec(BaseModel):
+    """How the callback endpoint answers the person or system that used the URL.
+
+    Either ``redirect`` (an absolute http(s) URL to send the browser to), or any of ``json``,
+    ``html`` and ``text`` (bodies chosen by content negotiation). All optional; an empty spec
+    means the default responses. A ``json`` of ``null`` means "no custom JSON body".
+    """
+
+    model_config = _MODEL_CONFIG
+
+    redirect: Annotated[str | None, AfterValidator(_check_redirect)] = None
+    """Absolute http:// or https:// URL to redirect to; excludes the other fields."""
+    json_: JsonValue = Field(default=None, alias="json")
+    """Custom JSON body (any JSON value); ``None`` for the default one."""
+    html: str | None = None
+    """Custom HTML body."""
+    text: str | None = None
+    """Custom plain-text body."""
+
+    @model_validator(mode="after")
+    def _redirect_is_exclusive(self) -> Self:
+        if self.redirect is not None:
+            others = [
+                name
+                for name, value in (("json", self.json_), ("html", self.html), ("text", self.text))
+                if value is not None
+            ]
+            if others:
+                raise PydanticCustomError(
+                    "invalid_response",
+                    "redirect cannot be combined with {fields}",
+                    {"fields": ", ".join(others)},
+                )
+        return self
+
+
+# --- POST outcomes ----------------------------------------------------------------------------
+
+
+class _OutcomeBase(BaseModel):
+    model_config = _MODEL_CONFIG
+
+    name: ActionName
+    """The outcome's name, unique within its POST action."""
+    schema_: Annotated[dict[str, JsonValue], AfterValidator(_check_json_schema)] = Field(
+        alias="schema"
+    )
+    """The JSON Schema a POST body must match to select this outcome."""
+    response: ResponseSpec | None = None
+    """Custom response when this outcome is chosen."""
+
+    def validator(self) -> jsonschema.protocols.Validator:
+        """Return the compiled JSON Schema validator of ``schema`` (cached)."""
+        return compile_json_schema(self.schema_)
+
+    def matches(self, body: Any) -> bool:
+        """Whether the (decoded JSON) POST body is valid under this outcome's schema."""
+        return bool(self.validator().is_valid(body))
+
+
+class SuccessOutcome(_OutcomeBase):
+    """POST outcome that completes the task with ``SendTaskSuccess``.
+
+    The output is, at most one of them being given: the POST body (``output_body: true``), the
+    list of values ``output_path`` selects in the body, or the fixed ``output``. When none is
+    given the output is the empty object ``{}`` (the default of ``output``).
+    """
+
+    type: Literal["success"] = "success"
+    """Discriminator."""
+    output: JsonValue = Field(default_factory=dict)
+    """Fixed task output; defaults to ``{}``."""
+    output_body: bool = Field(default=False, strict=True)
+    """Use the whole POST body as task output."""
+    output_path: Annotated[str | None, AfterValidator(_check_json_path)] = None
+    """JSONPath into the POST body; the output is the list of matched values."""
+
+    @model_validator(mode="after")
+    def _one_output_source(self) -> Self:
+        given = [
+            name
+            for name, present in (
+                ("output", self.output != {}),
+                ("output_body", self.output_body),
+                ("output_path", self.output_path is not None),
+            )
+            if present
+        ]
+        if len(given) > 1:
+            raise PydanticCustomError(
+                "invalid_outcome",
+                "give at most one of output, output_body and output_path (got {fields})",
+                {"fields": ", ".join(given)},
+            )
+        return self
+
+    def compiled_output_path(self) -> JsonPathExpression | None:
+        """Return the compiled ``output_path`` (cached), or ``None`` when not set."""
+        return None if self.output_path is None else compile_json_path(self.output_path)
+
+
+class FailureOutcome(_OutcomeBase):
+    """POST outcome that fails the task with ``SendTaskFailure``.
+
+    ``error`` and ``cause`` are either fixed (``error``/``cause``) or taken from the POST body by
+    a JSONPath (``error_path``/``cause_path``); for each, at most one of the two may be given.
+    """
+
+    type: Literal["failure"] = "failure"
+    """Discriminator."""
+    error: str | None = Field(default=None, max_length=MAX_ERROR_LENGTH)
+    """Fixed error code."""
+    error_path: Annotated[str | None, AfterValidator(_check_json_path)] = None
+    """JSONPath into the POST body giving the error code."""
+    cause: str | None = Field(default=None, max_length=MAX_CAUSE_LENGTH)
+    """Fixed error cause."""
+    cause_path: Annotated[str | None, AfterValidator(_check_json_path)] = None
+    """JSONPath into the POST body giving the error cause."""
+
+    @model_validator(mode="after")
+    def _fixed_or_path(self) -> Self:
+        conflicts = [
+            f"{key} and {key}_path"
+            for key, fixed, path in (
+                ("error", self.error, self.error_path),
+                ("cause", self.cause, self.cause_path),
+            )
+            if fixed is not None and path is not None
+        ]
+        if conflicts:
+            raise PydanticCustomError(
+                "invalid_outcome",
+                "{conflicts} are mutually exclusive",
+                {"conflicts": "; ".join(conflicts)},
+            )
+        return self
+
+    def compiled_error_path(self) -> JsonPathExpression | None:
+        """Return the compiled ``error_path`` (cached), or ``None`` when not set."""
+        return None if self.error_path is None else compile_json_path(self.error_path)
+
+    def compiled_cause_path(self) -> JsonPathExpression | None:
+        """Return the compiled ``cause_path`` (cached), or ``None`` when not set."""
+        return None if self.cause_path is None else compile_json_path(self.cause_path)
+
+
+class HeartbeatOutcome(_OutcomeBase):
+    """POST outcome that sends a heartbeat (``SendTaskHeartbeat``)."""
+
+    type: Literal["heartbeat"] = "heartbeat"
+    """Discriminator."""
+
+
+PostOutcome: TypeAlias = Annotated[
+    SuccessOutcome | FailureOutcome | HeartbeatOutcome,
+    Field(discriminator="type"),
+]
+"""One outcome of a POST action, discriminated by ``type``."""
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+class _ActionBase(BaseModel):
+    model_config = _MODEL_CONFIG
+
+    name: ActionName
+    """The action's name, unique within a request; it keys the response's ``urls``."""
+    response: ResponseSpec | None = None
+    """Custom response after the action is taken."""
+    confirm: bool | None = Field(default=None, strict=True)
+    """Reserved: ask for confirmation on GET before acting. Carried, not yet acted on."""
+
+
+class SuccessAction(_ActionBase):
+    """Complete the task with ``SendTaskSuccess`` and ``output`` (any JSON value; required)."""
+
+    type: Literal["success"] = "success"
+    """Discriminator."""
+    output: JsonValue
+    """The task output. Must be present, may be ``null``."""
+
+
+class FailureAction(_ActionBase):
+    """Fail the task with ``SendTaskFailure`` and the optional ``error`` and ``cause``."""
+
+    type: Literal["failure"] = "failure"
+    """Discriminator."""
+    error: str | None = Field(default=None, max_length=MAX_ERROR_LENGTH)
+    """Error code (at most 256 characters)."""
+    cause: str | None = Field(default=None, max_length=MAX_CAUSE_LENGTH)
+    """Error cause (at most 32,768 characters)."""
+
+
+class HeartbeatAction(_ActionBase):
+    """Send a heartbeat for the task (``SendTaskHeartbeat``)."""
+
+    type: Literal["heartbeat"] = "heartbeat"
+    """Discriminator."""
+
+
+class PostAction(_ActionBase):
+    """An action taken by POSTing a JSON body; the first outcome whose schema matches is taken."""
+
+    type: Literal["post"] = "post"
+    """Discriminator."""
+    outcomes: list[PostOutcome] = Field(min_length=1)
+    """The candidate outcomes, tried in order; names are unique."""
+
+    @field_validator("outcomes")
+    @classmethod
+    def _unique_outcome_names(cls, value: list[PostOutcome]) -> list[PostOutcome]:
+        _unique_names(value, "outcome")
+        return value
+
+
+Action: TypeAlias = Annotated[
+    SuccessAction | FailureAction | HeartbeatAction | PostAction,
+    Field(discriminator="type"),
+]
+"""Any action, discriminated by ``type``."""
+
+ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
+"""Validates and dumps a single :data:`Action` (e.g. ``ACTION_ADAPTER.validate_json(data)``).
+
+For compact dumps use ``exclude_defaults=True``, which round-trips; ``exclude_none=True`` does
+not (it drops a ``null`` ``output``).
+"""
+
+
+# --- create-URLs request and response ---------------------------------------------------------
+
+
+def _context_now(info: ValidationInfo) -> datetime:
+    context = info.context
+    now = context.get("now") if isinstance(context, Mapping) else None
+    if now is None:
+        return datetime.now(timezone.utc)
+    if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
+        raise TypeError("the validation context's 'now' must be a timezone-aware datetime")
+    return now
+
+
+class CreateUrlsRequest(BaseModel):
+    """A request to mint one callback URL per action for a task token.
+
+    ``expiration`` is an ISO 8601 date-time with a timezone, normalized to UTC, and must lie in
+    the future: compared with the ``now`` of the validation context (``{"now": datetime}``) if
+    given, the wall clock otherwise.
+    """
+
+    model_config = _MODEL_CONFIG
+
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
+    """The Step Functions task token. Never echoed in error messages."""
+    actions: list[Action] = Field(min_length=1)
+    """The actions to mint URLs for; names are unique."""
+    expiration: UtcDatetime | None = None
+    """When the URLs stop working (aware, UTC); ``None`` for the minter's default."""
+    enable_output_parameters: bool = Field(default=False, strict=True)
+    """Allow query parameters to be substituted into outputs."""
+    base_url: Annotated[str | None, AfterValidator(_check_base_url)] = None
+    """Absolute http(s) URL the callback URLs start with (no query string or fragment)."""
+
+    @field_validator("actions")
+    @classmethod
+    def _unique_action_names(cls, value: list[Action]) -> list[Action]:
+        _unique_names(value, "action")
+        return value
+
+    @field_validator("expiration", mode="wrap")
+    @classmethod
+    def _check_expiration(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if not _ISO_DATE_PREFIX.match(value.strip()):
+                raise PydanticCustomError(
+                    "InvalidDate", "the expiration must be an ISO 8601 date-time"
+                )
+        elif not isinstance(value, datetime):
+            raise PydanticCustomError(
+                "InvalidDate", "the expiration must be an ISO 8601 date-time string"
+            )
+        try:
+            result = handler(value)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_input=False)
+            if all(err["type"] == "InvalidDate" for err in errors):  # naive: no timezone
+                raise PydanticCustomError(
+                    "InvalidDate",
+                    "the expiration must include a timezone (e.g. a trailing Z for UTC)",
+                ) from None
+            reasons = "; ".join(_shorten(str(err["msg"])) for err in errors)
+            raise PydanticCustomError(
+                "InvalidDate",
+                "the expiration is not a valid date-time: {reason}",
+                {"reason": reasons},
+            ) from None
+        if result is not None and result <= _context_now(info):
+            raise PydanticCustomError("InvalidDate", "the expiration is in the past")
+        return cast("datetime | None", result)
+
+
+class CreateUrlsResponse(BaseModel):
+    """The answer to a create-URLs request.
+
+    ``model_dump(mode="json", exclude_none=True)`` gives the contract's
+    ``{"transaction_id", "urls", "expiration"?}`` with the expiration as ``...Z`` UTC text.
+    """
+
+    model_config = _MODEL_CONFIG
+
+    transaction_id: str
+    """Identifies this batch of URLs (it appears in callback responses and logs)."""
+    urls: dict[str, str]
+    """Callback URL by action name."""
+    expiration: UtcDatetime | None = None
+    """When the URLs expire, if they do."""
+
+
+# --- parsing with the library's errors --------------------------------------------------------
+
+
+def _format_loc(loc: Sequence[int | str]) -> str:
+    parts: list[str] = []
+    for index, item in enumerate(loc):
+        # Drop the discriminator tag pydantic inserts after a list index (or at the top).
+        if item in _UNION_TAGS and (index == 0 or isinstance(loc[index - 1], int)):
+            continue
+        parts.append(str(item))
+    return ".".join(parts)
+
+
+def _redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+def _error_message(error: Mapping[str, Any], secrets: Sequence[str]) -> str:
+    ctx = error.get("ctx") or {}
+    if error["type"] == "union_tag_invalid":
+        tag = _shorten(_redact(str(ctx.get("tag", "")), secrets), 40)
+        return f"unknown type {tag!r}; expected one of {ctx.get('expected_tags', '')}"
+    if error["type"] == "union_tag_not_found":
+        return "the type field is required"
+    return str(error["msg"])
+
+
+def _to_request_error(exc: ValidationError, secrets: Iterable[str] = ()) -> InvalidRequest:
+    """Turn a ValidationError into InvalidRequest (or its specific subclass), redacting secrets."""
+    hidden = [secret for secret in secrets if secret]
+    raw = exc.errors(include_url=False, include_input=False)
+    pairs: list[tuple[str, str]] = []
+    for error in raw:
+        loc, msg = _format_loc(error["loc"]), _error_message(error, hidden)
+        pairs.append((_redact(loc, hidden), _redact(msg, hidden)))
+    classes = {_ERROR_CLASSES.get(error["type"], InvalidRequest) for error in raw}
+    error_class = classes.pop() if len(classes) == 1 else InvalidRequest
+    shown = [f"{loc}: {msg}" if loc else msg for loc, msg in pairs[:_MAX_MESSAGES]]
+    if len(pairs) > _MAX_MESSAGES:
+        shown.append(f"and {len(pairs) - _MAX_MESSAGES} more errors")
+    return error_class("; ".join(shown) or InvalidRequest.default_message, errors=pairs)
+
+
+def _token_of(data: Mapping[str, Any] | str | bytes) -> str | None:
+    if isinstance(data, (str, bytes, bytearray)):
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError):
+            return None
+    if isinstance(data, Mapping):
+        token = data.get("token")
+        return token if isinstance(token, str) else None
+    return None
+
+
+def parse_create_urls_request(
+    data: Mapping[str, Any] | str | bytes, *, now: datetime | None = None
+) -> CreateUrlsRequest:
+    """Validate a create-URLs request given as a mapping or as JSON text.
+
+    Args:
+        data: the decoded request, or its JSON text.
+        now: the time the expiration must lie after (timezone-aware); the wall clock if omitted.
+
+    Raises:
+        InvalidRequest: the request is invalid (or not JSON); the specific subclass
+            ``DuplicateActionName``, ``InvalidDate``, ``InvalidJsonPath`` or ``InvalidJsonSchema``
+            when every error is of that kind. The task token never appears in the message.
+        ValueError: ``now`` is naive.
+
+    """
+    if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+        raise ValueError("now must be a timezone-aware datetime")
+    context = {"now": now} if now is not None else None
+    try:
+        if isinstance(data, (str, bytes, bytearray)):
+            return CreateUrlsRequest.model_validate_json(data, context=context)
+        if isinstance(data, Mapping) and not isinstance(data, dict):
+            data = dict(data)
+        return CreateUrlsRequest.model_validate(data, context=context)
+    except ValidationError as exc:
+        token = _token_of(data)
+        raise _to_request_error(exc, [token] if token else []) from None
+
+
+def parse_action(data: Mapping[str, Any] | str | bytes) -> Action:
+    """Validate one action given as a mapping or as JSON text.
+
+    Raises:
+        InvalidRequest: the action is invalid (or not JSON); a specific subclass when every error
+            is of that kind (see :func:`parse_create_urls_request`).
+
+    """
+    try:
+        if isinstance(data, (str, bytes, bytearray)):
+            return ACTION_ADAPTER.validate_json(data)
+        if isinstance(data, Mapping) and not isinstance(data, dict):
+            data = dict(data)
+        return ACTION_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise _to_request_error(exc) from None
