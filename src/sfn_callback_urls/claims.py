@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -16,6 +17,9 @@ __all__ = ["MAX_TIMESTAMP", "Claims", "new_transaction_id", "utcnow"]
 
 #: Timestamps travel as unsigned 32-bit seconds: anything after 2106-02-07 cannot be sealed.
 MAX_TIMESTAMP = 2**32 - 1
+_MIN_TIME = datetime.fromtimestamp(1, timezone.utc)
+_MAX_TIME = datetime.fromtimestamp(MAX_TIMESTAMP, timezone.utc)
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def utcnow() -> datetime:
@@ -55,15 +59,36 @@ class Claims:
                 continue
             if value.tzinfo is None:
                 raise InvalidRequest(f"{name}: must be timezone-aware")
-            value = value.astimezone(timezone.utc).replace(microsecond=0)
+            if value.tzinfo is not timezone.utc or value.microsecond:
+                value = value.astimezone(timezone.utc).replace(microsecond=0)
+                object.__setattr__(self, name, value)
             # 0 is the wire's "no expiry", so an expiry must be at least 1 s after the epoch.
-            if not 1 <= int(value.timestamp()) <= MAX_TIMESTAMP:
+            if not _MIN_TIME <= value <= _MAX_TIME:
                 raise InvalidRequest(f"{name}: must lie between 1970 and 2106")
-            object.__setattr__(self, name, value)
-        try:
-            uuid.UUID(self.transaction_id)
-        except (ValueError, TypeError, AttributeError):
-            raise InvalidRequest("transaction_id: must be a UUID") from None
+        tid = self.transaction_id
+        if not isinstance(tid, str) or len(tid) != 36 or not _UUID_RE.fullmatch(tid):  # noqa: PLR2004
+            raise InvalidRequest("transaction_id: must be a UUID in its canonical form")
+
+    @classmethod
+    def _trusted(
+        cls,
+        token: str,
+        action: Action,
+        transaction_id: str,
+        issued_at: datetime,
+        expires_at: datetime | None,
+        output_parameters: bool,  # noqa: FBT001
+    ) -> Claims:
+        """Build claims from an authenticated blob: its fields are valid by construction."""
+        self = object.__new__(cls)
+        set_field = object.__setattr__
+        set_field(self, "token", token)
+        set_field(self, "action", action)
+        set_field(self, "transaction_id", transaction_id)
+        set_field(self, "issued_at", issued_at)
+        set_field(self, "expires_at", expires_at)
+        set_field(self, "output_parameters", output_parameters)
+        return self
 
     def check_expiry(self, now: datetime, leeway: timedelta) -> None:
         """Raise :class:`ExpiredPayload` if ``now`` is past the expiry by more than ``leeway``."""

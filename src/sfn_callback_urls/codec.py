@@ -24,9 +24,7 @@ import binascii
 import enum
 import hmac
 import os
-import re
 import struct
-import uuid
 import zlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
@@ -38,7 +36,13 @@ from .claims import Claims, utcnow
 from .errors import InvalidPayload, PayloadTooLarge, SfnCallbackUrlsError
 from .keys.base import MAX_KEY_HEADER_LENGTH, KeyBackend
 from .keys.keyring import Keyring
-from .models import Action, FailureAction, HeartbeatAction, PostAction, SuccessAction
+from .models import (
+    Action,
+    FailureAction,
+    HeartbeatAction,
+    PostAction,
+    SuccessAction,
+)
 
 __all__ = [
     "DEFAULT_LEEWAY",
@@ -69,8 +73,8 @@ _KNOWN_FLAGS = _FLAG_TOKEN_RAW | _FLAG_DEFLATED | _FLAG_OUTPUT_PARAMETERS
 _FIXED = struct.Struct(">BB16sIIH")
 #: Deflate never wins on short JSON; don't pay for trying.
 _COMPRESS_THRESHOLD = 96
-_BLOB_RE = re.compile(r"[A-Za-z0-9_-]*")
-_STD_B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_FROM_URLSAFE = bytes.maketrans(b"-_+/", b"+/-_")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Wire codes of the action types; never renumber.
 _TYPE_CODES: dict[str, int] = {"success": 1, "failure": 2, "heartbeat": 3, "post": 4}
@@ -104,7 +108,14 @@ class Codec:
         leeway: clock skew tolerated on expiry.
     """
 
-    __slots__ = ("_context_prefix", "_keyring", "_mode", "leeway", "purpose")
+    __slots__ = (
+        "_context_prefix",
+        "_keyring",
+        "_last",
+        "_mode",
+        "leeway",
+        "purpose",
+    )
 
     def __init__(
         self,
@@ -122,6 +133,7 @@ class Codec:
         self.purpose = purpose
         self.leeway = leeway
         self._context_prefix = struct.pack(">H", len(purpose_bytes)) + purpose_bytes
+        self._last: tuple[KeyBackend | None, bytes, bytes, bytes] = (None, b"", b"", b"")
 
     @property
     def keyring(self) -> Keyring:
@@ -143,23 +155,33 @@ class Codec:
         """
         key = self._keyring.primary
         key_header, data_key = key.mint_key(self.purpose)
-        key_id = key.key_id
-        if len(key_header) > MAX_KEY_HEADER_LENGTH:
-            raise ValueError("key backend returned an oversized key header")
-        header = (
-            bytes(((_VERSION << 4) | self._mode, len(key_id)))
-            + key_id
-            + bytes((len(key_header),))
-            + key_header
-        )
+        # One tuple, read and replaced atomically, so threads never mix two entries.
+        last_key, last_key_header, header, context = self._last
+        if key is not last_key or key_header != last_key_header:
+            key_id = key.key_id
+            if len(key_header) > MAX_KEY_HEADER_LENGTH:
+                raise ValueError("key backend returned an oversized key header")
+            header = (
+                bytes(((_VERSION << 4) | self._mode, len(key_id)))
+                + key_id
+                + bytes((len(key_header),))
+                + key_header
+            )
+            context = self._context_prefix + header
+            # One entry is enough: a backend reuses its data key (and header) for many blobs.
+            self._last = (key, key_header, header, context)
         plaintext = _encode_plaintext(claims)
-        context = self._context_prefix + header
         if self._mode is Mode.ENCRYPTED:
             nonce = os.urandom(_NONCE_LENGTH)
             sealed = nonce + data_key.aead.encrypt(nonce, plaintext, context)
         else:
             sealed = plaintext + data_key.mac(context + plaintext)[:_TAG_LENGTH]
-        blob = base64.urlsafe_b64encode(header + sealed).rstrip(b"=").decode("ascii")
+        blob = (
+            binascii.b2a_base64(header + sealed, newline=False)
+            .translate(_TO_URLSAFE)
+            .rstrip(b"=")
+            .decode("ascii")
+        )
         if len(blob) > MAX_BLOB_LENGTH:
             raise PayloadTooLarge(
                 f"The sealed action is {len(blob)} characters long; "
@@ -234,32 +256,38 @@ class Codec:
 def _b64decode_canonical(blob: str) -> bytes:
     """Strict base64url: only the alphabet, no padding, and no ignored trailing bits.
 
-    Without the last check, two different strings could decode to the same bytes and a
-    one-character change could go unnoticed.
+    The decoder skips characters outside the alphabet and ignores unused trailing bits, so the
+    blob is accepted only if re-encoding the bytes gives it back exactly: otherwise two different
+    strings could decode to the same bytes and a one-character change could go unnoticed.
     """
-    if len(blob) % 4 == 1 or not _BLOB_RE.fullmatch(blob):
-        raise InvalidPayload
     try:
-        raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-    except (binascii.Error, ValueError):
+        text = blob.encode("ascii")
+        raw = binascii.a2b_base64(text.translate(_FROM_URLSAFE) + b"=" * (-len(text) % 4))
+    except (UnicodeEncodeError, binascii.Error, ValueError):
         raise InvalidPayload from None
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != blob:
+    if binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=") != text:
         raise InvalidPayload
     return raw
 
 
 def _encode_token(token: str) -> tuple[int, bytes]:
-    if len(token) % 4 == 0 and _STD_B64_RE.fullmatch(token):
-        raw = base64.b64decode(token)
-        if base64.b64encode(raw).decode("ascii") == token:
-            return _FLAG_TOKEN_RAW, raw
-    return 0, token.encode("utf-8")
+    # Canonical standard base64 iff decoding (which skips stray characters) and re-encoding
+    # gives the token back; then its bytes are stored, a quarter shorter than its text.
+    try:
+        text = token.encode("ascii")
+        raw = binascii.a2b_base64(text)
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        return 0, token.encode("utf-8")
+    if raw and binascii.b2a_base64(raw, newline=False) == text:
+        return _FLAG_TOKEN_RAW, raw
+    return 0, text
 
 
 def _encode_plaintext(claims: Claims) -> bytes:
     token_flag, token = _encode_token(claims.token)
     if len(token) > 0xFFFF:
         raise PayloadTooLarge("The task token is too long.")
+    # exclude_defaults drops ``type`` (it has its byte) and every unset optional field.
     action = claims.action.model_dump_json(by_alias=True, exclude_defaults=True).encode("utf-8")
     flags = token_flag
     if len(action) >= _COMPRESS_THRESHOLD:
@@ -273,7 +301,7 @@ def _encode_plaintext(claims: Claims) -> bytes:
     fixed = _FIXED.pack(
         flags,
         _TYPE_CODES[claims.action.type],
-        uuid.UUID(claims.transaction_id).bytes,
+        _uuid_bytes(claims.transaction_id),
         int(claims.issued_at.timestamp()),
         expires,
         len(token),
@@ -301,18 +329,30 @@ def _decode_plaintext(plaintext: bytes) -> Claims:
         else:
             token = token_bytes.decode("utf-8")
         action = action_class.model_validate_json(action_bytes)
-        return Claims(
-            token=token,
-            action=action,
-            transaction_id=str(uuid.UUID(bytes=tid)),
-            issued_at=_EPOCH + timedelta(seconds=iat),
-            expires_at=None if exp == 0 else _EPOCH + timedelta(seconds=exp),
-            output_parameters=bool(flags & _FLAG_OUTPUT_PARAMETERS),
+        return Claims._trusted(
+            token,
+            action,
+            _uuid_text(tid),
+            _EPOCH + timedelta(seconds=iat),
+            None if exp == 0 else _EPOCH + timedelta(seconds=exp),
+            bool(flags & _FLAG_OUTPUT_PARAMETERS),
         )
     except SfnCallbackUrlsError:
         raise InvalidPayload from None
     except (struct.error, UnicodeDecodeError, ValueError, pydantic.ValidationError):
         raise InvalidPayload from None
+
+
+def _uuid_bytes(text: str) -> bytes:
+    raw = bytes.fromhex(text.replace("-", ""))
+    if len(raw) != 16:  # noqa: PLR2004
+        raise ValueError("a transaction id is a UUID")
+    return raw
+
+
+def _uuid_text(raw: bytes) -> str:
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _inflate(data: bytes) -> bytes:

