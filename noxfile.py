@@ -29,7 +29,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".", "mypy>=1.10", "boto3-stubs[stepfunctions,kms,sqs]")
+    session.install("-e", ".", "mypy>=1.10", "boto3-stubs[stepfunctions,kms,sqs,ssm]")
     session.run("mypy", "--strict", "src")
 
 

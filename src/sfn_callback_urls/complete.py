@@ -1,0 +1,324 @@
+"""``complete()``: the thin dispatch of one task outcome to Step Functions, and its error mapping.
+
+A :class:`Completion` says what to send (success with an output, failure with an error and
+cause, or a heartbeat); :func:`complete` checks it against Step Functions' limits, makes the one
+``SendTask*`` call and turns whatever AWS answers into this library's errors:
+
+- the task is gone (``InvalidToken``, ``TaskDoesNotExist``, ``TaskTimedOut``):
+  :class:`~sfn_callback_urls.errors.TaskAlreadyCompleted`;
+- throttling, 5xx answers and network failures left after botocore's retries:
+  :class:`~sfn_callback_urls.errors.StepFunctionsUnavailable`;
+- anything else (access denied, KMS key problems, invalid output, ...):
+  :class:`~sfn_callback_urls.errors.StepFunctionsError`.
+
+Task tokens are secrets: they never appear in a ``repr``, in an error message, or in a chained
+traceback (AWS error messages can echo the token, so they are dropped; botocore's exception is
+kept on ``original_error`` for code that needs it, but is not chained as ``__cause__``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from .errors import (
+    OutputFormatting,
+    OutputTooLarge,
+    StepFunctionsError,
+    StepFunctionsUnavailable,
+    TaskAlreadyCompleted,
+)
+
+__all__ = [
+    "MAX_CAUSE_CHARS",
+    "MAX_ERROR_CHARS",
+    "MAX_OUTPUT_BYTES",
+    "Completion",
+    "CompletionType",
+    "StepFunctionsClient",
+    "complete",
+    "default_client",
+    "encode_output",
+    "reset_default_client",
+]
+
+#: Step Functions' limit on task output: 256 KiB of UTF-8 JSON text.
+MAX_OUTPUT_BYTES: Final = 262_144
+#: Step Functions' limit on the ``error`` of ``SendTaskFailure``, in characters.
+MAX_ERROR_CHARS: Final = 256
+#: Step Functions' limit on the ``cause`` of ``SendTaskFailure``, in characters.
+MAX_CAUSE_CHARS: Final = 32_768
+
+CompletionType = Literal["success", "failure", "heartbeat"]
+"""Which call a :class:`Completion` makes: ``SendTaskSuccess``, ``-Failure`` or ``-Heartbeat``."""
+
+_TYPES: Final = frozenset({"success", "failure", "heartbeat"})
+_OPERATIONS: Final[dict[str, str]] = {
+    "success": "SendTaskSuccess",
+    "failure": "SendTaskFailure",
+    "heartbeat": "SendTaskHeartbeat",
+}
+
+# botocore's "standard" retry mode (exponential backoff with jitter, retries throttling and
+# transient errors) with 5 retries after the first attempt, as botocore counts max_attempts.
+_DEFAULT_CONFIG: Final = Config(retries={"mode": "standard", "max_attempts": 5})
+
+# AWS's ways of saying "this task is over". Real Step Functions answers a repeated call with
+# TaskTimedOut ("Provided task does not exist anymore"); InvalidToken and TaskDoesNotExist
+# cover tokens it never knew or has forgotten.
+_ALREADY_COMPLETED_CODES: Final = frozenset({"InvalidToken", "TaskDoesNotExist", "TaskTimedOut"})
+
+# Transient answers: worth retrying later. botocore has already retried them by the time we
+# see them. KmsThrottlingException is KMS throttling Step Functions on our behalf: transient too.
+_UNAVAILABLE_CODES: Final = frozenset(
+    {
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServerException",
+        "KmsThrottlingException",
+        "RequestLimitExceeded",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+    }
+)
+
+# The network failures botocore retries and then gives up on.
+_UNREACHABLE_ERRORS: Final = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+)
+
+# Fixed explanations for the codes a deployer is likely to meet; {operation} is filled in.
+_EXPLANATIONS: Final[dict[str, str]] = {
+    "AccessDeniedException": (
+        "the credentials in use are not allowed to call states:{operation} on this state machine"
+    ),
+    "KmsAccessDeniedException": "Step Functions is not allowed to use the state machine's KMS key",
+    "KmsInvalidStateException": "the state machine's KMS key is disabled or pending deletion",
+    "KmsThrottlingException": "KMS throttled Step Functions' use of the state machine's key",
+    "InvalidOutput": "Step Functions rejected the task output as invalid JSON",
+}
+
+# An AWS error code is a short identifier; anything else is not echoed.
+_SAFE_CODE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
+
+
+class StepFunctionsClient(Protocol):
+    """The three calls :func:`complete` makes: a boto3 ``stepfunctions`` client satisfies it.
+
+    Errors are expected as botocore raises them (``ClientError`` and friends), so a fake for
+    tests can raise those too.
+    """
+
+    def send_task_success(self, *, taskToken: str, output: str) -> object:
+        """Complete the task with ``output`` (JSON text)."""
+
+    def send_task_failure(self, *, taskToken: str, error: str = ..., cause: str = ...) -> object:
+        """Fail the task with an optional ``error`` name and ``cause``."""
+
+    def send_task_heartbeat(self, *, taskToken: str) -> object:
+        """Tell Step Functions the task is still being worked on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One call to make to Step Functions for one task token.
+
+    Build it with :meth:`success`, :meth:`failure` or :meth:`heartbeat`. Limits (output size,
+    error and cause length) are checked by :func:`complete`, just before the call.
+
+    Attributes:
+        token: the task token; a secret, left out of ``repr``.
+        type: which call: ``"success"``, ``"failure"`` or ``"heartbeat"``.
+        output: for a success, any JSON value (``None`` sends ``null``).
+        error: for a failure, the error name a ``Catch``/``Retry`` can match, or ``None``.
+        cause: for a failure, a human-readable explanation, or ``None``.
+    """
+
+    token: str = field(repr=False)
+    type: CompletionType
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.token, str) or not self.token:
+            raise ValueError("The task token must be a non-empty string.")
+        if self.type not in _TYPES:
+            raise ValueError(f"Unknown completion type {self.type!r}.")
+        if self.type != "success" and self.output is not None:
+            raise ValueError("Only a success carries an output.")
+        if self.type != "failure" and (self.error is not None or self.cause is not None):
+            raise ValueError("Only a failure carries an error or a cause.")
+
+    @classmethod
+    def success(cls, token: str, output: Any = None) -> Completion:
+        """A ``SendTaskSuccess`` of ``output``, a JSON-serializable value."""
+        return cls(token, "success", output=output)
+
+    @classmethod
+    def failure(cls, token: str, error: str | None = None, cause: str | None = None) -> Completion:
+        """A ``SendTaskFailure``; ``error`` is what the state machine's ``Catch`` matches on."""
+        return cls(token, "failure", error=error, cause=cause)
+
+    @classmethod
+    def heartbeat(cls, token: str) -> Completion:
+        """A ``SendTaskHeartbeat``: resets the task's ``HeartbeatSeconds`` clock."""
+        return cls(token, "heartbeat")
+
+
+def encode_output(output: Any) -> str:
+    """The compact JSON text Step Functions receives for ``output``, checked against its limit.
+
+    Raises:
+        OutputFormatting: ``output`` is not JSON (unserializable, circular, NaN or infinity).
+        OutputTooLarge: the text is over 256 KiB of UTF-8.
+    """
+    try:
+        text = json.dumps(output, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        # The exception's text may quote the value; say only what kind of problem it is.
+        raise OutputFormatting("The task output is not a JSON value.") from None
+    if len(text.encode("utf-8")) > MAX_OUTPUT_BYTES:
+        raise OutputTooLarge
+    return text
+
+
+_default_client: StepFunctionsClient | None = None
+_default_client_lock = threading.Lock()
+
+
+def default_client() -> StepFunctionsClient:
+    """The process-wide Step Functions client used when :func:`complete` is given none.
+
+    Created on first use (never at import) from a fresh ``boto3.Session()``, so region,
+    credentials and endpoint come from the usual configuration (environment, config files,
+    instance role), with botocore's standard retry mode and 5 retries. This client config takes
+    precedence over ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS``: pass your own client to tune it.
+    """
+    global _default_client  # a lazily built, lock-guarded process singleton
+    client = _default_client
+    if client is None:
+        with _default_client_lock:
+            if _default_client is None:
+                _default_client = boto3.Session().client("stepfunctions", config=_DEFAULT_CONFIG)
+            client = _default_client
+    return client
+
+
+def reset_default_client() -> None:
+    """Forget the process-wide client, so the next call builds a new one (for tests)."""
+    global _default_client
+    with _default_client_lock:
+        _default_client = None
+
+
+def complete(completion: Completion, *, client: StepFunctionsClient | None = None) -> None:
+    """Make the Step Functions call ``completion`` describes.
+
+    Args:
+        completion: what to send, and the task token to send it for.
+        client: a boto3 ``stepfunctions`` client (or anything with its three ``SendTask*``
+            methods); by default the process-wide :func:`default_client`.
+
+    Raises:
+        OutputFormatting: the output is not JSON; nothing was sent.
+        OutputTooLarge: the output, error or cause exceeds Step Functions' limits; nothing was sent.
+        TaskAlreadyCompleted: the task was completed already, timed out, or never existed.
+        StepFunctionsUnavailable: throttled, 5xx or unreachable even after botocore's retries.
+        StepFunctionsError: any other refusal (access denied, KMS key problems, ...).
+    """
+    output = _check(completion)
+    sfn = client if client is not None else default_client()
+    token = completion.token
+    try:
+        if completion.type == "success":
+            sfn.send_task_success(taskToken=token, output=output)
+        elif completion.type == "failure":
+            details: dict[str, str] = {}
+            if completion.error is not None:
+                details["error"] = completion.error
+            if completion.cause is not None:
+                details["cause"] = completion.cause
+            sfn.send_task_failure(taskToken=token, **details)
+        else:
+            sfn.send_task_heartbeat(taskToken=token)
+    except ClientError as exc:
+        # Not chained: botocore's message may echo the token, and tracebacks end up in logs.
+        raise _from_client_error(exc, _OPERATIONS[completion.type], token) from None
+    except _UNREACHABLE_ERRORS as exc:
+        raise StepFunctionsUnavailable(
+            f"Step Functions could not be reached ({type(exc).__name__}); try again later.",
+            original_error=exc,
+        ) from None
+    except BotoCoreError as exc:
+        raise StepFunctionsError(
+            f"The {_OPERATIONS[completion.type]} call failed before reaching Step Functions "
+            f"({type(exc).__name__}).",
+            original_error=exc,
+        ) from None
+
+
+def _check(completion: Completion) -> str:
+    """Refuse what Step Functions would refuse; return the output text of a success."""
+    if completion.type == "success":
+        return encode_output(completion.output)
+    if completion.error is not None and len(completion.error) > MAX_ERROR_CHARS:
+        raise OutputTooLarge(
+            "The failure error is longer than Step Functions accepts "
+            f"({MAX_ERROR_CHARS} characters)."
+        )
+    if completion.cause is not None and len(completion.cause) > MAX_CAUSE_CHARS:
+        raise OutputTooLarge(
+            "The failure cause is longer than Step Functions accepts "
+            f"({MAX_CAUSE_CHARS} characters)."
+        )
+    return ""
+
+
+def _from_client_error(
+    exc: ClientError, operation: str, token: str
+) -> StepFunctionsError | TaskAlreadyCompleted:
+    """Our error for an AWS error answer; the message names the code, never AWS's text."""
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    if not _SAFE_CODE.fullmatch(code) or token in code:
+        code = "Unknown"
+    if code in _ALREADY_COMPLETED_CODES:
+        return TaskAlreadyCompleted(aws_code=code)
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    explanation = _EXPLANATIONS.get(code, "").format(operation=operation)
+    if code in _UNAVAILABLE_CODES or status >= 500:  # any HTTP 5xx
+        reason = f": {explanation}" if explanation else ""
+        return StepFunctionsUnavailable(
+            f"Step Functions is unavailable ({code}){reason}; try again later.",
+            aws_code=code,
+            original_error=exc,
+        )
+    reason = explanation or f"it refused the {operation} call"
+    return StepFunctionsError(
+        f"Step Functions could not complete the task: {reason} ({code}).",
+        aws_code=code,
+        original_error=exc,
+    )

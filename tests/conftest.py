@@ -1,0 +1,75 @@
+"""Shared fixtures: fake AWS credentials, moto with real Step Functions executions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+REGION = "us-east-1"
+
+
+class MotoClients(NamedTuple):
+    """The boto3 clients of a moto-mocked account."""
+
+    stepfunctions: SFNClient
+    sqs: SQSClient
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials and a region; no profile, config file or endpoint leaks in."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SFN",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_KMS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+@pytest.fixture
+def moto_sfn(aws_env: None) -> Iterator[MotoClients]:
+    """Moto with state machines that really execute, and its Step Functions and SQS clients."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield MotoClients(
+            stepfunctions=boto3.client("stepfunctions", region_name=REGION),
+            sqs=boto3.client("sqs", region_name=REGION),
+        )
+
+
+@pytest.fixture
+def approval_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
+    """The approval state machine in moto; running executions are stopped afterwards."""
+    with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs) as machine:
+        yield machine
+
+
+# --- hypothesis profiles: `ci` is thorough and reproducible, `dev` (the default) is quick ---------
+
+import os  # noqa: E402 - kept with the profiles it serves
+
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
