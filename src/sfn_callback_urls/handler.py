@@ -1,16 +1,93 @@
-"""The framework-neutral callback handler: :class:`CallbackRequest` in, :class:`CallbackResponse` out.
+"""The framework-neutral callback handler: a request in, a response out.
 
 Adapters (API Gateway, function URLs, ALB, WSGI, ASGI) only translate their events into a
 :class:`CallbackRequest` and the :class:`CallbackResponse` back; all the logic lives here.
+
+One request goes through these steps, each one module's job:
+
+1. read the query string (:meth:`~sfn_callback_urls.urls.CallbackQuery.parse`);
+2. open the blob (:meth:`~sfn_callback_urls.codec.Codec.open`) and check its expiry;
+3. check the query's ``action``/``type`` against the sealed ones;
+4. apply the method rules: POST actions take POST only; other actions take GET, HEAD and
+   POST, where a GET may have to be confirmed by a POST (link scanners) and a HEAD never
+   completes anything;
+5. decide the outcome (:func:`~sfn_callback_urls.outcome.resolve_outcome`);
+6. complete the task (:func:`~sfn_callback_urls.complete.complete`);
+7. render the answer (:mod:`sfn_callback_urls.render`).
+
+:meth:`CallbackHandler.handle` never raises and never shows a traceback: library errors are
+answered with their status and fixed bodies, anything else with a 500 that carries a
+correlation id, also logged. Each request logs exactly one JSON line on the
+``sfn_callback_urls.handler`` logger, never with the task token, key material, the blob or the
+query string.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import contextlib
+import json
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal, Protocol
 
-__all__ = ["CallbackHandler", "CallbackRequest", "CallbackResponse"]
+from .claims import utcnow
+from .codec import Codec
+from .complete import Completion, StepFunctionsClient
+from .complete import complete as complete_task
+from .errors import (
+    ActionMismatched,
+    MethodNotAllowed,
+    PostActionsDisabled,
+    SfnCallbackUrlsError,
+)
+from .models import Action, PostAction
+from .outcome import resolve_outcome
+from .render import (
+    JSON,
+    CallbackResponse,
+    MediaType,
+    negotiate,
+    render_confirm,
+    render_error,
+    render_success,
+)
+from .urls import CallbackQuery, OpenedCallback
+
+__all__ = [
+    "LOGGER_NAME",
+    "CallbackHandler",
+    "CallbackRequest",
+    "CallbackResponse",
+    "CompleteFunction",
+    "LogOutcome",
+]
+
+LOGGER_NAME: Final = "sfn_callback_urls.handler"
+"""The logger every request's one JSON line goes to."""
+
+LogOutcome = Literal["completed", "confirm", "rejected", "error"]
+"""The ``outcome`` field of a log line: what became of the request."""
+
+_POST_ONLY: Final = ("POST",)
+_GET_OR_POST: Final = ("GET", "HEAD", "POST")
+
+# Answered when even rendering the error failed: fixed bytes, nothing that can go wrong.
+_LAST_RESORT: Final = CallbackResponse(
+    status=500,
+    headers={
+        "Content-Type": "application/json",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    },
+    body=b'{"error":"InternalError","message":"An internal error occurred."}',
+)
 
 
 @dataclass(frozen=True)
@@ -30,21 +107,207 @@ class CallbackRequest:
     body: bytes = b""
 
 
-@dataclass(frozen=True)
-class CallbackResponse:
-    """What the handler answers: status, headers and a body (bytes)."""
+class CompleteFunction(Protocol):
+    """What the handler calls to send a completion (``complete`` bound to a client, or a fake)."""
 
-    status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    def __call__(self, completion: Completion, /) -> None:
+        """Send ``completion`` to Step Functions, raising the library's errors."""
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, item in headers.items():
+        if key.lower() == name:
+            return item
+    return None
 
 
 class CallbackHandler:
-    """Opens callback URLs, completes the task and renders the answer (to be implemented)."""
+    """Opens callback URLs, completes the task and renders the answer.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError
+    Args:
+        codec: opens the blobs (same keys, mode and purpose as the minter's).
+        stepfunctions_client: a boto3 ``stepfunctions`` client for :func:`complete`; by default
+            the process-wide one, built on first use.
+        enable_output_parameters: allow output parameters for URLs minted with them; when
+            ``False``, such URLs are refused (``ParametersDisabled``), as in the original app.
+        enable_post_actions: allow POST actions; when ``False`` they are refused
+            (``PostActionsDisabled``).
+        confirm_get: for actions whose ``confirm`` is unset, whether a GET must be confirmed
+            by a POST before anything happens (protects against link scanners). ``False`` keeps
+            the original app's behaviour: a GET completes the task.
+        leeway: clock skew tolerated on expiry; the codec's by default.
+        clock: returns the current time (timezone-aware); the wall clock by default.
+        complete: called with each :class:`~sfn_callback_urls.complete.Completion` instead of
+            :func:`~sfn_callback_urls.complete.complete` (tests, custom dispatch).
+        logger: where the one JSON line per request goes; ``sfn_callback_urls.handler`` by
+            default.
+    """
+
+    def __init__(
+        self,
+        codec: Codec,
+        *,
+        stepfunctions_client: StepFunctionsClient | None = None,
+        enable_output_parameters: bool = False,
+        enable_post_actions: bool = False,
+        confirm_get: bool = False,
+        leeway: timedelta | None = None,
+        clock: Callable[[], datetime] | None = None,
+        complete: CompleteFunction | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.codec = codec
+        self.enable_output_parameters = enable_output_parameters
+        self.enable_post_actions = enable_post_actions
+        self.confirm_get = confirm_get
+        self.leeway = codec.leeway if leeway is None else leeway
+        self._clock = utcnow if clock is None else clock
+        self._client = stepfunctions_client
+        self._complete = complete
+        self._logger = logging.getLogger(LOGGER_NAME) if logger is None else logger
+
+    def __repr__(self) -> str:
+        return (
+            f"CallbackHandler({self.codec!r}, enable_output_parameters="
+            f"{self.enable_output_parameters}, enable_post_actions={self.enable_post_actions}, "
+            f"confirm_get={self.confirm_get})"
+        )
+
+    # -- the one public call ---------------------------------------------------------------
 
     def handle(self, request: CallbackRequest) -> CallbackResponse:
-        """Handle one request; never raises."""
-        raise NotImplementedError
+        """Handle one request; never raises, and logs exactly one JSON line."""
+        started = time.perf_counter()
+        record: dict[str, Any] = {
+            "method": None,
+            "transaction_id": None,
+            "action": None,
+            "type": None,
+        }
+        media_type: MediaType = JSON
+        head = False
+        outcome: LogOutcome
+        try:
+            method = str(request.method).upper()
+            head = method == "HEAD"
+            record["method"] = method if method.isalpha() and len(method) <= 16 else "?"
+            media_type = negotiate(_header(request.headers, "accept"))
+            response, outcome = self._handle(request, method, media_type, record)
+        except SfnCallbackUrlsError as exc:
+            response, outcome = self._error_response(exc, media_type, record)
+        except Exception as exc:  # a bug or an unforeseen failure: 500, never a traceback
+            record["exception"] = type(exc).__qualname__
+            record["exception_at"] = _where(exc)
+            response, outcome = self._error_response(SfnCallbackUrlsError(), media_type, record)
+        if head:
+            response = replace(response, body=b"")
+        record["outcome"] = outcome
+        record["status"] = response.status
+        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        self._log(record, response.status)
+        return response
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _handle(
+        self,
+        request: CallbackRequest,
+        method: str,
+        media_type: MediaType,
+        record: dict[str, Any],
+    ) -> tuple[CallbackResponse, LogOutcome]:
+        now = self._clock()
+        query = CallbackQuery.parse(request.query)
+        # Expiry is checked here, with the handler's leeway, right after authentication.
+        claims = self.codec.open(query.data, now=now, check_expiry=False)
+        action = claims.action
+        record.update(transaction_id=claims.transaction_id, action=action.name, type=action.type)
+        claims.check_expiry(now, self.leeway)
+        if (query.action is not None and query.action != action.name) or (
+            query.type is not None and query.type != action.type
+        ):
+            raise ActionMismatched
+        is_post_action = isinstance(action, PostAction)
+        if is_post_action and not self.enable_post_actions:
+            raise PostActionsDisabled
+        allowed = _POST_ONLY if is_post_action else _GET_OR_POST
+        if method not in allowed:
+            raise MethodNotAllowed(allowed=allowed)
+
+        resolved = resolve_outcome(
+            OpenedCallback(claims=claims, params=query.params),
+            enable_output_parameters=self.enable_output_parameters,
+            body=request.body,
+            content_type=_header(request.headers, "content-type"),
+        )
+        if resolved.post_outcome is not None:
+            record["post_outcome"] = resolved.post_outcome
+        # Resolved first, so that a GET that must be confirmed already reports a missing
+        # parameter; a HEAD never completes anything and answers like that GET.
+        if method == "HEAD" or (method == "GET" and self._must_confirm(action)):
+            page = render_confirm(
+                action, transaction_id=claims.transaction_id, media_type=media_type
+            )
+            return page, "confirm"
+        self._send(resolved.completion)
+        response = render_success(
+            action,
+            transaction_id=claims.transaction_id,
+            response=resolved.response,
+            media_type=media_type,
+        )
+        return response, "completed"
+
+    def _must_confirm(self, action: Action) -> bool:
+        return self.confirm_get if action.confirm is None else action.confirm
+
+    def _send(self, completion: Completion) -> None:
+        if self._complete is not None:
+            self._complete(completion)
+        else:
+            complete_task(completion, client=self._client)
+
+    def _error_response(
+        self, error: SfnCallbackUrlsError, media_type: MediaType, record: dict[str, Any]
+    ) -> tuple[CallbackResponse, LogOutcome]:
+        record["error"] = error.code
+        aws_code = getattr(error, "aws_code", "")
+        if aws_code:
+            record["aws_code"] = aws_code
+        server_side = error.status >= 500
+        correlation_id = str(uuid.uuid4()) if server_side else None
+        if correlation_id is not None:
+            record["correlation_id"] = correlation_id
+        headers = {}
+        if isinstance(error, MethodNotAllowed) and error.allowed:
+            headers["Allow"] = ", ".join(error.allowed)
+        try:
+            response = render_error(
+                error, media_type, correlation_id=correlation_id, headers=headers
+            )
+        except Exception:  # pragma: no cover - render_error has no failure mode we know of
+            response = _LAST_RESORT
+        return response, "error" if server_side else "rejected"
+
+    def _log(self, record: dict[str, Any], status: int) -> None:
+        if status >= 500:
+            level = logging.ERROR
+        elif status >= 400:
+            level = logging.WARNING
+        else:
+            level = logging.INFO
+        # Never let a broken logging set-up turn an answer into an exception.
+        with contextlib.suppress(Exception):
+            self._logger.log(level, json.dumps(record, default=str, separators=(",", ":")))
+
+
+def _where(exc: BaseException) -> str | None:
+    """``file:line (function)`` of the innermost frame of ``exc``: where, never what."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return None
+    last = frames[-1]
+    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno} ({last.name})"

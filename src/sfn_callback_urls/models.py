@@ -512,7 +512,7 @@ class _ActionBase(BaseModel):
     response: ResponseSpec | None = None
     """Custom response after the action is taken."""
     confirm: bool | None = Field(default=None, strict=True)
-    """Reserved: ask for confirmation on GET before acting. Carried, not yet acted on."""
+    """Link-scanner-safe mode: GET shows a confirm page, POST acts (None: handler default)."""
 
 
 class SuccessAction(_ActionBase):

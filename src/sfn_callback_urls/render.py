@@ -1,0 +1,365 @@
+"""The HTTP answer: content negotiation, bodies (JSON, HTML, text), redirects and headers.
+
+Everything here is a pure function from what happened to a :class:`CallbackResponse`:
+
+* :func:`negotiate` picks ``application/json`` (the default), ``text/html`` or ``text/plain``
+  from an ``Accept`` header (q-values and wildcards honoured; anything else gets JSON);
+* :func:`render_success` answers a completed callback: the action's ``redirect`` (303), its
+  custom body for the negotiated type, or the default bodies (the contract's JSON
+  ``{"transaction_id", "action": {"name", "type"}}``, a small HTML page, plain text);
+* :func:`render_confirm` answers a GET that must be confirmed by a POST (link scanners);
+* :func:`render_error` answers an error with fixed bodies (the contract's JSON
+  ``{"error", "message"}``, an HTML page, plain text).
+
+Every value that comes from a blob or a request is HTML-escaped in the built-in pages. A custom
+``html`` body is the minter's own (authenticated) HTML and is served as is; output parameters
+substituted into it were escaped by :mod:`sfn_callback_urls.outcome`.
+
+Every response carries ``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``,
+``Referrer-Policy: no-referrer`` (the URL is a capability: it must not leak through ``Referer``)
+and ``X-Frame-Options: DENY``; the built-in HTML pages also carry a strict
+``Content-Security-Policy``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from .errors import SfnCallbackUrlsError
+from .models import Action, ResponseSpec
+
+__all__ = [
+    "BUILTIN_HTML_CSP",
+    "CUSTOM_HTML_CSP",
+    "HTML",
+    "JSON",
+    "SECURITY_HEADERS",
+    "TEXT",
+    "CallbackResponse",
+    "MediaType",
+    "negotiate",
+    "render_confirm",
+    "render_error",
+    "render_success",
+]
+
+MediaType = Literal["application/json", "text/html", "text/plain"]
+"""The media types the callback endpoint answers in."""
+
+JSON: Final = "application/json"
+HTML: Final = "text/html"
+TEXT: Final = "text/plain"
+
+#: Tie-break order when the client likes several types equally: JSON is the default.
+_PREFERENCE: Final[tuple[MediaType, ...]] = (JSON, HTML, TEXT)
+
+_CONTENT_TYPES: Final[dict[str, str]] = {
+    JSON: "application/json",
+    HTML: "text/html; charset=utf-8",
+    TEXT: "text/plain; charset=utf-8",
+}
+
+SECURITY_HEADERS: Final[Mapping[str, str]] = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+"""Headers on every response."""
+
+BUILTIN_HTML_CSP: Final = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+"""``Content-Security-Policy`` of the built-in HTML pages: no scripts, no fetches, no framing."""
+
+CUSTOM_HTML_CSP: Final = "frame-ancestors 'none'; base-uri 'none'"
+"""``Content-Security-Policy`` of a minter's custom HTML: no framing, the rest is theirs."""
+
+_MAX_ACCEPT_LENGTH: Final = 4096
+_MAX_ACCEPT_RANGES: Final = 64
+
+
+@dataclass(frozen=True)
+class CallbackResponse:
+    """What the handler answers: status, headers and a body (bytes)."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+# --- content negotiation --------------------------------------------------------------------
+
+
+def _quality(params: list[str]) -> float | None:
+    """The ``q`` of a media range's parameters (1 when absent); ``None`` when malformed."""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = float(value.strip())
+            except ValueError:
+                return None
+            return q if 0.0 <= q <= 1.0 else None
+    return 1.0
+
+
+def negotiate(accept: str | None) -> MediaType:
+    """The media type to answer in for an ``Accept`` header.
+
+    The candidate with the highest quality wins; a more specific range beats a wildcard for the
+    same candidate (``text/html;q=0`` with ``*/*`` excludes HTML); ties go to the range listed
+    first, then to JSON, HTML, text in that order. No header, nothing acceptable, or a malformed
+    header: JSON.
+    """
+    if not accept or len(accept) > _MAX_ACCEPT_LENGTH:
+        return JSON
+    ranges: list[tuple[str, str, float, int]] = []
+    for index, item in enumerate(accept.split(",")[:_MAX_ACCEPT_RANGES]):
+        media_range, *params = item.split(";")
+        main, _, sub = media_range.strip().lower().partition("/")
+        q = _quality(params)
+        if main and sub and q is not None:
+            ranges.append((main, sub, q, index))
+    best: tuple[float, int, int] | None = None
+    chosen: MediaType = JSON
+    for preference, candidate in enumerate(_PREFERENCE):
+        main, _, sub = candidate.partition("/")
+        match: tuple[int, float, int] | None = None  # (specificity, q, position)
+        for range_main, range_sub, q, index in ranges:
+            if (range_main, range_sub) == (main, sub):
+                specificity = 2
+            elif (range_main, range_sub) == (main, "*"):
+                specificity = 1
+            elif (range_main, range_sub) == ("*", "*"):
+                specificity = 0
+            else:
+                continue
+            if match is None or specificity > match[0]:
+                match = (specificity, q, index)
+        if match is None or match[1] <= 0:
+            continue
+        key = (match[1], -match[2], -preference)
+        if best is None or key > best:
+            best, chosen = key, candidate
+    return chosen
+
+
+# --- building blocks ------------------------------------------------------------------------
+
+
+def _headers(content_type: str | None, **extra: str) -> dict[str, str]:
+    headers = dict(SECURITY_HEADERS)
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+        headers["Vary"] = "Accept"
+    headers.update(extra)
+    return headers
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _respond(
+    status: int,
+    media_type: MediaType,
+    body: str | bytes,
+    *,
+    builtin: bool = True,
+    extra_headers: Mapping[str, str] | None = None,
+) -> CallbackResponse:
+    headers = _headers(_CONTENT_TYPES[media_type])
+    if media_type == HTML:
+        headers["Content-Security-Policy"] = BUILTIN_HTML_CSP if builtin else CUSTOM_HTML_CSP
+    if extra_headers:
+        headers.update(extra_headers)
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return CallbackResponse(status=status, headers=headers, body=data)
+
+
+_PAGE: Final = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>{title}</title>
+<style>
+body{{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
+background:#f4f5f7;color:#1f2328;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,
+"Helvetica Neue",Arial,sans-serif}}
+main{{background:#fff;max-width:30rem;margin:1rem;padding:2rem 2.5rem;border-radius:12px;
+box-shadow:0 1px 3px rgba(0,0,0,.12),0 8px 24px rgba(0,0,0,.06)}}
+h1{{font-size:1.35rem;margin:0 0 .75rem}}
+p{{margin:.5rem 0}}
+.mark{{font-size:2rem;line-height:1;margin-bottom:.5rem}}
+.ok{{color:#1a7f37}}.error{{color:#cf222e}}.ask{{color:#0969da}}
+.small{{color:#656d76;font-size:.85rem;word-break:break-all}}
+button{{margin-top:1rem;font:inherit;font-weight:600;padding:.6rem 1.5rem;border:0;
+border-radius:8px;background:#1f6feb;color:#fff;cursor:pointer}}
+button:hover{{background:#1158c7}}
+</style>
+</head>
+<body>
+<main>
+<div class="mark {mark_class}" aria-hidden="true">{mark}</div>
+<h1>{heading}</h1>
+{content}
+</main>
+</body>
+</html>
+"""
+
+
+def _page(*, title: str, heading: str, content: str, mark: str, mark_class: str) -> str:
+    """A built-in page; every argument must already be escaped HTML."""
+    return _PAGE.format(
+        title=title, heading=heading, content=content, mark=mark, mark_class=mark_class
+    )
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _action_json(action: Action) -> dict[str, str]:
+    return {"name": action.name, "type": action.type}
+
+
+# --- success --------------------------------------------------------------------------------
+
+
+def render_success(
+    action: Action,
+    *,
+    transaction_id: str,
+    response: ResponseSpec | None,
+    media_type: MediaType,
+) -> CallbackResponse:
+    """The answer to a completed callback.
+
+    Args:
+        action: the sealed action (its name and type are reported).
+        transaction_id: the id the URLs were minted under.
+        response: the custom response (output parameters already applied), or ``None``.
+        media_type: from :func:`negotiate`.
+    """
+    spec = response if response is not None else ResponseSpec()
+    if spec.redirect is not None:
+        return CallbackResponse(status=303, headers=_headers(None, Location=spec.redirect))
+    if media_type == JSON:
+        if spec.json_ is not None:
+            return _respond(200, JSON, _json_bytes(spec.json_))
+        body = {"transaction_id": transaction_id, "action": _action_json(action)}
+        return _respond(200, JSON, _json_bytes(body))
+    if media_type == HTML:
+        if spec.html is not None:
+            return _respond(200, HTML, spec.html, builtin=False)
+        page = _page(
+            title="Done",
+            heading=f"Done: your response &#x27;{_e(action.name)}&#x27; was recorded",
+            content=(
+                "<p>Thank you. You can close this page.</p>\n"
+                f'<p class="small">Reference: {_e(transaction_id)}</p>'
+            ),
+            mark="&#10003;",
+            mark_class="ok",
+        )
+        return _respond(200, HTML, page)
+    if spec.text is not None:
+        return _respond(200, TEXT, spec.text)
+    text = f"Done: your response '{action.name}' was recorded.\nReference: {transaction_id}\n"
+    return _respond(200, TEXT, text)
+
+
+# --- confirmation ---------------------------------------------------------------------------
+
+_CONFIRM_MESSAGE: Final = (
+    "Opening this link does not record the response: confirm it by sending a POST request "
+    "to the same URL."
+)
+
+
+def render_confirm(
+    action: Action, *, transaction_id: str, media_type: MediaType
+) -> CallbackResponse:
+    """The page a GET gets when the action must be confirmed: a form that POSTs to the same URL.
+
+    The form's ``action`` attribute is empty, which HTML defines as the document's own URL,
+    query string included.
+    """
+    if media_type == JSON:
+        body = {
+            "confirm": True,
+            "transaction_id": transaction_id,
+            "action": _action_json(action),
+            "message": _CONFIRM_MESSAGE,
+        }
+        return _respond(200, JSON, _json_bytes(body))
+    if media_type == HTML:
+        name = _e(action.name)
+        page = _page(
+            title=f"Confirm: {name}?",
+            heading=f"Confirm: {name}?",
+            content=(
+                f"<p>Press the button to record your response &#x27;{name}&#x27;.</p>\n"
+                '<form method="post" action="">\n'
+                '<button type="submit">Confirm</button>\n'
+                "</form>\n"
+                f'<p class="small">Reference: {_e(transaction_id)}</p>'
+            ),
+            mark="?",
+            mark_class="ask",
+        )
+        return _respond(200, HTML, page)
+    return _respond(200, TEXT, f"Confirm: {action.name}?\n{_CONFIRM_MESSAGE}\n")
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def render_error(
+    error: SfnCallbackUrlsError,
+    media_type: MediaType,
+    *,
+    correlation_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> CallbackResponse:
+    """The fixed answer to an error, with the error's status.
+
+    Args:
+        error: its ``code``, ``status`` and (safe) ``message`` are shown.
+        media_type: from :func:`negotiate`.
+        correlation_id: for server errors: shown to the caller and logged, so that an operator
+            can find the log line.
+        headers: extra headers (e.g. ``Allow`` on a 405).
+    """
+    if media_type == JSON:
+        body: dict[str, str] = dict(error.to_dict())
+        if correlation_id is not None:
+            body["correlation_id"] = correlation_id
+        return _respond(error.status, JSON, _json_bytes(body), extra_headers=headers)
+    reference = "" if correlation_id is None else f"Reference: {correlation_id}"
+    if media_type == HTML:
+        content = f"<p>{_e(error.message)}</p>\n"
+        content += f'<p class="small">Error: {_e(error.code)}'
+        content += f"<br>{_e(reference)}</p>" if reference else "</p>"
+        page = _page(
+            title="This link could not be used",
+            heading="This link could not be used",
+            content=content,
+            mark="&#10007;",
+            mark_class="error",
+        )
+        return _respond(error.status, HTML, page, extra_headers=headers)
+    text = f"Error ({error.code}): {error.message}\n"
+    if reference:
+        text += reference + "\n"
+    return _respond(error.status, TEXT, text, extra_headers=headers)
