@@ -7,7 +7,8 @@ Mint URLs anywhere::
     urls = minter.mint(token, [SuccessAction(name="approve", output={"ok": True})],
                        expires_in=timedelta(days=7))
 
-and open them in any web handler with :func:`open_callback`.
+and open them in any web handler with :class:`CallbackHandler` (or just verify them with
+:func:`open_callback`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from .claims import Claims
 from .codec import DEFAULT_LEEWAY, DEFAULT_PURPOSE, Codec, Mode
+from .complete import Completion, complete
 from .errors import (
     ActionMismatched,
     ConfigurationError,
@@ -32,8 +34,22 @@ from .errors import (
     RequestError,
     ServerError,
     SfnCallbackUrlsError,
+    StepFunctionsError,
+    StepFunctionsUnavailable,
+    TaskAlreadyCompleted,
 )
-from .keys import DataKey, KeyBackend, Keyring, LocalKey
+from .handler import CallbackHandler, CallbackRequest, CallbackResponse
+from .keys import (
+    DataKey,
+    KeyBackend,
+    Keyring,
+    KmsDerivedKey,
+    KmsEnvelopeKey,
+    LocalKey,
+    keyring_from_environment,
+    load_wrapped_keyring,
+    wrap_keyring,
+)
 from .models import (
     Action,
     CreateUrlsRequest,
@@ -53,9 +69,13 @@ __all__ = [
     "DEFAULT_PURPOSE",
     "Action",
     "ActionMismatched",
+    "CallbackHandler",
     "CallbackQuery",
+    "CallbackRequest",
+    "CallbackResponse",
     "Claims",
     "Codec",
+    "Completion",
     "ConfigurationError",
     "CreateUrlsRequest",
     "CreateUrlsResponse",
@@ -72,6 +92,8 @@ __all__ = [
     "KeyBackend",
     "KeyUnavailable",
     "Keyring",
+    "KmsDerivedKey",
+    "KmsEnvelopeKey",
     "LocalKey",
     "Minter",
     "Mode",
@@ -83,11 +105,18 @@ __all__ = [
     "ResponseSpec",
     "ServerError",
     "SfnCallbackUrlsError",
+    "StepFunctionsError",
+    "StepFunctionsUnavailable",
     "SuccessAction",
+    "TaskAlreadyCompleted",
     "callback_url",
+    "complete",
+    "keyring_from_environment",
+    "load_wrapped_keyring",
     "open_callback",
     "parse_action",
     "parse_create_urls_request",
+    "wrap_keyring",
 ]
 
 
