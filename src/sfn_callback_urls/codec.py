@@ -131,7 +131,9 @@ class Codec:
         if len(purpose_bytes) > 0xFFFF:
             raise ValueError("purpose is too long")
         self.purpose = purpose
+        """The purpose bound into every blob this codec seals and opens."""
         self.leeway = leeway
+        """Clock skew tolerated when checking expiry."""
         self._context_prefix = struct.pack(">H", len(purpose_bytes)) + purpose_bytes
         self._last: tuple[KeyBackend | None, bytes, bytes, bytes] = (None, b"", b"", b"")
 
@@ -289,6 +291,11 @@ def _encode_plaintext(claims: Claims) -> bytes:
         raise PayloadTooLarge("The task token is too long.")
     # exclude_defaults drops ``type`` (it has its byte) and every unset optional field.
     action = claims.action.model_dump_json(by_alias=True, exclude_defaults=True).encode("utf-8")
+    if len(action) > MAX_DECOMPRESSED_SIZE:
+        # open() would refuse it (the inflate cap), so never mint a URL that cannot work.
+        raise PayloadTooLarge(
+            f"The action is {len(action)} bytes of JSON; at most {MAX_DECOMPRESSED_SIZE} fit."
+        )
     flags = token_flag
     if len(action) >= _COMPRESS_THRESHOLD:
         packer = zlib.compressobj(9, zlib.DEFLATED, -15)

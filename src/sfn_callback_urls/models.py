@@ -147,7 +147,10 @@ def _require_aware_utc(value: datetime) -> datetime:
         raise PydanticCustomError(
             "InvalidDate", "the date-time must include a timezone (e.g. a trailing Z for UTC)"
         )
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC equivalent
+        raise PydanticCustomError("InvalidDate", "the date-time is out of range") from None
 
 
 UtcDatetime: TypeAlias = Annotated[
@@ -594,7 +597,7 @@ class CreateUrlsRequest(BaseModel):
 
     model_config = _MODEL_CONFIG
 
-    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH, repr=False)
     """The Step Functions task token. Never echoed in error messages."""
     actions: list[Action] = Field(min_length=1)
     """The actions to mint URLs for; names are unique."""
@@ -677,9 +680,17 @@ def _format_loc(loc: Sequence[int | str]) -> str:
     return ".".join(parts)
 
 
+_WINDOW = 16
+
+
 def _redact(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "<redacted>")
+        # A message may hold a shortened piece of the secret (reasons are cut to length before
+        # we see them): any 24+ character piece contains one of these aligned windows.
+        windows = range(0, max(len(secret) - _WINDOW + 1, 1), _WINDOW // 2)
+        if any(secret[i : i + _WINDOW] in text for i in windows):
+            return "the value is invalid (details withheld: they would show the token)"
     return text
 
 

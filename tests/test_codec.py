@@ -1,0 +1,506 @@
+"""Example-based tests of the sealed blob's wire format (``codec.py``) and of local keys.
+
+``tests/vectors/v1.json`` holds frozen blobs built with fixed keys and nonces. Every codec, now
+and later, must open them to exactly the recorded claims: that pins format version 1 forever.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import random
+import struct
+import uuid
+import zlib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+
+from sfn_callback_urls.claims import Claims
+from sfn_callback_urls.codec import Codec, Mode, _encode_plaintext
+from sfn_callback_urls.errors import ConfigurationError, InvalidPayload
+from sfn_callback_urls.keys import DataKey, Keyring, LocalKey
+from sfn_callback_urls.models import (
+    ACTION_ADAPTER,
+    Action,
+    FailureAction,
+    HeartbeatAction,
+    SuccessAction,
+)
+from sfn_callback_urls.testing import actions
+from sfn_callback_urls.urls import CallbackQuery, Minter, open_callback
+
+VECTORS_FILE = Path(__file__).parent / "vectors" / "v1.json"
+VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text("utf-8"))["vectors"]
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+TID = "7d0c4a52-0d6e-4f3b-8f0e-2b8f1c9f4a10"
+SECRET = bytes(range(32))
+KEY = LocalKey(SECRET, key_id=bytes.fromhex("0badc0de"))
+BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
+#: The benchmark token: standard base64 of 512 bytes, 684 characters, as real tokens are.
+BENCH_TOKEN = base64.b64encode(
+    b"\x00\x00\x00\x2a\x00\x00\x00\x02" + bytes(8) + random.Random(512).randbytes(496)  # noqa: S311 - a fixed, known token
+).decode("ascii")
+BLOG_APPROVE = SuccessAction(name="approve", output={"name_in_output": "Ben"})
+BLOG_REJECT = FailureAction(name="reject", error="rejected", cause="Ben rejected it")
+
+# The layout of version 1, written out again here from codec.py's docstring (not imported).
+FIXED = struct.Struct(">BB16sIIH")  # flags, type, tid, iat, exp, len(token)
+FLAG_TOKEN_RAW, FLAG_DEFLATED, FLAG_OUTPUT_PARAMETERS = 0x01, 0x02, 0x04
+TYPE_CODES = {"success": 1, "failure": 2, "heartbeat": 3, "post": 4}
+NONCE, TAG = 12, 16
+
+
+def b64url(raw: bytes) -> str:
+    """Unpadded base64url."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    """Inverse of :func:`b64url`."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def utc(text: str | None) -> datetime | None:
+    """Parse the vectors' ``...Z`` timestamps."""
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def vector_claims(vector: dict[str, Any]) -> Claims:
+    """The claims a vector must open to."""
+    claims = vector["claims"]
+    issued_at = utc(claims["issued_at"])
+    assert issued_at is not None
+    return Claims(
+        token=claims["token"],
+        action=ACTION_ADAPTER.validate_python(claims["action"]),
+        transaction_id=claims["transaction_id"],
+        issued_at=issued_at,
+        expires_at=utc(claims["expires_at"]),
+        output_parameters=claims["output_parameters"],
+    )
+
+
+def vector_codec(vector: dict[str, Any]) -> Codec:
+    """A codec with the vector's key, mode and purpose."""
+    key = LocalKey.from_string(vector["key"])
+    return Codec(key, mode=Mode[vector["mode"]], purpose=vector["purpose"])
+
+
+def header(mode: Mode, key_id: bytes) -> bytes:
+    """``format || len(kid) || kid || len(kh) || kh`` for a local key (empty ``kh``)."""
+    return bytes((0x10 | mode, len(key_id))) + key_id + b"\x00"
+
+
+def context(purpose: str, head: bytes) -> bytes:
+    """``len(purpose)(2) || purpose || header``: the associated data."""
+    raw = purpose.encode("utf-8")
+    return struct.pack(">H", len(raw)) + raw + head
+
+
+def open_by_hand(blob: str, key: LocalKey, mode: Mode, purpose: str = "sfn-callback-urls") -> bytes:
+    """The plaintext of a local-key blob, opened following the format, not the codec."""
+    raw = unb64url(blob)
+    head = header(mode, key.key_id)
+    assert raw.startswith(head)
+    _, data_key = key.mint_key(purpose)
+    if mode is Mode.ENCRYPTED:
+        nonce = raw[len(head) : len(head) + NONCE]
+        return data_key.aead.decrypt(nonce, raw[len(head) + NONCE :], context(purpose, head))
+    plaintext, tag = raw[len(head) : -TAG], raw[-TAG:]
+    assert data_key.mac(context(purpose, head) + plaintext)[:TAG] == tag
+    return plaintext
+
+
+def split_plaintext(plaintext: bytes) -> tuple[tuple[Any, ...], bytes, bytes]:
+    """``(fixed fields, token bytes, action JSON)``, the action inflated if it was deflated."""
+    fields = FIXED.unpack_from(plaintext)
+    token_length = fields[-1]
+    token = plaintext[FIXED.size : FIXED.size + token_length]
+    action = plaintext[FIXED.size + token_length :]
+    if fields[0] & FLAG_DEFLATED:
+        action = zlib.decompress(action, -15)
+    return fields, token, action
+
+
+def is_canonical_base64(token: str) -> bool:
+    """Whether ``token`` is exactly the standard, padded base64 of some bytes."""
+    try:
+        return base64.b64encode(base64.b64decode(token, validate=True)).decode() == token
+    except ValueError:
+        return False
+
+
+def deflate(data: bytes) -> bytes:
+    """Raw deflate at level 9, as the format uses."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+def action_json(action: Action) -> bytes:
+    """The action as the format writes it: compact JSON without ``type`` and defaults."""
+    return action.model_dump_json(by_alias=True, exclude_defaults=True).encode("utf-8")
+
+
+def claims_with(
+    token: str = "t",  # noqa: S107 - a test token, not a password
+    action: Action = BLOG_APPROVE,
+    **changes: Any,
+) -> Claims:
+    """Claims for tests of one aspect of the format."""
+    return Claims(
+        token=token,
+        action=action,
+        transaction_id=changes.pop("transaction_id", TID),
+        issued_at=changes.pop("issued_at", NOW),
+        **changes,
+    )
+
+
+# --- frozen vectors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_vector_opens_to_its_claims(vector: dict[str, Any]) -> None:
+    """Each frozen version 1 blob opens, with its key, mode and purpose, to its recorded claims."""
+    claims = vector_claims(vector)
+    codec = vector_codec(vector)
+    assert codec.open(vector["blob"], now=claims.issued_at) == claims
+    assert codec.open(vector["blob"], check_expiry=False) == claims
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_vector_is_assembled_as_the_format_says(vector: dict[str, Any]) -> None:
+    """Header, associated data and sealing, done by hand from the spec, give the frozen blob."""
+    key = LocalKey.from_string(vector["key"])
+    mode = Mode[vector["mode"]]
+    plaintext = bytes.fromhex(vector["plaintext"])
+    head = header(mode, key.key_id)
+    _, data_key = key.mint_key(vector["purpose"])
+    aad = context(vector["purpose"], head)
+    if mode is Mode.ENCRYPTED:
+        nonce = bytes.fromhex(vector["nonce"])
+        sealed = nonce + data_key.aead.encrypt(nonce, plaintext, aad)
+    else:
+        sealed = plaintext + data_key.mac(aad + plaintext)[:TAG]
+    assert b64url(head + sealed) == vector["blob"]
+    assert open_by_hand(vector["blob"], key, mode, vector["purpose"]) == plaintext
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_vector_plaintext_follows_the_format(vector: dict[str, Any]) -> None:
+    """Each plaintext field holds what the spec says: flags, type, tid, times, token, action."""
+    claims = vector_claims(vector)
+    (flags, type_code, tid, iat, exp, _), token, action = split_plaintext(
+        bytes.fromhex(vector["plaintext"])
+    )
+    assert flags == vector["flags"]
+    raw_token = is_canonical_base64(claims.token)
+    assert bool(flags & FLAG_TOKEN_RAW) is raw_token
+    assert bool(flags & FLAG_OUTPUT_PARAMETERS) is claims.output_parameters
+    assert token == (base64.b64decode(claims.token) if raw_token else claims.token.encode())
+    assert type_code == TYPE_CODES[claims.action.type]
+    assert uuid.UUID(bytes=tid) == uuid.UUID(claims.transaction_id)
+    assert iat == claims.issued_at.timestamp()
+    assert exp == (0 if claims.expires_at is None else claims.expires_at.timestamp())
+    decoded = json.loads(action)
+    assert "type" not in decoded
+    assert type(claims.action).model_validate(decoded) == claims.action
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_current_encoder_writes_the_vectors(vector: dict[str, Any]) -> None:
+    """Today's encoder writes the frozen plaintexts, so old handlers open new blobs (rollouts)."""
+    frozen = bytes.fromhex(vector["plaintext"])
+    current = _encode_plaintext(vector_claims(vector))
+    if frozen[0] & FLAG_DEFLATED:
+        # Deflate's exact bytes depend on the zlib build; what it inflates to does not.
+        assert split_plaintext(current) == split_plaintext(frozen)
+    else:
+        assert current == frozen
+
+
+def test_vectors_cover_the_format() -> None:
+    """The vectors cover both modes, every flag, two keys and purposes, and the time limits."""
+    assert {v["mode"] for v in VECTORS} == {"ENCRYPTED", "SIGNED"}
+    flags = {v["flags"] for v in VECTORS}
+    for flag in (FLAG_TOKEN_RAW, FLAG_DEFLATED, FLAG_OUTPUT_PARAMETERS):
+        assert any(f & flag for f in flags)
+    assert any(not f & FLAG_TOKEN_RAW for f in flags)
+    assert {vector_claims(v).action.type for v in VECTORS} == set(TYPE_CODES)
+    assert len({v["key"] for v in VECTORS}) == len({v["purpose"] for v in VECTORS}) == 2
+    times = {t for v in VECTORS for t in (v["claims"]["issued_at"], v["claims"]["expires_at"])}
+    assert {"1970-01-01T00:00:01Z", "2106-02-07T06:28:15Z", None} <= times
+    assert any(v["claims"]["token"] == BENCH_TOKEN for v in VECTORS)
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_vector_is_bound_to_its_key_mode_and_purpose(vector: dict[str, Any]) -> None:
+    """A frozen blob is refused under another purpose, the other mode or another key."""
+    key = LocalKey.from_string(vector["key"])
+    mode = Mode[vector["mode"]]
+    others = [
+        Codec(key, mode=mode, purpose=vector["purpose"] + "/other"),
+        Codec(key, mode=Mode.SIGNED if mode is Mode.ENCRYPTED else Mode.ENCRYPTED),
+        Codec(LocalKey(bytes(32), key_id=key.key_id), mode=mode, purpose=vector["purpose"]),
+    ]
+    for codec in others:
+        with pytest.raises(InvalidPayload):
+            codec.open(vector["blob"], check_expiry=False)
+
+
+# --- token encoding ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "token",
+    [BENCH_TOKEN, "QUJD", "QUI=", "QQ==", "AAAAKgAAAAI=", "+/+/"],
+)
+@pytest.mark.parametrize("mode", [Mode.ENCRYPTED, Mode.SIGNED])
+def test_canonical_base64_tokens_travel_as_raw_bytes(token: str, mode: Mode) -> None:
+    """A token that is canonical standard base64 is stored as its decoded bytes."""
+    codec = Codec(KEY, mode=mode)
+    claims = claims_with(token)
+    blob = codec.seal(claims)
+    (flags, *_), stored, _ = split_plaintext(open_by_hand(blob, KEY, mode))
+    assert flags & FLAG_TOKEN_RAW
+    assert stored == base64.b64decode(token)
+    assert codec.open(blob, now=NOW).token == token
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "3f2504e0-4f89-41d3-9a0c-0305e82c3301",  # moto's uuids
+        "QUJ",  # not a multiple of 4
+        "QUJ=",  # non-zero trailing bits: decodes, but re-encodes as QUI=
+        "QR==",
+        "QUJDRA",  # padding left out
+        "QUJD====",
+        "-_-_",  # URL-safe alphabet
+        "QUJD\n",
+        " QUJD",
+        "tökén",
+        BENCH_TOKEN.replace("+", "-"),
+        BENCH_TOKEN.rstrip("="),
+    ],
+)
+def test_other_tokens_travel_as_text(token: str) -> None:
+    """Any other token is stored as its UTF-8 text, and comes back unchanged."""
+    assert not is_canonical_base64(token)
+    codec = Codec(KEY)
+    blob = codec.seal(claims_with(token))
+    (flags, *_), stored, _ = split_plaintext(open_by_hand(blob, KEY, Mode.ENCRYPTED))
+    assert not flags & FLAG_TOKEN_RAW
+    assert stored == token.encode("utf-8")
+    assert codec.open(blob, now=NOW).token == token
+
+
+@pytest.mark.parametrize("mode", [Mode.ENCRYPTED, Mode.SIGNED])
+def test_blob_length_follows_the_token_encoding(mode: Mode) -> None:
+    """A 684-char canonical token costs 512 bytes in a blob; the same length as text costs 684."""
+    overhead = {Mode.ENCRYPTED: NONCE + TAG, Mode.SIGNED: TAG}[mode] + len(header(mode, KEY.key_id))
+    text_token = BENCH_TOKEN.replace("+", "-").replace("/", "_")  # same length, URL-safe: text
+    assert len(text_token) == len(BENCH_TOKEN) == 684
+    codec = Codec(KEY, mode=mode)
+    lengths = {}
+    for token, stored in ((BENCH_TOKEN, 512), (text_token, 684)):
+        blob = codec.seal(claims_with(token))
+        plain = FIXED.size + stored + len(action_json(BLOG_APPROVE))
+        assert len(blob) == math.ceil((overhead + plain) * 4 / 3)
+        lengths[token] = len(blob)
+    assert lengths[text_token] - lengths[BENCH_TOKEN] in (229, 230)
+
+
+# --- compression ---------------------------------------------------------------------------------
+
+
+def test_short_actions_are_not_compressed() -> None:
+    """An action under 96 bytes of JSON is stored as is, however repetitive."""
+    action = SuccessAction(name="a", output="x" * 60)
+    assert len(action_json(action)) < 96
+    (flags, *_), _, stored = split_plaintext(_encode_plaintext(claims_with(action=action)))
+    assert not flags & FLAG_DEFLATED
+    assert stored == action_json(action)
+
+
+def test_compressible_actions_are_deflated_and_shorter() -> None:
+    """A long repetitive action is deflated, and the blob is shorter than without deflate."""
+    action = SuccessAction(name="a", output={"items": ["the same words again"] * 40})
+    claims = claims_with(action=action)
+    plaintext = _encode_plaintext(claims)
+    assert plaintext[0] & FLAG_DEFLATED
+    uncompressed = FIXED.size + len(b"t") + len(action_json(action))
+    assert len(plaintext) < uncompressed
+    blob = Codec(KEY).seal(claims)
+    overhead = len(header(Mode.ENCRYPTED, KEY.key_id)) + NONCE + TAG
+    assert len(blob) < math.ceil((overhead + uncompressed) * 4 / 3)
+    assert Codec(KEY).open(blob, now=NOW) == claims
+
+
+def test_incompressible_actions_are_stored_as_is() -> None:
+    """A long action that deflate cannot shorten is stored as is."""
+    alphabet = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"\\')
+    rng = random.Random(7)  # noqa: S311 - reproducible noise, not a secret
+    noise = "".join(rng.choice(alphabet) for _ in range(100))
+    action = SuccessAction(name="a", output=noise)
+    raw = action_json(action)
+    assert len(raw) >= 96
+    assert len(deflate(raw)) >= len(raw)  # the premise of this example
+    (flags, *_), _, stored = split_plaintext(_encode_plaintext(claims_with(action=action)))
+    assert not flags & FLAG_DEFLATED
+    assert stored == raw
+
+
+@given(action=actions())
+def test_deflate_is_used_exactly_when_it_is_shorter(action: Action) -> None:
+    """For any action: deflated iff its JSON has >= 96 bytes and deflate makes it shorter."""
+    raw = action_json(action)
+    (flags, *_), _, stored = split_plaintext(_encode_plaintext(claims_with(action=action)))
+    assert bool(flags & FLAG_DEFLATED) is (len(raw) >= 96 and len(deflate(raw)) < len(raw))
+    assert stored == raw
+
+
+# --- the benchmark: a real token in an e-mail link -----------------------------------------------
+
+
+def test_benchmark_token_fits_an_outlook_link() -> None:
+    """The 684-char token with the blog's approve action: blob <= 900, URL <= 1,024 characters."""
+    assert len(BENCH_TOKEN) == 684
+    assert BENCH_TOKEN.startswith("AAAAKgAAAAIAAAAAAAAAA")
+    for mode in (Mode.ENCRYPTED, Mode.SIGNED):
+        codec = Codec(KEY, mode=mode)
+        response = Minter(codec, base_url=BASE_URL).mint(
+            BENCH_TOKEN, [BLOG_APPROVE, BLOG_REJECT], expires_in=timedelta(days=7), now=NOW
+        )
+        url = response.urls["approve"]
+        blob = CallbackQuery.parse(url).data
+        assert len(blob) <= 900
+        assert len(url) <= 1024
+        assert open_callback(codec, url, now=NOW).claims.token == BENCH_TOKEN
+
+
+# --- local keys ----------------------------------------------------------------------------------
+
+
+def test_local_key_string_round_trip() -> None:
+    """A key written with to_string loads back as the same key (same id, same blobs)."""
+    for key in (KEY, LocalKey.generate()):
+        text = key.to_string()
+        assert text.startswith("sfncu1_")
+        loaded = LocalKey.from_string(text)
+        assert loaded.key_id == key.key_id
+        assert loaded.to_string() == text
+        assert Codec(loaded).open(Codec(key).seal(claims_with()), now=NOW) == claims_with()
+    assert LocalKey.from_string(f"  {KEY.to_string()}\n").key_id == KEY.key_id
+
+
+def assert_no_piece_of(secret: str, message: str, piece: int = 6) -> None:
+    """``message`` holds no ``piece``-character stretch of ``secret``."""
+    for i in range(len(secret) - piece + 1):
+        assert secret[i : i + piece] not in message
+
+
+def damaged_key_strings() -> list[str]:
+    """Every one-character change (to a URL-safe character) and every truncation of KEY."""
+    text = KEY.to_string()
+    start = len("sfncu1_")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    changed = [
+        text[:i] + ch + text[i + 1 :]
+        for i in range(start, len(text))
+        for ch in alphabet
+        if ch != text[i]
+    ]
+    truncated = [text[:i] for i in range(len(text))]
+    return changed + truncated
+
+
+def test_damaged_local_key_strings_are_refused_quietly() -> None:
+    """Any changed character or truncation is a ConfigurationError that does not echo the string."""
+    text = KEY.to_string()
+    body = text[len("sfncu1_") :]
+    for damaged in damaged_key_strings():
+        with pytest.raises(ConfigurationError) as caught:
+            LocalKey.from_string(damaged)
+        assert_no_piece_of(body, str(caught.value))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sfncu2_" + KEY.to_string()[7:],
+        "SFNCU1_" + KEY.to_string()[7:],
+        "sfncu1" + KEY.to_string()[7:],
+        KEY.to_string()[7:],
+        "",
+        "sfncu1_",
+        "sfncu1_" + "é" * 52,
+        "sfncu1_" + KEY.to_string()[7:] + "AAAA",
+    ],
+)
+def test_malformed_local_key_strings_are_refused(text: str) -> None:
+    """A wrong prefix, a foreign alphabet or a wrong length is a ConfigurationError."""
+    with pytest.raises(ConfigurationError) as caught:
+        LocalKey.from_string(text)
+    assert_no_piece_of(text[7:], str(caught.value))
+    with pytest.raises(ConfigurationError):
+        Keyring.from_string(f"{LocalKey.generate().to_string()},{text or 'x'}")
+
+
+def test_local_key_limits() -> None:
+    """Secrets are 32 bytes and key ids 1 to 32 bytes; only 4-byte ids have a string form."""
+    for secret in (b"", bytes(31), bytes(33)):
+        with pytest.raises(ConfigurationError):
+            LocalKey(secret)
+    for key_id in (b"", bytes(33)):
+        with pytest.raises(ConfigurationError):
+            LocalKey(SECRET, key_id=key_id)
+    with pytest.raises(ConfigurationError):
+        LocalKey(SECRET, key_id=b"eight ids").to_string()
+    assert LocalKey(SECRET).key_id == LocalKey(SECRET).key_id  # derived, deterministic
+
+
+# --- what reprs never show -----------------------------------------------------------------------
+
+
+def test_reprs_never_show_secrets_or_tokens() -> None:
+    """The repr and str of keys, keyrings, codecs, claims and queries hide every secret."""
+    token = BENCH_TOKEN
+    claims = claims_with(token)
+    codec = Codec(Keyring([KEY, LocalKey.generate()]))
+    blob = codec.seal(claims)
+    query = CallbackQuery.parse(f"action=approve&data={blob}")
+    secrets = [
+        SECRET.hex(),
+        b64url(SECRET)[:20],
+        KEY.to_string(),
+        KEY.to_string()[7:27],
+        repr(SECRET)[2:20],
+        token,
+        token[:20],
+        blob,
+        blob[:20],
+    ]
+    objects = [
+        KEY,
+        codec.keyring,
+        DataKey(SECRET),
+        KEY.mint_key("p")[1],
+        codec,
+        Codec(KEY, mode=Mode.SIGNED),
+        claims,
+        query,
+        open_callback(codec, query, now=NOW),
+        HeartbeatAction(name="h"),
+    ]
+    for obj in objects:
+        for text in (repr(obj), str(obj)):
+            for secret in secrets:
+                assert secret not in text, type(obj).__name__
+    assert KEY.key_id.hex() in repr(KEY)

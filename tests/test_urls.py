@@ -1,0 +1,328 @@
+"""Tests of minting callback URLs and reading them back (``urls.py``)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from sfn_callback_urls.claims import Claims
+from sfn_callback_urls.codec import MAX_BLOB_LENGTH, Codec
+from sfn_callback_urls.errors import (
+    ActionMismatched,
+    ConfigurationError,
+    ExpiredPayload,
+    InvalidDate,
+    InvalidPayload,
+    InvalidRequest,
+    PayloadTooLarge,
+)
+from sfn_callback_urls.keys import LocalKey
+from sfn_callback_urls.models import (
+    CreateUrlsRequest,
+    FailureAction,
+    HeartbeatAction,
+    SuccessAction,
+    parse_create_urls_request,
+)
+from sfn_callback_urls.urls import (
+    MAX_QUERY_LENGTH,
+    CallbackQuery,
+    Minter,
+    callback_url,
+    open_callback,
+)
+
+KEY = LocalKey(bytes(range(32)), key_id=b"url1")
+CODEC = Codec(KEY)
+BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="
+APPROVE = SuccessAction(name="approve", output={"name_in_output": "Ben"})
+REJECT = FailureAction(name="reject", error="rejected", cause="Ben rejected it")
+PING = HeartbeatAction(name="ping")
+
+
+def minter(base_url: str | None = BASE_URL) -> Minter:
+    """A minter over the test codec."""
+    return Minter(CODEC, base_url=base_url)
+
+
+def blob_of(url: str) -> str:
+    """The ``data`` parameter of a URL."""
+    return CallbackQuery.parse(url).data
+
+
+# --- minting -------------------------------------------------------------------------------------
+
+
+def test_mint_answers_the_contract_shape() -> None:
+    """Minting answers {transaction_id, urls, expiration}, the expiration as UTC ``...Z`` text."""
+    response = minter().mint(TOKEN, [APPROVE, REJECT], expires_in=timedelta(days=7), now=NOW)
+    body = response.model_dump(mode="json", exclude_none=True)
+    assert set(body) == {"transaction_id", "urls", "expiration"}
+    assert body["expiration"] == "2026-12-02T10:00:00Z"
+    assert str(uuid.UUID(body["transaction_id"])) == body["transaction_id"]
+    assert list(body["urls"]) == ["approve", "reject"]
+    json.dumps(body)  # plain JSON all the way down
+
+
+def test_mint_without_expiry_has_no_expiration() -> None:
+    """Without an expiry the response has no expiration and the blobs open at any time."""
+    response = minter().mint(TOKEN, [PING], now=NOW)
+    assert set(response.model_dump(mode="json", exclude_none=True)) == {"transaction_id", "urls"}
+    claims = CODEC.open(blob_of(response.urls["ping"]), now=NOW + timedelta(days=36500))
+    assert claims.expires_at is None
+
+
+def test_urls_have_the_contract_form() -> None:
+    """Each URL is {base_url}/respond?action=NAME&type=TYPE&data=BLOB."""
+    response = minter().mint(TOKEN, [APPROVE, REJECT, PING], now=NOW)
+    for action in (APPROVE, REJECT, PING):
+        url = response.urls[action.name]
+        prefix = f"{BASE_URL}/respond?action={action.name}&type={action.type}&data="
+        assert url.startswith(prefix)
+        assert url == callback_url(BASE_URL, action, url[len(prefix) :])
+
+
+def test_transaction_id_is_shared_by_the_urls_of_one_call() -> None:
+    """Every URL of one call carries the response's transaction id; the next call gets another."""
+    first = minter().mint(TOKEN, [APPROVE, REJECT, PING], now=NOW)
+    second = minter().mint(TOKEN, [APPROVE], now=NOW)
+    for url in first.urls.values():
+        assert CODEC.open(blob_of(url), now=NOW).transaction_id == first.transaction_id
+    assert second.transaction_id != first.transaction_id
+
+
+def test_minted_claims_hold_the_request() -> None:
+    """Each blob holds the token, its own action, the issue time, expiry and parameter flag."""
+    expires_at = datetime(2026, 12, 1, 12, 30, 15, 999, tzinfo=timezone.utc)
+    response = minter().mint(
+        TOKEN, [APPROVE, REJECT], expires_at=expires_at, enable_output_parameters=True, now=NOW
+    )
+    for action in (APPROVE, REJECT):
+        claims = open_callback(CODEC, response.urls[action.name], now=NOW).claims
+        assert claims == Claims(
+            token=TOKEN,
+            action=action,
+            transaction_id=response.transaction_id,
+            issued_at=NOW,
+            expires_at=expires_at.replace(microsecond=0),
+            output_parameters=True,
+        )
+    assert response.expiration == expires_at
+
+
+def test_expiration_is_echoed_in_utc() -> None:
+    """An expiration given in another timezone is echoed normalized to UTC."""
+    paris = timezone(timedelta(hours=1))
+    request = {
+        "token": TOKEN,
+        "actions": [{"name": "ping", "type": "heartbeat"}],
+        "expiration": "2026-11-26T11:00:00+01:00",
+    }
+    response = minter().create_urls(request, now=NOW)
+    assert response.expiration == datetime(2026, 11, 26, 11, 0, tzinfo=paris)
+    assert response.model_dump(mode="json")["expiration"] == "2026-11-26T10:00:00Z"
+    claims = CODEC.open(blob_of(response.urls["ping"]), now=NOW)
+    assert claims.expires_at == datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+
+
+def test_expiry_is_enforced_on_open() -> None:
+    """A minted URL opens until its expiry (plus leeway) and is expired after."""
+    response = minter().mint(TOKEN, [APPROVE], expires_in=timedelta(hours=1), now=NOW)
+    url = response.urls["approve"]
+    assert open_callback(CODEC, url, now=NOW + timedelta(hours=1)).claims.token == TOKEN
+    with pytest.raises(ExpiredPayload) as caught:
+        open_callback(CODEC, url, now=NOW + timedelta(hours=1, seconds=31))
+    assert caught.value.expired_at == NOW + timedelta(hours=1)
+
+
+def test_request_base_url_overrides_the_minters() -> None:
+    """A request's base_url wins over the minter's; trailing slashes are dropped."""
+    other = "https://approvals.example.com/hooks/"
+    request = {"token": TOKEN, "actions": [{"name": "ping", "type": "heartbeat"}]}
+    response = minter().create_urls({**request, "base_url": other}, now=NOW)
+    assert response.urls["ping"].startswith(
+        "https://approvals.example.com/hooks/respond?action=ping&"
+    )
+    via_mint = minter().mint(TOKEN, [PING], base_url=other, now=NOW)
+    assert via_mint.urls["ping"].startswith("https://approvals.example.com/hooks/respond?")
+    bare = Minter(CODEC).create_urls({**request, "base_url": other}, now=NOW)
+    assert bare.urls["ping"].startswith("https://approvals.example.com/hooks/respond?")
+    assert (
+        minter(BASE_URL + "/")
+        .mint(TOKEN, [PING], now=NOW)
+        .urls["ping"]
+        .startswith(BASE_URL + "/respond?")
+    )
+
+
+def test_no_base_url_is_a_configuration_error() -> None:
+    """Without a base URL on the minter or the request, minting is a ConfigurationError."""
+    with pytest.raises(ConfigurationError):
+        Minter(CODEC).mint(TOKEN, [PING], now=NOW)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["ftp://example.com", "example.com/prod", "https://example.com/?a=b", "https://x.com/#f", ""],
+)
+def test_bad_minter_base_urls_are_refused(base_url: str) -> None:
+    """A base URL that is not absolute http(s) without query or fragment is refused."""
+    with pytest.raises(ConfigurationError):
+        Minter(CODEC, base_url=base_url)
+
+
+def test_create_urls_accepts_models_mappings_and_json() -> None:
+    """create_urls takes a request model, a mapping, JSON text or JSON bytes alike."""
+    request = {"token": TOKEN, "actions": [APPROVE.model_dump(mode="json")]}
+    for given in (
+        parse_create_urls_request(request, now=NOW),
+        request,
+        json.dumps(request),
+        json.dumps(request).encode(),
+    ):
+        response = minter().create_urls(given, now=NOW)
+        assert CODEC.open(blob_of(response.urls["approve"]), now=NOW).action == APPROVE
+
+
+def test_expiry_in_the_past_is_refused() -> None:
+    """A past (or present) expiration is InvalidDate, for dicts, models and mint alike."""
+    with pytest.raises(InvalidDate):
+        minter().mint(TOKEN, [PING], expires_at=NOW, now=NOW)
+    with pytest.raises(InvalidDate):
+        minter().mint(TOKEN, [PING], expires_in=timedelta(seconds=-1), now=NOW)
+    model = parse_create_urls_request(
+        {"token": TOKEN, "actions": [{"name": "ping", "type": "heartbeat"}]}, now=NOW
+    ).model_copy(update={"expiration": NOW - timedelta(days=1)})
+    assert isinstance(model, CreateUrlsRequest)
+    with pytest.raises(InvalidDate):
+        minter().create_urls(model, now=NOW)
+
+
+def test_expires_at_and_expires_in_together_are_refused() -> None:
+    """Giving both expires_at and expires_in is InvalidDate."""
+    with pytest.raises(InvalidDate):
+        minter().mint(
+            TOKEN,
+            [PING],
+            expires_at=NOW + timedelta(days=1),
+            expires_in=timedelta(days=1),
+            now=NOW,
+        )
+
+
+def test_invalid_requests_never_echo_the_token() -> None:
+    """An invalid request is InvalidRequest whose message leaves the token out."""
+    with pytest.raises(InvalidRequest) as caught:
+        minter().mint(TOKEN, [PING, PING], now=NOW)
+    assert TOKEN not in str(caught.value)
+    with pytest.raises(InvalidRequest) as caught:
+        minter().create_urls({"token": TOKEN, "actions": [], TOKEN: 1}, now=NOW)
+    assert TOKEN not in str(caught.value)
+
+
+def test_request_repr_hides_the_token() -> None:
+    """A create-URLs request's repr hides its token, as Claims' repr does (requests get logged).
+
+    Fails today: ``CreateUrlsRequest.token`` is a plain pydantic field, shown by repr and str.
+    """
+    request = parse_create_urls_request(
+        {"token": TOKEN, "actions": [{"name": "ping", "type": "heartbeat"}]}, now=NOW
+    )
+    assert TOKEN not in repr(request)
+    assert TOKEN not in str(request)
+
+
+# --- reading URLs back ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def url() -> str:
+    """A minted approve URL."""
+    return minter().mint(TOKEN, [APPROVE], now=NOW).urls["approve"]
+
+
+def test_parse_full_url(url: str) -> None:
+    """A full URL parses to its data, action, type and the other parameters."""
+    query = CallbackQuery.parse(url + "&name=Ben#fragment")
+    assert query.data == parse_qs(urlsplit(url).query)["data"][0]
+    assert (query.action, query.type) == ("approve", "success")
+    assert query.params == {"action": "approve", "type": "success", "name": "Ben"}
+
+
+def test_parse_bare_query_and_mapping(url: str) -> None:
+    """A bare query string (with or without ``?``) and a mapping parse like the full URL."""
+    full = CallbackQuery.parse(url)
+    query_string = urlsplit(url).query
+    assert CallbackQuery.parse(query_string) == full
+    assert CallbackQuery.parse("?" + query_string) == full
+    mapping = {key: values[0] for key, values in parse_qs(query_string).items()}
+    assert CallbackQuery.parse(mapping) == full
+
+
+def test_parse_without_action_or_type(url: str) -> None:
+    """``action`` and ``type`` are optional: a bare ``data`` parses and opens."""
+    query = CallbackQuery.parse({"data": blob_of(url)})
+    assert (query.action, query.type, dict(query.params)) == (None, None, {})
+    assert open_callback(CODEC, query, now=NOW).claims.action == APPROVE
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "action=approve&type=success", "data=", "data", "Data=abc", "?", {}, {"action": "a"}],
+)
+def test_missing_data_is_invalid(query: str | dict[str, str]) -> None:
+    """A query without a non-empty ``data`` parameter is InvalidPayload."""
+    with pytest.raises(InvalidPayload):
+        CallbackQuery.parse(query)
+
+
+@pytest.mark.parametrize("name", ["data", "action", "type"])
+def test_duplicate_data_action_or_type_is_invalid(url: str, name: str) -> None:
+    """A second ``data``, ``action`` or ``type`` parameter is refused rather than guessed at."""
+    with pytest.raises(InvalidPayload):
+        CallbackQuery.parse(f"{url}&{name}=x")
+    with pytest.raises(InvalidPayload):
+        open_callback(CODEC, f"{url}&{name}=x", now=NOW)
+
+
+def test_duplicate_other_parameters_keep_the_first(url: str) -> None:
+    """Repeated output parameters keep their first value."""
+    assert CallbackQuery.parse(f"{url}&name=Ben&name=Eve").params["name"] == "Ben"
+
+
+def test_oversized_queries_are_refused() -> None:
+    """A query longer than MAX_QUERY_LENGTH is PayloadTooLarge; too many fields InvalidPayload."""
+    with pytest.raises(PayloadTooLarge):
+        CallbackQuery.parse("data=" + "A" * MAX_QUERY_LENGTH)
+    with pytest.raises(PayloadTooLarge):
+        open_callback(CODEC, {"data": "A" * (MAX_BLOB_LENGTH + 1)}, now=NOW)
+    with pytest.raises(InvalidPayload):
+        CallbackQuery.parse("data=abc" + "&x=1" * 100)
+
+
+def test_mismatched_action_or_type_is_refused(url: str) -> None:
+    """A URL whose action or type was edited is ActionMismatched."""
+    with pytest.raises(ActionMismatched):
+        open_callback(CODEC, url.replace("action=approve", "action=reject"), now=NOW)
+    with pytest.raises(ActionMismatched):
+        open_callback(CODEC, url.replace("type=success", "type=failure"), now=NOW)
+
+
+def test_query_repr_hides_the_blob(url: str) -> None:
+    """A parsed query's repr shows no blob."""
+    query = CallbackQuery.parse(url)
+    assert query.data not in repr(query)
+
+
+def test_opened_callback_keeps_the_other_parameters(url: str) -> None:
+    """open_callback returns the verified claims and the query's other parameters."""
+    opened = open_callback(CODEC, url + "&name=Ben", now=NOW)
+    assert opened.claims.token == TOKEN
+    assert opened.params["name"] == "Ben"
+    assert "data" not in opened.params
