@@ -352,7 +352,7 @@ def _decode_plaintext(plaintext: bytes) -> Claims:
 
 def _uuid_bytes(text: str) -> bytes:
     raw = bytes.fromhex(text.replace("-", ""))
-    if len(raw) != 16:  # noqa: PLR2004
+    if len(raw) != 16:
         raise ValueError("a transaction id is a UUID")
     return raw
 
