@@ -17,7 +17,7 @@ from typing import Any
 
 from .claims import Claims
 from .codec import DEFAULT_LEEWAY, DEFAULT_PURPOSE, Codec, Mode
-from .complete import Completion, complete
+from .complete import Completion
 from .errors import (
     ActionMismatched,
     ConfigurationError,
@@ -110,7 +110,6 @@ __all__ = [
     "SuccessAction",
     "TaskAlreadyCompleted",
     "callback_url",
-    "complete",
     "keyring_from_environment",
     "load_wrapped_keyring",
     "open_callback",
