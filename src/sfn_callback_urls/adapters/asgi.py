@@ -1,0 +1,134 @@
+"""An ASGI 3 app (standard library only) around a callback handler.
+
+::
+
+    app = make_asgi_app(CallbackHandler(codec))   # uvicorn module:app, hypercorn, ...
+
+Any path ending in ``/respond`` goes to the handler; every other path is a 404 JSON answer.
+The body is read up to ``max_body_size`` (413 beyond). The handler is synchronous (it calls
+Step Functions through boto3), so it runs in the default thread pool, never on the event loop.
+Lifespan events are acknowledged; other scope types (websockets) are refused, as the ASGI
+specification asks, by raising.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from ..handler import CallbackRequest, CallbackResponse
+from . import (
+    MAX_BODY_SIZE,
+    SupportsHandle,
+    bad_request_response,
+    body_too_large_response,
+    is_callback_path,
+    not_found_response,
+)
+
+__all__ = ["ASGIApp", "Receive", "Scope", "Send", "make_asgi_app"]
+
+Scope = MutableMapping[str, Any]
+"""The connection scope."""
+Message = MutableMapping[str, Any]
+"""An event received or sent."""
+Receive = Callable[[], Awaitable[Message]]
+"""Awaits the next event from the server."""
+Send = Callable[[Message], Awaitable[None]]
+"""Sends an event to the server."""
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""An ASGI 3 application."""
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers") or ():
+        name = bytes(raw_name).decode("latin-1").lower()
+        value = bytes(raw_value).decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | CallbackResponse | None:
+    """The body; a 413 answer past ``limit``; ``None`` when the client went away."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        if message["type"] != "http.request":
+            continue
+        chunk = bytes(message.get("body") or b"")
+        size += len(chunk)
+        if size > limit:
+            return body_too_large_response(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _send(send: Send, response: CallbackResponse) -> None:
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.headers.items()
+    ]
+    if not any(name == b"content-length" for name, _ in headers):
+        headers.append((b"content-length", str(len(response.body)).encode("ascii")))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body, "more_body": False})
+
+
+def make_asgi_app(handler: SupportsHandle, *, max_body_size: int = MAX_BODY_SIZE) -> ASGIApp:
+    """An ASGI 3 application answering ``.../respond`` with ``handler``.
+
+    Args:
+        handler: a :class:`~sfn_callback_urls.handler.CallbackHandler` (or anything with its
+            ``handle``); called in a worker thread.
+        max_body_size: the largest request body read; larger ones get 413.
+    """
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            raise ValueError(f"Unsupported ASGI scope type {scope['type']!r}.")
+        if not is_callback_path(str(scope.get("path") or "")):
+            await _send(send, not_found_response())
+            return
+        headers = _headers(scope)
+        length = headers.get("content-length", "").strip()
+        if length and not length.isdigit():
+            await _send(send, bad_request_response("The Content-Length header is invalid."))
+            return
+        if length and int(length) > max_body_size:
+            await _send(send, body_too_large_response(max_body_size))
+            return
+        body = await _read_body(receive, max_body_size)
+        if body is None:
+            return
+        if isinstance(body, CallbackResponse):
+            await _send(send, body)
+            return
+        request = CallbackRequest(
+            method=str(scope.get("method") or "GET").upper(),
+            query=bytes(scope.get("query_string") or b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+        )
+        response = await asyncio.to_thread(handler.handle, request)
+        await _send(send, response)
+
+    return app

@@ -1,0 +1,354 @@
+"""Lambda events to :class:`CallbackRequest`, and :class:`CallbackResponse` back to Lambda's answer.
+
+Four event sources, named as in Powertools for AWS Lambda (``ProxyEventType``):
+
+========================  ===================================  ==============================
+:class:`EventSource`      event                                response
+========================  ===================================  ==============================
+``API_GATEWAY_REST``      API Gateway REST proxy (payload 1.0,  ``statusCode``, ``headers``,
+                          also HTTP APIs set to payload 1.0)    ``body``, ``isBase64Encoded``
+``API_GATEWAY_HTTP``      API Gateway HTTP API (payload 2.0)    same, ``cookies`` for cookies
+``FUNCTION_URL``          Lambda function URL (2.0 shape)       as ``API_GATEWAY_HTTP``
+``ALB``                   ALB target group                      plus ``statusDescription``;
+                                                                ``multiValueHeaders`` when the
+                                                                target group sends them
+========================  ===================================  ==============================
+
+:func:`event_to_request` and :func:`response_to_event` detect the source; the per-source
+functions skip detection. The query string is rebuilt from every value of every parameter
+(``rawQueryString`` as is, when the event has one) so that a repeated ``data`` stays visible to
+the handler, which refuses it. ALB events carry query parameters still URL-encoded: they are
+joined as they are and decoded once, by the handler, like any raw query string.
+
+Response bodies go out as text (``isBase64Encoded: false``) when the content type is textual and
+the bytes are UTF-8, and base64-encoded otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from ..errors import ConfigurationError
+from ..handler import CallbackRequest, CallbackResponse
+from . import reason_phrase
+
+__all__ = [
+    "EventSource",
+    "UnsupportedEvent",
+    "alb_event_to_request",
+    "api_gateway_http_event_to_request",
+    "api_gateway_rest_event_to_request",
+    "detect_event_source",
+    "event_to_request",
+    "function_url_event_to_request",
+    "is_http_event",
+    "request_path",
+    "response_to_alb_event",
+    "response_to_api_gateway_http_event",
+    "response_to_api_gateway_rest_event",
+    "response_to_event",
+    "response_to_function_url_event",
+]
+
+_TEXT_TYPES = frozenset(
+    {
+        "application/json",
+        "application/xml",
+        "application/javascript",
+        "application/x-www-form-urlencoded",
+        "image/svg+xml",
+    }
+)
+
+
+class EventSource(str, enum.Enum):
+    """Where a Lambda event comes from; values are Powertools' ``ProxyEventType`` names."""
+
+    API_GATEWAY_REST = "APIGatewayProxyEvent"
+    API_GATEWAY_HTTP = "APIGatewayProxyEventV2"
+    FUNCTION_URL = "LambdaFunctionUrlEvent"
+    ALB = "ALBEvent"
+
+
+class UnsupportedEvent(ConfigurationError):
+    """The event is not an HTTP event from API Gateway, a function URL or an ALB.
+
+    A deployment error (the function is wired to the wrong trigger), hence a configuration error.
+    """
+
+    code = "UnsupportedEvent"
+    default_message = "The event is not from API Gateway, a Lambda function URL or an ALB."
+
+
+# --- detection -------------------------------------------------------------------------------
+
+
+def detect_event_source(event: Mapping[str, Any]) -> EventSource:
+    """The source of ``event``.
+
+    Raises:
+        UnsupportedEvent: it is none of the four.
+    """
+    if not isinstance(event, Mapping):
+        raise UnsupportedEvent
+    context = event.get("requestContext")
+    context = context if isinstance(context, Mapping) else {}
+    if "elb" in context:
+        return EventSource.ALB
+    if event.get("version") == "2.0" and isinstance(context.get("http"), Mapping):
+        if ".lambda-url." in str(context.get("domainName", "")):
+            return EventSource.FUNCTION_URL
+        return EventSource.API_GATEWAY_HTTP
+    if "httpMethod" in event:
+        return EventSource.API_GATEWAY_REST
+    raise UnsupportedEvent
+
+
+def is_http_event(event: Any) -> bool:
+    """Whether ``event`` is one of the four HTTP events (and not, say, a direct invocation)."""
+    try:
+        detect_event_source(event)
+    except UnsupportedEvent:
+        return False
+    return True
+
+
+def request_path(event: Mapping[str, Any]) -> str:
+    """The request path of any of the four events (``""`` when the event has none)."""
+    source = detect_event_source(event)
+    if source in (EventSource.API_GATEWAY_HTTP, EventSource.FUNCTION_URL):
+        path = event.get("rawPath") or event["requestContext"]["http"].get("path")
+    else:
+        path = event.get("path")
+    return str(path or "")
+
+
+def event_to_request(event: Mapping[str, Any]) -> CallbackRequest:
+    """A :class:`CallbackRequest` from any of the four events.
+
+    Raises:
+        UnsupportedEvent: the event is none of them.
+    """
+    return _TO_REQUEST[detect_event_source(event)](event)
+
+
+def response_to_event(response: CallbackResponse, event: Mapping[str, Any]) -> dict[str, Any]:
+    """Lambda's answer to ``event`` (any of the four) for ``response``.
+
+    Raises:
+        UnsupportedEvent: the event is none of them.
+    """
+    source = detect_event_source(event)
+    if source is EventSource.ALB:
+        return response_to_alb_event(
+            response, multi_value_headers=event.get("multiValueHeaders") is not None
+        )
+    return _TO_EVENT[source](response)
+
+
+# --- the pieces ------------------------------------------------------------------------------
+
+
+def _body(event: Mapping[str, Any]) -> bytes:
+    body = event.get("body")
+    if not body:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise UnsupportedEvent("The event's body is not valid base64.") from None
+    return str(body).encode("utf-8")
+
+
+def _merge_header(headers: dict[str, str], name: str, value: str) -> None:
+    key = name.lower()
+    headers[key] = f"{headers[key]}, {value}" if key in headers else value
+
+
+def _headers(event: Mapping[str, Any]) -> dict[str, str]:
+    """Lower-case names; several values of one header joined with ``", "`` (RFC 9110)."""
+    headers: dict[str, str] = {}
+    multi = event.get("multiValueHeaders")
+    if multi:
+        for name, values in multi.items():
+            if values:
+                _merge_header(headers, name, ", ".join(str(value) for value in values))
+    else:
+        for name, value in (event.get("headers") or {}).items():
+            if value is not None:
+                _merge_header(headers, name, str(value))
+    return headers
+
+
+def _query_pairs(event: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    multi = event.get("multiValueQueryStringParameters")
+    if multi:
+        for name, values in multi.items():
+            for value in values or ():
+                yield str(name), str(value)
+    else:
+        for name, value in (event.get("queryStringParameters") or {}).items():
+            if value is not None:
+                yield str(name), str(value)
+
+
+def _is_text(headers: Mapping[str, str]) -> bool:
+    content_type = next(
+        (value for name, value in headers.items() if name.lower() == "content-type"), ""
+    )
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return (
+        media_type.startswith("text/")
+        or media_type in _TEXT_TYPES
+        or media_type.endswith(("+json", "+xml"))
+    )
+
+
+def _encode_body(response: CallbackResponse) -> tuple[str, bool]:
+    """``(body, isBase64Encoded)``: text as is, anything else base64."""
+    if not response.body:
+        return "", False
+    if _is_text(response.headers):
+        try:
+            return response.body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(response.body).decode("ascii"), True
+
+
+# --- API Gateway REST (payload format 1.0) ---------------------------------------------------
+
+
+def api_gateway_rest_event_to_request(event: Mapping[str, Any]) -> CallbackRequest:
+    """A request from an API Gateway REST proxy event (or an HTTP API one in payload 1.0).
+
+    The query values are already decoded; they are re-encoded into a raw query string.
+    """
+    return CallbackRequest(
+        method=str(event.get("httpMethod") or "GET").upper(),
+        query=urlencode(list(_query_pairs(event))),
+        headers=_headers(event),
+        body=_body(event),
+    )
+
+
+def response_to_api_gateway_rest_event(response: CallbackResponse) -> dict[str, Any]:
+    """The proxy integration answer: ``statusCode``, ``headers``, ``body``, ``isBase64Encoded``."""
+    body, is_base64 = _encode_body(response)
+    return {
+        "statusCode": response.status,
+        "headers": dict(response.headers),
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+
+
+# --- API Gateway HTTP API (payload format 2.0) and function URLs -----------------------------
+
+
+def api_gateway_http_event_to_request(event: Mapping[str, Any]) -> CallbackRequest:
+    """A request from an HTTP API event in payload format 2.0.
+
+    ``rawQueryString`` is used as is; ``cookies`` become a ``cookie`` header again.
+    """
+    raw_query = event.get("rawQueryString")
+    query = str(raw_query) if raw_query is not None else urlencode(list(_query_pairs(event)))
+    headers = _headers(event)
+    cookies = event.get("cookies")
+    if cookies:
+        headers["cookie"] = "; ".join(str(cookie) for cookie in cookies)
+    return CallbackRequest(
+        method=str(event["requestContext"]["http"].get("method") or "GET").upper(),
+        query=query,
+        headers=headers,
+        body=_body(event),
+    )
+
+
+def response_to_api_gateway_http_event(response: CallbackResponse) -> dict[str, Any]:
+    """The payload 2.0 answer; a ``Set-Cookie`` header goes into ``cookies``."""
+    body, is_base64 = _encode_body(response)
+    headers = {
+        name: value for name, value in response.headers.items() if name.lower() != "set-cookie"
+    }
+    result: dict[str, Any] = {
+        "statusCode": response.status,
+        "headers": headers,
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+    cookies = [value for name, value in response.headers.items() if name.lower() == "set-cookie"]
+    if cookies:
+        result["cookies"] = cookies
+    return result
+
+
+def function_url_event_to_request(event: Mapping[str, Any]) -> CallbackRequest:
+    """A request from a Lambda function URL event (the HTTP API 2.0 shape)."""
+    return api_gateway_http_event_to_request(event)
+
+
+def response_to_function_url_event(response: CallbackResponse) -> dict[str, Any]:
+    """A function URL's answer (the HTTP API 2.0 shape)."""
+    return response_to_api_gateway_http_event(response)
+
+
+# --- ALB -------------------------------------------------------------------------------------
+
+
+def alb_event_to_request(event: Mapping[str, Any]) -> CallbackRequest:
+    """A request from an ALB target-group event, with or without multi-value headers.
+
+    ALB passes query parameters as the client sent them, still URL-encoded: they are joined
+    unchanged into the raw query string, which the handler decodes once.
+    """
+    query = "&".join(f"{name}={value}" for name, value in _query_pairs(event))
+    return CallbackRequest(
+        method=str(event.get("httpMethod") or "GET").upper(),
+        query=query,
+        headers=_headers(event),
+        body=_body(event),
+    )
+
+
+def response_to_alb_event(
+    response: CallbackResponse, *, multi_value_headers: bool = False
+) -> dict[str, Any]:
+    """The ALB answer, with ``statusDescription``.
+
+    Args:
+        response: the handler's answer.
+        multi_value_headers: the target group has multi-value headers on (its events carry
+            ``multiValueHeaders``); ALB then reads only ``multiValueHeaders`` from the answer.
+    """
+    body, is_base64 = _encode_body(response)
+    result: dict[str, Any] = {
+        "statusCode": response.status,
+        "statusDescription": f"{response.status} {reason_phrase(response.status)}",
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+    if multi_value_headers:
+        result["multiValueHeaders"] = {name: [value] for name, value in response.headers.items()}
+    else:
+        result["headers"] = dict(response.headers)
+    return result
+
+
+_TO_REQUEST = {
+    EventSource.API_GATEWAY_REST: api_gateway_rest_event_to_request,
+    EventSource.API_GATEWAY_HTTP: api_gateway_http_event_to_request,
+    EventSource.FUNCTION_URL: function_url_event_to_request,
+    EventSource.ALB: alb_event_to_request,
+}
+_TO_EVENT = {
+    EventSource.API_GATEWAY_REST: response_to_api_gateway_rest_event,
+    EventSource.API_GATEWAY_HTTP: response_to_api_gateway_http_event,
+    EventSource.FUNCTION_URL: response_to_function_url_event,
+}

@@ -1,0 +1,742 @@
+"""The ready Lambda handlers: the blog post's approval flow end to end on moto, and the app's edges.
+
+The state machine runs in moto (``approval_machine``); ``create_urls_handler`` mints the blog's
+URLs for its task token and ``process_callback_handler`` receives the clicks as Lambda events
+built from those URLs, as API Gateway, a function URL or an ALB would deliver them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import boto3
+import pytest
+
+from sfn_callback_urls import Codec, LocalKey, Minter, SuccessAction
+from sfn_callback_urls.aws_lambda import (
+    ENV_BASE_URL,
+    ENV_CONFIRM_GET,
+    ENV_ENABLE_OUTPUT_PARAMETERS,
+    ENV_ENABLE_POST_ACTIONS,
+    ENV_KEY_ID,
+    ENV_PURPOSE,
+    Settings,
+    create_urls_handler,
+    get_app,
+    process_callback_handler,
+    reset_app,
+)
+from sfn_callback_urls.claims import utcnow
+from sfn_callback_urls.complete import default_client, reset_default_client
+from sfn_callback_urls.errors import ConfigurationError
+from sfn_callback_urls.keys.kms import ENV_KEY, ENV_PARAMETER, ENV_WRAPPED_KEY
+from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
+
+EVENTS = Path(__file__).parent / "events"
+BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1"
+ALL_VARIABLES = (
+    ENV_KEY,
+    ENV_WRAPPED_KEY,
+    ENV_PARAMETER,
+    ENV_KEY_ID,
+    ENV_PURPOSE,
+    ENV_BASE_URL,
+    ENV_ENABLE_OUTPUT_PARAMETERS,
+    ENV_ENABLE_POST_ACTIONS,
+    ENV_CONFIRM_GET,
+)
+SOURCES = ["apigw_v1", "apigw_v2", "function_url", "alb", "alb_multivalue"]
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from tests/events."""
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def event_for(
+    url: str,
+    source: str = "apigw_v1",
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The Lambda event ``source`` would deliver for a request to ``url``.
+
+    Built from the sample event of that source, with the URL's path and query in the source's
+    own shape: decoded (multi-)values for REST, ``rawQueryString`` for 2.0, still URL-encoded
+    values for ALB.
+    """
+    parts = urlsplit(url)
+    decoded: dict[str, list[str]] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        decoded.setdefault(name, []).append(value)
+    raw: dict[str, list[str]] = {}
+    for item in filter(None, parts.query.split("&")):
+        name, _, value = item.partition("=")
+        raw.setdefault(name, []).append(value)
+    head = {"accept": "application/json", **(headers or {})}
+    text = None if body is None else body.decode()
+    event = load_event(source)
+    if source == "apigw_v1":
+        event.update(
+            httpMethod=method,
+            path=parts.path.removeprefix("/v1"),
+            queryStringParameters={name: values[-1] for name, values in decoded.items()},
+            multiValueQueryStringParameters=decoded,
+            headers=head,
+            multiValueHeaders={name: [value] for name, value in head.items()},
+            body=text,
+        )
+        event["requestContext"].update(httpMethod=method, path=parts.path)
+    elif source in ("apigw_v2", "function_url"):
+        event.update(
+            rawPath=parts.path,
+            rawQueryString=parts.query,
+            queryStringParameters={name: ",".join(values) for name, values in decoded.items()},
+            headers=head,
+            body=text,
+        )
+        event.pop("cookies")
+        event["requestContext"]["http"].update(method=method, path=parts.path)
+    elif source == "alb":
+        event.update(
+            httpMethod=method,
+            path=parts.path,
+            queryStringParameters={name: values[-1] for name, values in raw.items()},
+            headers=head,
+            body=text or "",
+        )
+    else:  # alb_multivalue: every value, and a base64 body
+        event.update(
+            httpMethod=method,
+            path=parts.path,
+            multiValueQueryStringParameters=raw,
+            multiValueHeaders={name: [value] for name, value in head.items()},
+            body=base64.b64encode(body or b"").decode(),
+        )
+    return event
+
+
+def blog_request(token: str, **extra: Any) -> dict[str, Any]:
+    """The blog post's create-URLs request."""
+    return {
+        "token": token,
+        "actions": [
+            {"name": "approve", "type": "success", "output": {"name_in_output": "Ben"}},
+            {"name": "reject", "type": "failure", "error": "rejected", "cause": "Ben rejected it"},
+        ],
+        **extra,
+    }
+
+
+def answer_json(answer: dict[str, Any]) -> Any:
+    """The JSON body of a Lambda HTTP answer."""
+    body = answer["body"]
+    return json.loads(base64.b64decode(body) if answer["isBase64Encoded"] else body)
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch, moto_sfn: Any) -> Iterator[pytest.MonkeyPatch]:
+    """A local key and the base URL in the environment; the app and client caches cleared."""
+    for name in ALL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(ENV_KEY, LocalKey.generate().to_string())
+    monkeypatch.setenv(ENV_BASE_URL, BASE_URL)
+    reset_app()
+    reset_default_client()
+    yield monkeypatch
+    reset_app()
+    reset_default_client()
+
+
+@pytest.fixture
+def failure_calls(lambda_env: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The parameters of every SendTaskFailure the app's Step Functions client makes."""
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(dict(params))
+
+    default_client().meta.events.register("provide-client-params.sfn.SendTaskFailure", record)
+    return calls
+
+
+def start_and_mint(machine: ApprovalMachine, **extra: Any) -> tuple[str, dict[str, Any]]:
+    """Start an execution, read its token and mint the blog's URLs for it."""
+    execution_arn = machine.start("Ben")
+    token, message = machine.wait_for_token()
+    assert message["name_in_input"] == "Ben"
+    created = create_urls_handler(blog_request(token, **extra), None)
+    assert "error" not in created, created
+    return execution_arn, created
+
+
+# --- the blog post's flow ------------------------------------------------------------------------
+
+
+def test_blog_flow_approve(lambda_env: Any, approval_machine: ApprovalMachine) -> None:
+    """Approve through API Gateway: the execution succeeds with the blog's output."""
+    execution_arn, created = start_and_mint(approval_machine)
+    assert set(created) == {"transaction_id", "urls"}
+    approve = created["urls"]["approve"]
+    assert approve.startswith(f"{BASE_URL}/respond?action=approve&type=success&data=")
+    assert len(approve) < 1024
+
+    answer = process_callback_handler(event_for(approve), None)
+
+    assert answer["statusCode"] == 200
+    assert answer["isBase64Encoded"] is False
+    assert answer_json(answer) == {
+        "transaction_id": created["transaction_id"],
+        "action": {"name": "approve", "type": "success"},
+    }
+    execution = approval_machine.wait_for_status(execution_arn)
+    assert execution["status"] == "SUCCEEDED"
+    assert json.loads(execution["output"]) == {"name": "Ben", "output": {"name_in_output": "Ben"}}
+    assert approval_machine.confirmation() == {"name_in_output": "Ben"}
+
+
+def test_blog_flow_reject(
+    lambda_env: Any, approval_machine: ApprovalMachine, failure_calls: list[dict[str, Any]]
+) -> None:
+    """Reject: the task fails with the blog's error and cause, which the machine catches.
+
+    moto drops ``cause`` from SendTaskFailure, so the cause is asserted on the call itself.
+    """
+    execution_arn, created = start_and_mint(approval_machine)
+    answer = process_callback_handler(event_for(created["urls"]["reject"]), None)
+    assert answer["statusCode"] == 200
+    assert answer_json(answer)["action"] == {"name": "reject", "type": "failure"}
+    execution = approval_machine.wait_for_status(execution_arn)
+    assert execution["status"] == "SUCCEEDED"  # the Catch on "rejected" leads to the confirmation
+    assert json.loads(execution["output"])["output"]["Error"] == "rejected"
+    assert approval_machine.confirmation()["Error"] == "rejected"
+    assert [(call["error"], call["cause"]) for call in failure_calls] == [
+        ("rejected", "Ben rejected it")
+    ]
+
+
+def test_second_click_is_409(lambda_env: Any, approval_machine: ApprovalMachine) -> None:
+    """Clicking approve again after the execution finished answers 409 TaskAlreadyCompleted."""
+    execution_arn, created = start_and_mint(approval_machine)
+    approve = event_for(created["urls"]["approve"])
+    assert process_callback_handler(approve, None)["statusCode"] == 200
+    assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
+    again = process_callback_handler(approve, None)
+    assert again["statusCode"] == 409
+    assert answer_json(again)["error"] == "TaskAlreadyCompleted"
+
+
+@pytest.mark.parametrize("source", SOURCES[1:])
+def test_approve_through_every_event_source(
+    lambda_env: Any, approval_machine: ApprovalMachine, source: str
+) -> None:
+    """HTTP API, function URL and ALB (both header modes) complete the task the same way."""
+    execution_arn, created = start_and_mint(approval_machine)
+    answer = process_callback_handler(event_for(created["urls"]["approve"], source), None)
+    assert answer["statusCode"] == 200
+    assert answer_json(answer)["action"] == {"name": "approve", "type": "success"}
+    if source.startswith("alb"):
+        assert answer["statusDescription"] == "200 OK"
+        assert ("multiValueHeaders" in answer) == (source == "alb_multivalue")
+    assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
+
+
+def test_a_browser_gets_html(lambda_env: Any, approval_machine: ApprovalMachine) -> None:
+    """A browser's Accept header gets the HTML page, sent as text."""
+    execution_arn, created = start_and_mint(approval_machine)
+    event = event_for(created["urls"]["approve"], headers={"accept": "text/html,*/*;q=0.8"})
+    answer = process_callback_handler(event, None)
+    assert answer["statusCode"] == 200
+    assert answer["headers"]["Content-Type"].startswith("text/html")
+    assert answer["isBase64Encoded"] is False
+    assert "approve" in answer["body"]
+    assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
+
+
+def tamper(url: str) -> str:
+    """The URL with one character of its blob changed."""
+    index = len(url) - 20
+    return url[:index] + ("A" if url[index] != "A" else "B") + url[index + 1 :]
+
+
+def test_bad_urls_are_refused_and_the_task_waits(
+    lambda_env: Any, approval_machine: ApprovalMachine
+) -> None:
+    """Tampered, expired, mismatched and foreign URLs get 4xx, never 500, and complete nothing."""
+    execution_arn, created = start_and_mint(approval_machine)
+    approve, reject = created["urls"]["approve"], created["urls"]["reject"]
+    app = get_app()
+    token = app.codec.open(dict(parse_qsl(urlsplit(approve).query))["data"]).token
+    past = utcnow() - timedelta(hours=2)
+    expired_request = blog_request(token, expiration=(past + timedelta(hours=1)).isoformat())
+    expired = app.create_urls(expired_request, now=past).urls["approve"]
+    only_approve = [SuccessAction(name="approve", output={})]
+    foreign = Minter(Codec(LocalKey.generate()), base_url=BASE_URL).mint(token, only_approve)
+    other_purpose = Minter(Codec(app.codec.keyring, purpose="another-app"), base_url=BASE_URL)
+    misdirected = other_purpose.mint(token, only_approve)
+
+    cases = {
+        "tampered": (tamper(approve), 400, "InvalidPayload"),
+        "expired": (expired, 400, "ExpiredPayload"),
+        "renamed": (approve.replace("action=approve", "action=reject"), 400, "ActionMismatched"),
+        "retyped": (approve.replace("type=success", "type=failure"), 400, "ActionMismatched"),
+        "swapped": (
+            approve.split("data=")[0] + "data=" + reject.split("data=")[1],
+            400,
+            "ActionMismatched",
+        ),
+        "no data": (approve.split("&data=")[0], 400, "InvalidPayload"),
+        "two data": (approve + "&data=" + reject.split("data=")[1], 400, "InvalidPayload"),
+        "foreign key": (foreign.urls["approve"], 400, "InvalidPayload"),
+        "other purpose": (misdirected.urls["approve"], 400, "InvalidPayload"),
+    }
+    for name, (url, status, code) in cases.items():
+        answer = process_callback_handler(event_for(url), None)
+        assert (name, answer["statusCode"], answer_json(answer)["error"]) == (name, status, code)
+    execution = approval_machine.wait_for_status(execution_arn, statuses={"RUNNING"})
+    assert execution["status"] == "RUNNING"
+
+
+# --- creating URLs over HTTP ---------------------------------------------------------------------
+
+
+def create_event(
+    body: bytes | str,
+    source: str = "apigw_v1",
+    *,
+    method: str = "POST",
+    content_type: str | None = "application/json",
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """A POST /urls event from API Gateway (REST or HTTP API) or a function URL."""
+    data = body.encode() if isinstance(body, str) else body
+    headers = {} if content_type is None else {"content-type": content_type}
+    path = "/urls" if source == "function_url" else "/v1/urls"
+    event = event_for(f"https://example.invalid{path}", source, method=method, headers=headers)
+    event["body"] = base64.b64encode(data).decode() if base64_body else data.decode()
+    event["isBase64Encoded"] = base64_body
+    if source == "apigw_v1":
+        event["resource"] = "/urls"
+    return event
+
+
+@pytest.mark.parametrize(
+    ("source", "base_url"),
+    [
+        ("apigw_v1", BASE_URL),
+        ("apigw_v2", "https://r3pmxmplak.execute-api.us-east-2.amazonaws.com/v1"),
+        ("function_url", "https://a5b2xmpl3vdsevqzzmoyrxmpl40qwsbr.lambda-url.us-west-2.on.aws"),
+    ],
+)
+def test_create_over_http_derives_the_base_url(
+    lambda_env: pytest.MonkeyPatch,
+    approval_machine: ApprovalMachine,
+    source: str,
+    base_url: str,
+) -> None:
+    """POST /urls answers 200 with URLs under the API's own address, and they work."""
+    lambda_env.delenv(ENV_BASE_URL)
+    execution_arn = approval_machine.start("Ben")
+    token, _ = approval_machine.wait_for_token()
+    answer = create_urls_handler(create_event(json.dumps(blog_request(token)), source), None)
+    assert answer["statusCode"] == 200
+    created = answer_json(answer)
+    approve = created["urls"]["approve"]
+    assert approve.startswith(f"{base_url}/respond?action=approve&")
+    click = process_callback_handler(event_for(approve, source), None)
+    assert click["statusCode"] == 200
+    assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
+
+
+def test_create_over_http_prefers_the_configured_base_url(lambda_env: Any) -> None:
+    """CALLBACK_BASE_URL wins over the address derived from the event."""
+    answer = create_urls_handler(create_event(json.dumps(blog_request("t" * 40))), None)
+    assert answer_json(answer)["urls"]["approve"].startswith(f"{BASE_URL}/respond?")
+
+
+def test_the_request_base_url_wins(lambda_env: Any) -> None:
+    """A request's own base_url is used, as in the original (another deployment, a proxy)."""
+    request = blog_request("t" * 40, base_url="https://callbacks.example.com/x")
+    created = create_urls_handler(request, None)
+    assert created["urls"]["reject"].startswith("https://callbacks.example.com/x/respond?")
+    answer = create_urls_handler(create_event(json.dumps(request)), None)
+    assert answer_json(answer)["urls"]["reject"].startswith("https://callbacks.example.com/x/")
+
+
+def test_create_over_http_base64_body(lambda_env: Any) -> None:
+    """A base64-encoded request body is decoded first."""
+    event = create_event(json.dumps(blog_request("t" * 40)), base64_body=True)
+    answer = create_urls_handler(event, None)
+    assert answer["statusCode"] == 200
+    assert set(answer_json(answer)["urls"]) == {"approve", "reject"}
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "code"),
+    [
+        (create_event("{not json"), 400, "InvalidRequest"),
+        (create_event(""), 400, "InvalidRequest"),
+        (create_event(b"\xff\xfe", base64_body=True), 400, "InvalidRequest"),
+        (create_event('{"token": "t"}'), 400, "InvalidRequest"),
+        (create_event("[]"), 400, "InvalidRequest"),
+        (create_event('{"a": 1}', content_type="text/plain"), 415, "UnsupportedMediaType"),
+        (create_event("{}", method="GET"), 405, "MethodNotAllowed"),
+        (
+            create_event(
+                json.dumps(
+                    {
+                        "token": "t",
+                        "actions": [
+                            {"name": "a", "type": "heartbeat"},
+                            {"name": "a", "type": "heartbeat"},
+                        ],
+                    }
+                )
+            ),
+            400,
+            "DuplicateActionName",
+        ),
+    ],
+)
+def test_create_over_http_bad_input_is_4xx(
+    lambda_env: Any, event: dict[str, Any], status: int, code: str
+) -> None:
+    """Bad input is answered with the error JSON and a 4xx status, never a 500."""
+    answer = create_urls_handler(event, None)
+    assert answer["statusCode"] == status
+    assert answer_json(answer)["error"] == code
+    if status == 405:
+        assert answer["headers"]["Allow"] == "POST"
+
+
+def test_create_over_http_with_a_broken_integration(lambda_env: Any) -> None:
+    """A body flagged base64 that is not (only a broken integration sends one) is answered."""
+    event = create_event("{}")
+    event.update(body="not base64!", isBase64Encoded=True)
+    answer = create_urls_handler(event, None)
+    assert answer["statusCode"] == 500
+    assert answer_json(answer)["error"] == "UnsupportedEvent"
+
+
+def test_create_without_content_type_is_accepted(lambda_env: Any) -> None:
+    """A body without Content-Type is parsed as JSON."""
+    answer = create_urls_handler(
+        create_event(json.dumps(blog_request("t" * 40)), content_type=None), None
+    )
+    assert answer["statusCode"] == 200
+
+
+# --- direct invocation ---------------------------------------------------------------------------
+
+
+def test_direct_invocation_with_expiration(lambda_env: Any) -> None:
+    """The response JSON carries the expiration in UTC, as the original's did."""
+    expiration = (utcnow() + timedelta(days=7)).replace(microsecond=0)
+    created = create_urls_handler(blog_request("t" * 40, expiration=expiration.isoformat()), None)
+    assert set(created) == {"transaction_id", "urls", "expiration"}
+    assert created["expiration"] == expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(
+    ("request_json", "code"),
+    [
+        ({"token": "t"}, "InvalidRequest"),
+        ({"token": "t", "actions": [{"name": "a", "type": "nope"}]}, "InvalidRequest"),
+        (
+            {"token": "t", "actions": [{"name": "a", "type": "heartbeat"}] * 2},
+            "DuplicateActionName",
+        ),
+        (
+            {
+                "token": "t",
+                "actions": [{"name": "a", "type": "heartbeat"}],
+                "expiration": "2001-01-01T00:00:00Z",
+            },
+            "InvalidDate",
+        ),
+        (
+            {
+                "token": "t",
+                "actions": [{"name": "a", "type": "heartbeat"}],
+                "enable_output_parameters": True,
+            },
+            "ParametersDisabled",
+        ),
+        (
+            {
+                "token": "t",
+                "actions": [
+                    {
+                        "name": "a",
+                        "type": "post",
+                        "outcomes": [{"name": "o", "type": "heartbeat", "schema": {}}],
+                    }
+                ],
+            },
+            "PostActionsDisabled",
+        ),
+        ("not json", "InvalidRequest"),
+        (None, "InvalidRequest"),
+    ],
+)
+def test_direct_invocation_errors_are_returned(
+    lambda_env: Any, request_json: Any, code: str
+) -> None:
+    """Errors come back as {"error", "message"} (returned, not raised), as in the original."""
+    result = create_urls_handler(request_json, None)
+    assert set(result) == {"error", "message"}
+    assert result["error"] == code
+
+
+def test_direct_invocation_needs_a_base_url(lambda_env: pytest.MonkeyPatch) -> None:
+    """Without CALLBACK_BASE_URL or a base_url in the request, the error says what to set."""
+    lambda_env.delenv(ENV_BASE_URL)
+    reset_app()
+    result = create_urls_handler(blog_request("t" * 40), None)
+    assert result["error"] == "ConfigurationError"
+    assert ENV_BASE_URL in result["message"]
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def test_missing_key_is_a_clear_configuration_error(
+    lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+) -> None:
+    """No key: every entry point answers ConfigurationError naming the variables to set."""
+    execution_arn, created = start_and_mint(approval_machine)
+    lambda_env.delenv(ENV_KEY)
+    reset_app()
+
+    direct = create_urls_handler(blog_request("t" * 40), None)
+    over_http = create_urls_handler(create_event(json.dumps(blog_request("t" * 40))), None)
+    click = process_callback_handler(event_for(created["urls"]["approve"]), None)
+
+    assert direct["error"] == "ConfigurationError"
+    for answer in (over_http, click):
+        assert answer["statusCode"] == 500
+        assert answer_json(answer) == direct
+    assert ENV_KEY in direct["message"]
+    assert ENV_KEY_ID in direct["message"]
+    assert "Traceback" not in direct["message"]
+    assert approval_machine.wait_for_status(execution_arn, {"RUNNING"})["status"] == "RUNNING"
+
+
+def test_configuration_failures_are_not_cached(lambda_env: pytest.MonkeyPatch) -> None:
+    """After a configuration error the next invocation reads the environment again."""
+    key = LocalKey.generate().to_string()
+    lambda_env.delenv(ENV_KEY)
+    reset_app()
+    assert create_urls_handler(blog_request("t" * 40), None)["error"] == "ConfigurationError"
+    lambda_env.setenv(ENV_KEY, key)
+    assert "urls" in create_urls_handler(blog_request("t" * 40), None)
+
+
+def test_configuration_is_read_once(lambda_env: pytest.MonkeyPatch) -> None:
+    """The app is built once per process; reset_app forgets it."""
+    app = get_app()
+    lambda_env.setenv(ENV_KEY, LocalKey.generate().to_string())
+    assert get_app() is app
+    reset_app()
+    assert get_app() is not app
+
+
+@pytest.mark.parametrize(
+    ("value", "enabled"),
+    [
+        *[("true", True), ("TRUE", True), ("1", True), ("Yes", True), (" yes ", True)],
+        *[("false", False), ("0", False), ("no", False), ("", False), ("on", False)],
+    ],
+)
+def test_flags(value: str, enabled: bool) -> None:
+    """ENABLE_* and CONFIRM_GET accept true/1/yes in any case; anything else is off."""
+    environ = {
+        ENV_KEY: LocalKey.generate().to_string(),
+        ENV_ENABLE_OUTPUT_PARAMETERS: value,
+        ENV_ENABLE_POST_ACTIONS: value,
+        ENV_CONFIRM_GET: value,
+    }
+    settings = Settings.from_environment(environ)
+    assert settings.enable_output_parameters is enabled
+    assert settings.enable_post_actions is enabled
+    assert settings.confirm_get is enabled
+
+
+def test_settings_defaults() -> None:
+    """Only a key is required; everything else has a default."""
+    settings = Settings.from_environment({ENV_KEY: LocalKey.generate().to_string()})
+    assert settings.purpose == "sfn-callback-urls"
+    assert settings.base_url is None
+    assert not settings.enable_output_parameters
+    assert not settings.enable_post_actions
+    assert not settings.confirm_get
+
+
+@pytest.mark.parametrize(
+    ("environ", "names"),
+    [
+        ({}, [ENV_KEY, ENV_KEY_ID]),
+        ({ENV_KEY: "not-a-key"}, [ENV_KEY]),
+        ({ENV_KEY: "k", ENV_WRAPPED_KEY: "w"}, [ENV_KEY, ENV_WRAPPED_KEY]),
+    ],
+)
+def test_bad_key_configuration_names_the_variable(
+    environ: dict[str, str], names: list[str]
+) -> None:
+    """A missing, invalid or ambiguous key says which variable to set."""
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_environment(environ)
+    for name in names:
+        assert name in raised.value.message
+
+
+def test_bad_base_url_names_the_variable(lambda_env: pytest.MonkeyPatch) -> None:
+    """An invalid CALLBACK_BASE_URL is a configuration error that names it."""
+    lambda_env.setenv(ENV_BASE_URL, "ftp://example.com/x?y")
+    reset_app()
+    result = create_urls_handler(blog_request("t" * 40), None)
+    assert result["error"] == "ConfigurationError"
+    assert result["message"].startswith(ENV_BASE_URL)
+
+
+def test_purpose_keeps_deployments_apart(lambda_env: pytest.MonkeyPatch) -> None:
+    """URLs minted under one SFN_CALLBACK_URLS_PURPOSE are refused under another."""
+    lambda_env.setenv(ENV_PURPOSE, "approvals")
+    reset_app()
+    approve = create_urls_handler(blog_request("t" * 40), None)["urls"]["approve"]
+    lambda_env.setenv(ENV_PURPOSE, "invoices")
+    reset_app()
+    answer = process_callback_handler(event_for(approve), None)
+    assert (answer["statusCode"], answer_json(answer)["error"]) == (400, "InvalidPayload")
+
+
+def test_kms_key(lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
+    """KEY_ID seals with KMS envelope encryption; the blog flow works the same."""
+    key_arn = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    lambda_env.delenv(ENV_KEY)
+    lambda_env.setenv(ENV_KEY_ID, key_arn)
+    reset_app()
+    execution_arn, created = start_and_mint(approval_machine)
+    answer = process_callback_handler(event_for(created["urls"]["approve"]), None)
+    assert answer["statusCode"] == 200
+    assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
+
+
+def test_kms_key_mints_and_local_keys_still_open(
+    lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+) -> None:
+    """With KEY_ID and a local keyring, KMS mints and URLs of the local key keep working."""
+    execution_arn, created = start_and_mint(approval_machine)
+    key_arn = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    lambda_env.setenv(ENV_KEY_ID, key_arn)
+    reset_app()
+    assert len(get_app().settings.keyring) == 2
+    answer = process_callback_handler(event_for(created["urls"]["approve"]), None)
+    assert answer["statusCode"] == 200
+    assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
+
+
+# --- optional features ---------------------------------------------------------------------
+
+
+def test_post_action(lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
+    """With ENABLE_POST_ACTIONS, a POSTed JSON body becomes the task output."""
+    lambda_env.setenv(ENV_ENABLE_POST_ACTIONS, "true")
+    reset_app()
+    execution_arn = approval_machine.start("Ben")
+    token, _ = approval_machine.wait_for_token()
+    request = {
+        "token": token,
+        "actions": [
+            {
+                "name": "decide",
+                "type": "post",
+                "outcomes": [
+                    {
+                        "name": "ship",
+                        "type": "success",
+                        "schema": {"type": "object", "required": ["decision"]},
+                        "output_body": True,
+                    }
+                ],
+            }
+        ],
+    }
+    url = create_urls_handler(request, None)["urls"]["decide"]
+    body = json.dumps({"decision": "ship it"}).encode()
+    for source in ("apigw_v1", "alb_multivalue"):
+        get = process_callback_handler(event_for(url, source), None)
+        assert get["statusCode"] == 405
+    event = event_for(
+        url,
+        "alb_multivalue",
+        method="POST",
+        body=body,
+        headers={"content-type": "application/json"},
+    )
+    answer = process_callback_handler(event, None)
+    assert answer["statusCode"] == 200
+    execution = approval_machine.wait_for_status(execution_arn)
+    assert json.loads(execution["output"])["output"] == {"decision": "ship it"}
+
+
+def test_output_parameters(
+    lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+) -> None:
+    """With ENABLE_OUTPUT_PARAMETERS, query parameters fill the output's templates."""
+    lambda_env.setenv(ENV_ENABLE_OUTPUT_PARAMETERS, "yes")
+    reset_app()
+    execution_arn = approval_machine.start("Ben")
+    token, _ = approval_machine.wait_for_token()
+    request = {
+        "token": token,
+        "enable_output_parameters": True,
+        "actions": [{"name": "approve", "type": "success", "output": {"by": "$who"}}],
+    }
+    url = create_urls_handler(request, None)["urls"]["approve"]
+    answer = process_callback_handler(event_for(url + "&who=Ada+L", "alb"), None)
+    assert answer["statusCode"] == 200
+    execution = approval_machine.wait_for_status(execution_arn)
+    assert json.loads(execution["output"])["output"] == {"by": "Ada L"}
+
+
+def test_confirm_get(lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
+    """With CONFIRM_GET, a GET only asks; the POST it leads to completes the task."""
+    lambda_env.setenv(ENV_CONFIRM_GET, "true")
+    reset_app()
+    execution_arn, created = start_and_mint(approval_machine)
+    approve = created["urls"]["approve"]
+    asked = process_callback_handler(event_for(approve), None)
+    assert asked["statusCode"] == 200
+    assert answer_json(asked)["confirm"] is True
+    execution = approval_machine.wait_for_status(execution_arn, statuses={"RUNNING"})
+    assert execution["status"] == "RUNNING"
+    confirmed = process_callback_handler(event_for(approve, method="POST"), None)
+    assert confirmed["statusCode"] == 200
+    assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
+
+
+# --- routing -------------------------------------------------------------------------------------
+
+
+def test_other_paths_are_404(lambda_env: Any) -> None:
+    """A function URL or ALB sends every path: only .../respond is the callback."""
+    for source in ("function_url", "alb"):
+        answer = process_callback_handler(
+            event_for("https://example.invalid/favicon.ico", source), None
+        )
+        assert answer["statusCode"] == 404
+        assert answer_json(answer)["error"] == "NotFound"
+
+
+def test_non_http_event_for_callbacks(lambda_env: Any) -> None:
+    """A direct invocation of the callback function is answered with an error, not a crash."""
+    assert process_callback_handler({"hello": "world"}, None)["error"] == "UnsupportedEvent"
