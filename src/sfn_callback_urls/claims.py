@@ -66,7 +66,7 @@ class Claims:
             if not _MIN_TIME <= value <= _MAX_TIME:
                 raise InvalidRequest(f"{name}: must lie between 1970 and 2106")
         tid = self.transaction_id
-        if not isinstance(tid, str) or len(tid) != 36 or not _UUID_RE.fullmatch(tid):  # noqa: PLR2004
+        if not isinstance(tid, str) or len(tid) != 36 or not _UUID_RE.fullmatch(tid):
             raise InvalidRequest("transaction_id: must be a UUID in its canonical form")
 
     @classmethod
@@ -77,7 +77,7 @@ class Claims:
         transaction_id: str,
         issued_at: datetime,
         expires_at: datetime | None,
-        output_parameters: bool,  # noqa: FBT001
+        output_parameters: bool,
     ) -> Claims:
         """Build claims from an authenticated blob: its fields are valid by construction."""
         self = object.__new__(cls)

@@ -105,6 +105,7 @@ class InvalidRequest(RequestError):
     def __init__(self, message: str | None = None, *, errors: list[tuple[str, str]] | None = None):
         super().__init__(message)
         self.errors: list[tuple[str, str]] = errors or []
+        """``(location, message)`` pairs, location being the dotted path of the field."""
 
 
 class DuplicateActionName(InvalidRequest):
@@ -168,6 +169,7 @@ class ExpiredPayload(PayloadError):
     def __init__(self, message: str | None = None, *, expired_at: datetime) -> None:
         super().__init__(message)
         self.expired_at = expired_at
+        """When the blob expired (timezone-aware UTC)."""
 
 
 # --- handling callbacks ---------------------------------------------------------------------
@@ -196,6 +198,7 @@ class MissingParameter(RequestError):
     def __init__(self, message: str | None = None, *, parameter: str) -> None:
         super().__init__(message or f"The query parameter {parameter!r} is required.")
         self.parameter = parameter
+        """The name of the missing query parameter."""
 
 
 class OutputFormatting(RequestError):
@@ -229,6 +232,7 @@ class MethodNotAllowed(RequestError):
     def __init__(self, message: str | None = None, *, allowed: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.allowed = allowed
+        """The methods this URL accepts (the ``Allow`` header)."""
 
 
 class UnsupportedMediaType(RequestError):
@@ -257,6 +261,7 @@ class TaskAlreadyCompleted(RequestError):
     def __init__(self, message: str | None = None, *, aws_code: str = "") -> None:
         super().__init__(message)
         self.aws_code = aws_code
+        """The AWS error code that said so (``TaskTimedOut``, ``InvalidToken``, ...)."""
 
 
 class StepFunctionsError(ServerError):
@@ -275,7 +280,12 @@ class StepFunctionsError(ServerError):
     ) -> None:
         super().__init__(message)
         self.aws_code = aws_code
+        """The AWS error code, or ``""`` when AWS gave none."""
         self.original_error = original_error
+        """The botocore exception, for logs; never shown to the caller.
+
+        AWS error text may echo secrets, so only the code reaches the message.
+        """
 
 
 class StepFunctionsUnavailable(StepFunctionsError):
@@ -302,7 +312,12 @@ class KeyUnavailable(ServerError):
     ) -> None:
         super().__init__(message)
         self.aws_code = aws_code
+        """The AWS error code, or ``""`` when AWS gave none."""
         self.original_error = original_error
+        """The botocore exception, for logs; never shown to the caller.
+
+        AWS error text may echo secrets, so only the code reaches the message.
+        """
 
 
 def error_body(error: SfnCallbackUrlsError) -> dict[str, Any]:

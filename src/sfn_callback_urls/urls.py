@@ -79,7 +79,9 @@ class Minter:
 
     def __init__(self, codec: Codec, base_url: str | None = None) -> None:
         self.codec = codec
+        """Seals the claims; its keyring's primary key mints."""
         self.base_url = None if base_url is None else _check_base_url(base_url)
+        """The default base URL (trailing ``/`` removed), or ``None``."""
 
     def mint(
         self,
@@ -222,7 +224,9 @@ class OpenedCallback:
     """A verified callback: the sealed claims and the query's other parameters."""
 
     claims: Claims
+    """The verified claims of the blob."""
     params: Mapping[str, str]
+    """Every query parameter except ``data`` (the output parameters' namespace)."""
 
 
 def open_callback(
