@@ -42,6 +42,20 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job: the blog post's approval flow."""
-    session.install("-e", ".")
-    session.run("sfn-callback-urls", "demo", *session.posargs)
+    """The main job: the blog post's approval flow (clicks "approve" itself unless given args)."""
+    session.install("-e", ".[demo]")
+    # CI has no person to click: without arguments the demo clicks for you and checks the end.
+    args = session.posargs or ["--auto", "approve"]
+    session.run("sfn-callback-urls", "demo", *args)
+    if not session.posargs:
+        session.log(
+            "To click yourself: python3 -m nox -s demo -- --open  "
+            "(or: -- --confirm --open, -- --auto reject, -- --help)"
+        )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (mkdocs-material + mkdocstrings) with warnings as errors."""
+    session.install(".", "mkdocs-material", "mkdocstrings[python]", "griffe-sphinx")
+    session.run("mkdocs", "build", "--strict", "--site-dir", f"{session.create_tmp()}/site")

@@ -1,0 +1,145 @@
+"""A real browser where a person clicks: headless Chromium on the demo's approval e-mail.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``,
+``/usr/bin/chromedriver``) and ``selenium``; skipped with the reason when one is missing.
+With ``SFN_CALLBACK_URLS_SCREENSHOTS=1`` the e-mail and the accepted page are saved to
+``docs/img/demo-email.png`` and ``docs/img/demo-accepted.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from sfn_callback_urls.demo import Demo
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+SCREENSHOTS = os.environ.get("SFN_CALLBACK_URLS_SCREENSHOTS") == "1"
+IMAGES = Path(__file__).resolve().parent.parent / "docs" / "img"
+WINDOW = (760, 620)
+
+webdriver: Any = pytest.importorskip(
+    "selenium.webdriver", reason="selenium is not installed: pip install -e '.[tests]'"
+)
+from selenium.webdriver.common.by import By  # noqa: E402 - after the skip
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
+    reason=f"no headless Chromium: needs {CHROMIUM} and {CHROMEDRIVER} "
+    "(apt-get install -y chromium chromium-driver)",
+)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    """Headless Chromium with a fresh profile, driven by chromedriver."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+    ):
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=CHROMEDRIVER, log_output=os.devnull)
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def demo(aws_env: None, tmp_path: Path) -> Iterator[Demo]:
+    """The demo's flow, started: moto, a waiting execution, the server and the e-mail file."""
+    with Demo(out_dir=tmp_path / "mail") as running:
+        yield running
+
+
+@pytest.fixture
+def confirm_demo(aws_env: None, tmp_path: Path) -> Iterator[Demo]:
+    """The demo in link-scanner-safe mode: a GET asks, the page's button POSTs."""
+    with Demo(out_dir=tmp_path / "mail", confirm_get=True) as running:
+        yield running
+
+
+def heading(driver: WebDriver, contains: str) -> str:
+    """Wait for a page whose <h1> contains ``contains``; return the heading."""
+    WebDriverWait(driver, 15).until(
+        expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), contains)
+    )
+    return str(driver.find_element(By.TAG_NAME, "h1").text)
+
+
+def screenshot(driver: WebDriver, name: str) -> None:
+    """Save a screenshot for the docs, only when asked (CI must not dirty the tree)."""
+    if SCREENSHOTS:
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(IMAGES / name))
+
+
+def test_click_approve_in_the_email(browser: WebDriver, demo: Demo) -> None:
+    """Opening the e-mail and clicking Approve shows the accepted page; the execution succeeds."""
+    browser.get(demo.email_path.as_uri())
+    assert "please approve or reject" in browser.find_element(By.TAG_NAME, "body").text
+    screenshot(browser, "demo-email.png")
+    assert demo.status() == "RUNNING"
+    browser.find_element(By.ID, "approve").click()
+    assert "approve" in heading(browser, "Done")
+    assert browser.current_url.startswith(demo.server_url)
+    screenshot(browser, "demo-accepted.png")
+    result = demo.wait(timeout=15)
+    assert result.status == "SUCCEEDED"
+    assert result.ended_as("approve", "Ben")
+    assert result.confirmation_text == "Hello Ben, your task is complete"
+
+
+def test_click_reject_in_the_email(browser: WebDriver, demo: Demo) -> None:
+    """Clicking Reject fails the task with "rejected", which the machine catches."""
+    browser.get(demo.email_path.as_uri())
+    browser.find_element(By.ID, "reject").click()
+    assert "reject" in heading(browser, "Done")
+    result = demo.wait(timeout=15)
+    assert result.ended_as("reject", "Ben")
+
+
+def test_confirm_mode_get_changes_nothing_button_completes(
+    browser: WebDriver, confirm_demo: Demo
+) -> None:
+    """Confirm mode: a link scanner's GET and the link itself change nothing; the button does."""
+    demo = confirm_demo
+    with urllib.request.urlopen(demo.urls["approve"], timeout=10) as scanned:  # noqa: S310
+        assert scanned.status == 200
+    assert demo.status() == "RUNNING"
+
+    browser.get(demo.email_path.as_uri())
+    browser.find_element(By.ID, "approve").click()
+    assert "approve" in heading(browser, "Confirm")
+    assert demo.status() == "RUNNING"
+
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    assert "approve" in heading(browser, "Done")
+    result = demo.wait(timeout=15)
+    assert result.status == "SUCCEEDED"
+    assert result.ended_as("approve", "Ben")
