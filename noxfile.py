@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench, demo. `nox -l` lists them."""
+"""Sessions: tests, lint, typecheck, bench, demo, docs. `nox -l` lists them."""
 
 from __future__ import annotations
 
@@ -29,7 +29,13 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".", "mypy>=1.10", "boto3-stubs[stepfunctions,kms,sqs,ssm]")
+    session.install(
+        "-e",
+        ".[tests]",  # sfn_callback_urls.testing is typed against hypothesis
+        "mypy>=1.10",
+        "boto3-stubs[stepfunctions,kms,sqs,ssm]",
+        "types-jsonschema",
+    )
     session.run("mypy", "--strict", "src")
 
 
