@@ -221,13 +221,13 @@ class _KmsKey:
         self,
         key_id: str,
         *,
-        client: KMSClient | None,
-        session: Session | None,
-        wire_id: bytes | None,
-        max_age: timedelta,
-        max_uses: int,
-        cache_size: int,
-        clock: Callable[[], float],
+        client: KMSClient | None = None,
+        session: Session | None = None,
+        wire_id: bytes | None = None,
+        max_age: timedelta = timedelta(minutes=5),
+        max_uses: int = 100_000,
+        cache_size: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not key_id:
             raise ConfigurationError("A KMS key id, ARN or alias is required.")
@@ -354,29 +354,6 @@ class KmsEnvelopeKey(_KmsKey):
     __slots__ = ()
     _ID_PREFIX = _ENVELOPE_ID_PREFIX
 
-    def __init__(
-        self,
-        key_id: str,
-        *,
-        client: KMSClient | None = None,
-        session: Session | None = None,
-        wire_id: bytes | None = None,
-        max_age: timedelta = timedelta(minutes=5),
-        max_uses: int = 100_000,
-        cache_size: int = 1024,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            key_id,
-            client=client,
-            session=session,
-            wire_id=wire_id,
-            max_age=max_age,
-            max_uses=max_uses,
-            cache_size=cache_size,
-            clock=clock,
-        )
-
     def _new_data_key(self, purpose: str) -> tuple[bytes, bytes]:
         try:
             response = self.client.generate_data_key(
@@ -429,29 +406,6 @@ class KmsDerivedKey(_KmsKey):
 
     __slots__ = ()
     _ID_PREFIX = _DERIVED_ID_PREFIX
-
-    def __init__(
-        self,
-        key_id: str,
-        *,
-        client: KMSClient | None = None,
-        session: Session | None = None,
-        wire_id: bytes | None = None,
-        max_age: timedelta = timedelta(minutes=5),
-        max_uses: int = 100_000,
-        cache_size: int = 1024,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            key_id,
-            client=client,
-            session=session,
-            wire_id=wire_id,
-            max_age=max_age,
-            max_uses=max_uses,
-            cache_size=cache_size,
-            clock=clock,
-        )
 
     def _new_data_key(self, purpose: str) -> tuple[bytes, bytes]:
         salt = os.urandom(_SALT_LENGTH)
