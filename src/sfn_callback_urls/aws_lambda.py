@@ -169,9 +169,12 @@ class App:
 
     def __init__(self, settings: Settings, *, stepfunctions_client: Any = None) -> None:
         self.settings = settings
+        """The configuration read from the environment."""
         self.codec = Codec(settings.keyring, purpose=settings.purpose)
+        """Seals and opens blobs with the configured keys and purpose."""
         try:
             self.minter = Minter(self.codec, base_url=settings.base_url)
+            """Mints the create-URLs responses."""
         except ConfigurationError as error:
             raise ConfigurationError(f"{ENV_BASE_URL}: {error.message}") from None
         self._stepfunctions_client = stepfunctions_client

@@ -160,10 +160,15 @@ class CallbackHandler:
         logger: logging.Logger | None = None,
     ) -> None:
         self.codec = codec
+        """Opens the blobs (its keyring, mode and purpose decide what is accepted)."""
         self.enable_output_parameters = enable_output_parameters
+        """Whether query parameters may fill ``$templates`` (the blob must allow it too)."""
         self.enable_post_actions = enable_post_actions
+        """Whether POST actions are served at all."""
         self.confirm_get = confirm_get
+        """Default link-scanner-safe mode for actions that don't choose: GET only confirms."""
         self.leeway = codec.leeway if leeway is None else leeway
+        """Clock skew tolerated on expiry."""
         self._clock = utcnow if clock is None else clock
         self._client = stepfunctions_client
         self._complete = complete

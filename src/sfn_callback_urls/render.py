@@ -51,8 +51,11 @@ MediaType = Literal["application/json", "text/html", "text/plain"]
 """The media types the callback endpoint answers in."""
 
 JSON: Final = "application/json"
+"""The JSON media type (the default answer)."""
 HTML: Final = "text/html"
+"""The HTML media type (pages for people clicking links)."""
 TEXT: Final = "text/plain"
+"""The plain-text media type."""
 
 #: Tie-break order when the client likes several types equally: JSON is the default.
 _PREFERENCE: Final[tuple[MediaType, ...]] = (JSON, HTML, TEXT)
@@ -89,8 +92,11 @@ class CallbackResponse:
     """What the handler answers: status, headers and a body (bytes)."""
 
     status: int
+    """The HTTP status code."""
     headers: Mapping[str, str] = field(default_factory=dict)
+    """Response headers (one value each)."""
     body: bytes = b""
+    """The encoded body."""
 
 
 # --- content negotiation --------------------------------------------------------------------

@@ -70,9 +70,13 @@ class EventSource(str, enum.Enum):
     """Where a Lambda event comes from; values are Powertools' ``ProxyEventType`` names."""
 
     API_GATEWAY_REST = "APIGatewayProxyEvent"
+    """API Gateway REST API (payload format 1.0)."""
     API_GATEWAY_HTTP = "APIGatewayProxyEventV2"
+    """API Gateway HTTP API (payload format 2.0)."""
     FUNCTION_URL = "LambdaFunctionUrlEvent"
+    """A Lambda function URL (the 2.0 shape)."""
     ALB = "ALBEvent"
+    """An Application Load Balancer target group."""
 
 
 class UnsupportedEvent(ConfigurationError):
@@ -82,7 +86,9 @@ class UnsupportedEvent(ConfigurationError):
     """
 
     code = "UnsupportedEvent"
+    """Stable error code."""
     default_message = "The event is not from API Gateway, a Lambda function URL or an ALB."
+    """Message used when none is given."""
 
 
 # --- detection -------------------------------------------------------------------------------
