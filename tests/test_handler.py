@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
+from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls.codec import Codec
 from sfn_callback_urls.complete import Completion
 from sfn_callback_urls.errors import StepFunctionsError, TaskAlreadyCompleted
@@ -35,33 +36,6 @@ BASE_URL = "https://callbacks.example.com/prod"
 # A synthetic token shaped like a real one: ~700 characters of standard base64 ('+', '/', '=').
 TOKEN = base64.b64encode(b"\xfb\xff" + os.urandom(520)).decode()
 assert "+" in TOKEN or "/" in TOKEN
-
-README_POST_ACTION: dict[str, Any] = {
-    "name": "callback",
-    "type": "post",
-    "outcomes": [
-        {
-            "name": "happy",
-            "type": "success",
-            "schema": {
-                "type": "object",
-                "properties": {"result": {"const": "good"}},
-                "required": ["result"],
-            },
-            "output_body": True,
-        },
-        {
-            "name": "sad",
-            "type": "failure",
-            "schema": {
-                "type": "object",
-                "properties": {"result": {"const": "bad"}, "reason": {"type": "string"}},
-                "required": ["result", "reason"],
-            },
-            "error_path": "$.reason",
-        },
-    ],
-}
 
 
 class Recorder:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls.errors import (
     DuplicateActionName,
     InvalidDate,
@@ -62,32 +63,6 @@ README_RESPONSES: list[dict[str, Any]] = [
     {"json": {"hello": "world"}, "html": "<html>hello, world</html>", "text": "hello, world"},
 ]
 
-README_POST_ACTION: dict[str, Any] = {
-    "name": "callback",
-    "type": "post",
-    "outcomes": [
-        {
-            "name": "happy",
-            "type": "success",
-            "schema": {
-                "type": "object",
-                "properties": {"result": {"const": "good"}},
-                "required": ["result"],
-            },
-            "output_body": True,
-        },
-        {
-            "name": "sad",
-            "type": "failure",
-            "schema": {
-                "type": "object",
-                "properties": {"result": {"const": "bad"}, "reason": {"type": "string"}},
-                "required": ["result", "reason"],
-            },
-            "error_path": "$.reason",
-        },
-    ],
-}
 
 BLOG_REQUEST: dict[str, Any] = {
     "token": "<the token from Step Functions>",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls.claims import Claims
 from sfn_callback_urls.complete import Completion
 from sfn_callback_urls.errors import (
@@ -41,33 +42,6 @@ from sfn_callback_urls.urls import OpenedCallback
 TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="
 TID = "0b6d5f7e-1f0a-4c59-9a51-3f1d2b8e6a10"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-README_POST_ACTION: dict[str, Any] = {
-    "name": "callback",
-    "type": "post",
-    "outcomes": [
-        {
-            "name": "happy",
-            "type": "success",
-            "schema": {
-                "type": "object",
-                "properties": {"result": {"const": "good"}},
-                "required": ["result"],
-            },
-            "output_body": True,
-        },
-        {
-            "name": "sad",
-            "type": "failure",
-            "schema": {
-                "type": "object",
-                "properties": {"result": {"const": "bad"}, "reason": {"type": "string"}},
-                "required": ["result", "reason"],
-            },
-            "error_path": "$.reason",
-        },
-    ],
-}
 
 
 def opened(
