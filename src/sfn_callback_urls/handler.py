@@ -40,7 +40,6 @@ from .codec import Codec
 from .complete import Completion, StepFunctionsClient
 from .complete import complete as complete_task
 from .errors import (
-    ActionMismatched,
     MethodNotAllowed,
     PostActionsDisabled,
     SfnCallbackUrlsError,
@@ -56,7 +55,7 @@ from .render import (
     render_error,
     render_success,
 )
-from .urls import CallbackQuery, OpenedCallback
+from .urls import CallbackQuery, OpenedCallback, check_query_matches
 
 __all__ = [
     "LOGGER_NAME",
@@ -231,10 +230,7 @@ class CallbackHandler:
         action = claims.action
         record.update(transaction_id=claims.transaction_id, action=action.name, type=action.type)
         claims.check_expiry(now, self.leeway)
-        if (query.action is not None and query.action != action.name) or (
-            query.type is not None and query.type != action.type
-        ):
-            raise ActionMismatched
+        check_query_matches(query, claims)
         is_post_action = isinstance(action, PostAction)
         if is_post_action and not self.enable_post_actions:
             raise PostActionsDisabled

@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
+
+from pydantic_core import PydanticCustomError
 
 from .claims import Claims, new_transaction_id, utcnow
 from .codec import MAX_BLOB_LENGTH, Codec
@@ -23,6 +25,7 @@ from .errors import (
     PayloadTooLarge,
 )
 from .models import Action, CreateUrlsRequest, CreateUrlsResponse, parse_create_urls_request
+from .models import _check_base_url as _check_model_base_url
 
 __all__ = [
     "CALLBACK_PATH",
@@ -34,6 +37,7 @@ __all__ = [
     "Minter",
     "OpenedCallback",
     "callback_url",
+    "check_query_matches",
     "open_callback",
 ]
 
@@ -51,18 +55,22 @@ _MAX_QUERY_FIELDS = 64
 
 
 def _check_base_url(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigurationError(
-            "The base URL must be an absolute http(s) URL without query or fragment."
-        )
+    # The same rule as a request's ``base_url`` field, raised as a configuration error here.
+    try:
+        _check_model_base_url(base_url)
+    except PydanticCustomError as error:
+        raise ConfigurationError(f"The base URL: {error.message()}.") from None
     return base_url.rstrip("/")
+
+
+def _url(base: str, action: Action, blob: str) -> str:
+    query = urlencode({QUERY_ACTION: action.name, QUERY_TYPE: action.type, QUERY_DATA: blob})
+    return f"{base}{CALLBACK_PATH}?{query}"
 
 
 def callback_url(base_url: str, action: Action, blob: str) -> str:
     """The callback URL for ``action`` sealed as ``blob`` under ``base_url``."""
-    query = urlencode({QUERY_ACTION: action.name, QUERY_TYPE: action.type, QUERY_DATA: blob})
-    return f"{_check_base_url(base_url)}{CALLBACK_PATH}?{query}"
+    return _url(_check_base_url(base_url), action, blob)
 
 
 class Minter:
@@ -142,7 +150,8 @@ class Minter:
             request = parse_create_urls_request(request, now=now)
         elif request.expiration is not None and request.expiration <= now:
             raise InvalidDate("expiration: must lie in the future")
-        base_url = request.base_url or self.base_url
+        # Both were checked already: the request's by its model, the minter's by __init__.
+        base_url = request.base_url.rstrip("/") if request.base_url else self.base_url
         if base_url is None:
             raise ConfigurationError("No base URL: pass base_url to the Minter or the request.")
         transaction_id = new_transaction_id()
@@ -156,7 +165,7 @@ class Minter:
                 expires_at=request.expiration,
                 output_parameters=request.enable_output_parameters,
             )
-            urls[action.name] = callback_url(base_url, action, self.codec.seal(claims))
+            urls[action.name] = _url(base_url, action, self.codec.seal(claims))
         return CreateUrlsResponse(
             transaction_id=transaction_id, urls=urls, expiration=request.expiration
         )
@@ -247,8 +256,17 @@ def open_callback(
         else (CallbackQuery.parse(url_or_query))
     )
     claims = codec.open(query.data, now=now)
-    if query.action is not None and query.action != claims.action.name:
-        raise ActionMismatched
-    if query.type is not None and query.type != claims.action.type:
-        raise ActionMismatched
+    check_query_matches(query, claims)
     return OpenedCallback(claims=claims, params=query.params)
+
+
+def check_query_matches(query: CallbackQuery, claims: Claims) -> None:
+    """Raise :class:`ActionMismatched` if the query names another action or type than the blob.
+
+    ``action`` and ``type`` are optional in the query; when present they must match.
+    """
+    action = claims.action
+    if (query.action is not None and query.action != action.name) or (
+        query.type is not None and query.type != action.type
+    ):
+        raise ActionMismatched
