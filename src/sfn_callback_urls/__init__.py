@@ -7,8 +7,8 @@ Mint URLs anywhere::
     urls = minter.mint(token, [SuccessAction(name="approve", output={"ok": True})],
                        expires_in=timedelta(days=7))
 
-and open them in any web handler with :class:`CallbackHandler` (or just verify them with
-:func:`open_callback`).
+and open them in any web handler with `CallbackHandler` (or just verify them with
+`open_callback()`).
 """
 
 from __future__ import annotations

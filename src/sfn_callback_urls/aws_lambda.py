@@ -7,11 +7,11 @@
   for bad input.
 - ``sfn_callback_urls.aws_lambda.process_callback_handler``: ``GET``/``POST .../respond`` from API
   Gateway (REST or HTTP API), a function URL or an ALB, through
-  :mod:`sfn_callback_urls.adapters.aws_lambda` and a
-  :class:`~sfn_callback_urls.handler.CallbackHandler`.
+  `sfn_callback_urls.adapters.aws_lambda` and a
+  `CallbackHandler`.
 
 Configuration comes from the environment, read on the first invocation and kept for the life of
-the process (:func:`reset_app` forgets it, for tests). A configuration error is answered, not
+the process (`reset_app()` forgets it, for tests). A configuration error is answered, not
 raised: ``{"error": "ConfigurationError", "message": "... set SFN_CALLBACK_URLS_KEY ..."}`` (HTTP
 500 behind API Gateway), and read again on the next invocation.
 
@@ -249,7 +249,7 @@ def get_app() -> App:
     A failure is not kept: the next call reads the environment again.
 
     Raises:
-        ConfigurationError, KeyUnavailable: see :meth:`Settings.from_environment`.
+        ConfigurationError, KeyUnavailable: see `Settings.from_environment()`.
     """
     global _app
     app = _app

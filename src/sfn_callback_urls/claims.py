@@ -91,6 +91,6 @@ class Claims:
         return self
 
     def check_expiry(self, now: datetime, leeway: timedelta) -> None:
-        """Raise :class:`ExpiredPayload` if ``now`` is past the expiry by more than ``leeway``."""
+        """Raise `ExpiredPayload` if ``now`` is past the expiry by more than ``leeway``."""
         if self.expires_at is not None and now > self.expires_at + leeway:
             raise ExpiredPayload(expired_at=self.expires_at)

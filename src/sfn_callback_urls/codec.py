@@ -97,12 +97,12 @@ class Mode(enum.IntEnum):
 
 
 class Codec:
-    """Seals :class:`~sfn_callback_urls.claims.Claims` into blobs and opens them again.
+    """Seals `Claims` into blobs and opens them again.
 
     Args:
-        keys: a :class:`~sfn_callback_urls.keys.Keyring`, a single key, or a list of keys
+        keys: a `Keyring`, a single key, or a list of keys
             (primary first).
-        mode: :attr:`Mode.ENCRYPTED` (default) or :attr:`Mode.SIGNED`.
+        mode: `Mode.ENCRYPTED` (default) or `Mode.SIGNED`.
         purpose: bound into every blob as associated data; a codec with another purpose rejects
             the blob even with the same key. Use one per deployment or use case.
         leeway: clock skew tolerated on expiry.
@@ -153,7 +153,7 @@ class Codec:
         """Seal ``claims`` with the keyring's primary key into a URL-safe blob.
 
         Raises:
-            PayloadTooLarge: the blob would exceed :data:`MAX_BLOB_LENGTH`.
+            PayloadTooLarge: the blob would exceed `MAX_BLOB_LENGTH`.
         """
         key = self._keyring.primary
         key_header, data_key = key.mint_key(self.purpose)

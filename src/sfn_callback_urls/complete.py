@@ -1,15 +1,15 @@
 """``complete()``: the thin dispatch of one task outcome to Step Functions, and its error mapping.
 
-A :class:`Completion` says what to send (success with an output, failure with an error and
-cause, or a heartbeat); :func:`complete` checks it against Step Functions' limits, makes the one
+A `Completion` says what to send (success with an output, failure with an error and
+cause, or a heartbeat); `complete()` checks it against Step Functions' limits, makes the one
 ``SendTask*`` call and turns whatever AWS answers into this library's errors:
 
 - the task is gone (``InvalidToken``, ``TaskDoesNotExist``, ``TaskTimedOut``):
-  :class:`~sfn_callback_urls.errors.TaskAlreadyCompleted`;
+  `TaskAlreadyCompleted`;
 - throttling, 5xx answers and network failures left after botocore's retries:
-  :class:`~sfn_callback_urls.errors.StepFunctionsUnavailable`;
+  `StepFunctionsUnavailable`;
 - anything else (access denied, KMS key problems, invalid output, ...):
-  :class:`~sfn_callback_urls.errors.StepFunctionsError`.
+  `StepFunctionsError`.
 
 Task tokens are secrets: they never appear in a ``repr``, in an error message, or in a chained
 traceback (AWS error messages can echo the token, so they are dropped; botocore's exception is
@@ -64,7 +64,7 @@ MAX_ERROR_CHARS: Final = 256
 MAX_CAUSE_CHARS: Final = 32_768
 
 CompletionType = Literal["success", "failure", "heartbeat"]
-"""Which call a :class:`Completion` makes: ``SendTaskSuccess``, ``-Failure`` or ``-Heartbeat``."""
+"""Which call a `Completion` makes: ``SendTaskSuccess``, ``-Failure`` or ``-Heartbeat``."""
 
 _TYPES: Final = frozenset({"success", "failure", "heartbeat"})
 _OPERATIONS: Final[dict[str, str]] = {
@@ -125,7 +125,7 @@ _SAFE_CODE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
 
 
 class StepFunctionsClient(Protocol):
-    """The three calls :func:`complete` makes: a boto3 ``stepfunctions`` client satisfies it.
+    """The three calls `complete()` makes: a boto3 ``stepfunctions`` client satisfies it.
 
     Errors are expected as botocore raises them (``ClientError`` and friends), so a fake for
     tests can raise those too.
@@ -145,8 +145,8 @@ class StepFunctionsClient(Protocol):
 class Completion:
     """One call to make to Step Functions for one task token.
 
-    Build it with :meth:`success`, :meth:`failure` or :meth:`heartbeat`. Limits (output size,
-    error and cause length) are checked by :func:`complete`, just before the call.
+    Build it with `success()`, `failure()` or `heartbeat()`. Limits (output size,
+    error and cause length) are checked by `complete()`, just before the call.
 
     Attributes:
         token: the task token; a secret, left out of ``repr``.
@@ -210,7 +210,7 @@ _default_client_lock = threading.Lock()
 
 
 def default_client() -> StepFunctionsClient:
-    """The process-wide Step Functions client used when :func:`complete` is given none.
+    """The process-wide Step Functions client used when `complete()` is given none.
 
     Created on first use (never at import) from a fresh ``boto3.Session()``, so region,
     credentials and endpoint come from the usual configuration (environment, config files,
@@ -240,7 +240,7 @@ def complete(completion: Completion, *, client: StepFunctionsClient | None = Non
     Args:
         completion: what to send, and the task token to send it for.
         client: a boto3 ``stepfunctions`` client (or anything with its three ``SendTask*``
-            methods); by default the process-wide :func:`default_client`.
+            methods); by default the process-wide `default_client()`.
 
     Raises:
         OutputFormatting: the output is not JSON; nothing was sent.

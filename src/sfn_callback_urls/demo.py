@@ -1,6 +1,6 @@
 """The blog post's approval e-mail, offline: moto, a local callback server and real clicks.
 
-:class:`Demo` runs the whole flow in this process, with no AWS account::
+`Demo` runs the whole flow in this process, with no AWS account::
 
     with Demo(out_dir=Path("demo")) as demo:    # starts moto, the machine and the server
         print(demo.email_path, demo.urls["approve"])
@@ -8,13 +8,13 @@
         result.status, result.confirmation_text  # "SUCCEEDED", "Hello Ben, your task is complete"
 
 It starts moto in-process with real state machine executions, runs the
-:class:`~sfn_callback_urls.testing.stepfunctions.ApprovalMachine`, reads the task token from its
-queue, mints "approve" and "reject" URLs with a throwaway :class:`~sfn_callback_urls.LocalKey`,
-serves them with the WSGI app of a :class:`~sfn_callback_urls.handler.CallbackHandler` on a free
+`ApprovalMachine`, reads the task token from its
+queue, mints "approve" and "reject" URLs with a throwaway `LocalKey`,
+serves them with the WSGI app of a `CallbackHandler` on a free
 loopback port, and writes the approval e-mail as an HTML file. moto is imported by
-:meth:`Demo.start`, never at import time: ``pip install 'sfn-callback-urls[demo]'``.
+`Demo.start()`, never at import time: ``pip install 'sfn-callback-urls[demo]'``.
 
-:class:`LocalServer` (a WSGI app served by :mod:`wsgiref` in a background thread) is also what
+`LocalServer` (a WSGI app served by `wsgiref` in a background thread) is also what
 ``sfn-callback-urls serve`` runs.
 """
 
@@ -113,12 +113,12 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
 
 class LocalServer:
-    """A WSGI app on a local port, served by :mod:`wsgiref` (one thread per request).
+    """A WSGI app on a local port, served by `wsgiref` (one thread per request).
 
     Args:
         app: the WSGI application.
         host: the address to listen on; loopback by default.
-        port: the port; ``0`` picks a free one (see :attr:`port` once created).
+        port: the port; ``0`` picks a free one (see `port` once created).
         on_request: called after each request to a callback path (``.../respond``).
 
     Raises:
@@ -279,7 +279,7 @@ class Demo:
         expires_in: how long the links are valid.
         on_request: called after each request the callback server answers.
 
-    Attributes (after :meth:`start`):
+    Attributes (after `start()`):
         urls: the minted callback URLs by action name (``approve``, ``reject``).
         real_token_url_lengths: the length each URL would have with a real AWS task token.
         email_path: the approval e-mail (HTML).

@@ -4,7 +4,7 @@ Every error carries a stable ``code`` (the original app's names where they exist
 ``status`` and a ``message`` that is safe to show to whoever clicked the link: messages never
 contain key material, task tokens or blobs.
 
-Before a blob is authenticated, every failure is the same :class:`InvalidPayload` with the same
+Before a blob is authenticated, every failure is the same `InvalidPayload` with the same
 message, so an attacker learns "invalid" and nothing more. After authentication, errors are
 specific and carry data as attributes.
 """

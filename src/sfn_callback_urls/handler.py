@@ -1,21 +1,21 @@
 """The framework-neutral callback handler: a request in, a response out.
 
 Adapters (API Gateway, function URLs, ALB, WSGI, ASGI) only translate their events into a
-:class:`CallbackRequest` and the :class:`CallbackResponse` back; all the logic lives here.
+`CallbackRequest` and the `CallbackResponse` back; all the logic lives here.
 
 One request goes through these steps, each one module's job:
 
-1. read the query string (:meth:`~sfn_callback_urls.urls.CallbackQuery.parse`);
-2. open the blob (:meth:`~sfn_callback_urls.codec.Codec.open`) and check its expiry;
+1. read the query string (`parse()`);
+2. open the blob (`open()`) and check its expiry;
 3. check the query's ``action``/``type`` against the sealed ones;
 4. apply the method rules: POST actions take POST only; other actions take GET, HEAD and
    POST, where a GET may have to be confirmed by a POST (link scanners) and a HEAD never
    completes anything;
-5. decide the outcome (:func:`~sfn_callback_urls.outcome.resolve_outcome`);
-6. complete the task (:func:`~sfn_callback_urls.complete.complete`);
-7. render the answer (:mod:`sfn_callback_urls.render`).
+5. decide the outcome (`resolve_outcome()`);
+6. complete the task (`complete()`);
+7. render the answer (`sfn_callback_urls.render`).
 
-:meth:`CallbackHandler.handle` never raises and never shows a traceback: library errors are
+`CallbackHandler.handle()` never raises and never shows a traceback: library errors are
 answered with their status and fixed bodies, anything else with a 500 that carries a
 correlation id, also logged. Each request logs exactly one JSON line on the
 ``sfn_callback_urls.handler`` logger, never with the task token, key material, the blob or the
@@ -128,7 +128,7 @@ class CallbackHandler:
 
     Args:
         codec: opens the blobs (same keys, mode and purpose as the minter's).
-        stepfunctions_client: a boto3 ``stepfunctions`` client for :func:`complete`; by default
+        stepfunctions_client: a boto3 ``stepfunctions`` client for `complete()`; by default
             the process-wide one, built on first use.
         enable_output_parameters: allow output parameters for URLs minted with them; when
             ``False``, such URLs are refused (``ParametersDisabled``), as in the original app.
@@ -139,8 +139,8 @@ class CallbackHandler:
             the original app's behaviour: a GET completes the task.
         leeway: clock skew tolerated on expiry; the codec's by default.
         clock: returns the current time (timezone-aware); the wall clock by default.
-        complete: called with each :class:`~sfn_callback_urls.complete.Completion` instead of
-            :func:`~sfn_callback_urls.complete.complete` (tests, custom dispatch).
+        complete: called with each `Completion` instead of
+            `complete()` (tests, custom dispatch).
         logger: where the one JSON line per request goes; ``sfn_callback_urls.handler`` by
             default.
     """

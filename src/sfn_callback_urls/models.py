@@ -4,17 +4,17 @@ Everything here is a frozen pydantic v2 model that forbids unknown fields. The J
 original app's contract (see ``DESIGN.md``):
 
 * a create-URLs request ``{"token", "actions": [...], "expiration"?, "enable_output_parameters"?,
-  "base_url"?}`` (:class:`CreateUrlsRequest`);
-* actions of type ``success``, ``failure``, ``heartbeat`` and ``post`` (:data:`Action`), each with
-  an optional custom ``response`` (:class:`ResponseSpec`);
-* the outcomes of a ``post`` action (:data:`PostOutcome`), chosen by the JSON Schema the POST body
+  "base_url"?}`` (`CreateUrlsRequest`);
+* actions of type ``success``, ``failure``, ``heartbeat`` and ``post`` (`Action`), each with
+  an optional custom ``response`` (`ResponseSpec`);
+* the outcomes of a ``post`` action (`PostOutcome`), chosen by the JSON Schema the POST body
   matches;
 * the create-URLs response ``{"transaction_id", "urls", "expiration"?}``
-  (:class:`CreateUrlsResponse`).
+  (`CreateUrlsResponse`).
 
-Use :func:`parse_create_urls_request` and :func:`parse_action` to validate untrusted input:
+Use `parse_create_urls_request()` and `parse_action()` to validate untrusted input:
 they turn pydantic's ``ValidationError`` into the library's
-:class:`~sfn_callback_urls.errors.InvalidRequest` (or one of its specific subclasses), whose
+`InvalidRequest` (or one of its specific subclasses), whose
 messages name the offending field and never echo the task token.
 
 Field names that clash with ``BaseModel`` attributes are spelled with a trailing underscore in
@@ -567,7 +567,7 @@ Action: TypeAlias = Annotated[
 """Any action, discriminated by ``type``."""
 
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
-"""Validates and dumps a single :data:`Action` (e.g. ``ACTION_ADAPTER.validate_json(data)``).
+"""Validates and dumps a single `Action` (e.g. ``ACTION_ADAPTER.validate_json(data)``).
 
 Dumps made with ``exclude_defaults=True`` or ``exclude_none=True`` (compact) still parse back to
 an equal action: ``type`` and a ``null`` ``output`` are always dumped.
@@ -768,7 +768,7 @@ def parse_action(data: Mapping[str, Any] | str | bytes) -> Action:
 
     Raises:
         InvalidRequest: the action is invalid (or not JSON); a specific subclass when every error
-            is of that kind (see :func:`parse_create_urls_request`).
+            is of that kind (see `parse_create_urls_request()`).
 
     """
     try:

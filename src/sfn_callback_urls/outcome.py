@@ -1,13 +1,13 @@
 """From a verified callback (and, for POST actions, the request body) to a Step Functions call.
 
-:func:`resolve_outcome` decides *what* happens: the :class:`~sfn_callback_urls.complete.Completion`
-to send and the :class:`~sfn_callback_urls.models.ResponseSpec` to render. It calls nothing and
+`resolve_outcome()` decides *what* happens: the `Completion`
+to send and the `ResponseSpec` to render. It calls nothing and
 changes nothing, so every error it raises comes before the task is touched.
 
 Output parameters (the original app's ``enable_output_parameters``): when both the blob and the
 handler allow them, every string of a success ``output`` (dict values and list items, not keys),
 a failure's ``error``/``cause`` and the response's strings go through
-:meth:`string.Template.substitute` with the query parameters except ``data``. Those values are
+`string.Template.substitute()` with the query parameters except ``data``. Those values are
 whatever the person holding the URL typed, so:
 
 * in ``response.html`` they are HTML-escaped (the rest of that HTML is the minter's, and served
@@ -17,7 +17,7 @@ whatever the person holding the URL typed, so:
   scheme or host differs from the template's (no open redirects).
 
 POST actions never use output parameters (as in the original). Their body must be JSON, at most
-:data:`MAX_POST_BODY_SIZE` bytes and :data:`MAX_POST_BODY_DEPTH` levels deep; the first outcome
+`MAX_POST_BODY_SIZE` bytes and `MAX_POST_BODY_DEPTH` levels deep; the first outcome
 whose JSON Schema accepts it wins.
 """
 
@@ -110,7 +110,7 @@ def resolve_outcome(
         MissingParameter: a template names a query parameter the request lacks.
         OutputFormatting: a template is malformed, or a redirect would leave its host.
         UnsupportedMediaType, PayloadTooLarge, InvalidPostActionBody: see
-            :func:`parse_json_body`; ``InvalidPostActionBody`` also when no outcome matches.
+            `parse_json_body()`; ``InvalidPostActionBody`` also when no outcome matches.
         InvalidJsonPath, InvalidJsonSchema: a POST outcome's path or schema cannot be applied.
     """
     claims = opened.claims
@@ -247,9 +247,9 @@ def parse_json_body(body: bytes, content_type: str | None) -> Any:
 
     Raises:
         UnsupportedMediaType: ``content_type`` is not JSON.
-        PayloadTooLarge: the body is larger than :data:`MAX_POST_BODY_SIZE`.
+        PayloadTooLarge: the body is larger than `MAX_POST_BODY_SIZE`.
         InvalidPostActionBody: the body is not JSON (``NaN`` and ``Infinity`` included) or nests
-            deeper than :data:`MAX_POST_BODY_DEPTH`.
+            deeper than `MAX_POST_BODY_DEPTH`.
     """
     if not is_json_media_type(content_type):
         raise UnsupportedMediaType

@@ -1,19 +1,19 @@
 """The HTTP answer: content negotiation, bodies (JSON, HTML, text), redirects and headers.
 
-Everything here is a pure function from what happened to a :class:`CallbackResponse`:
+Everything here is a pure function from what happened to a `CallbackResponse`:
 
-* :func:`negotiate` picks ``application/json`` (the default), ``text/html`` or ``text/plain``
+* `negotiate()` picks ``application/json`` (the default), ``text/html`` or ``text/plain``
   from an ``Accept`` header (q-values and wildcards honoured; anything else gets JSON);
-* :func:`render_success` answers a completed callback: the action's ``redirect`` (303), its
+* `render_success()` answers a completed callback: the action's ``redirect`` (303), its
   custom body for the negotiated type, or the default bodies (the contract's JSON
   ``{"transaction_id", "action": {"name", "type"}}``, a small HTML page, plain text);
-* :func:`render_confirm` answers a GET that must be confirmed by a POST (link scanners);
-* :func:`render_error` answers an error with fixed bodies (the contract's JSON
+* `render_confirm()` answers a GET that must be confirmed by a POST (link scanners);
+* `render_error()` answers an error with fixed bodies (the contract's JSON
   ``{"error", "message"}``, an HTML page, plain text).
 
 Every value that comes from a blob or a request is HTML-escaped in the built-in pages. A custom
 ``html`` body is the minter's own (authenticated) HTML and is served as is; output parameters
-substituted into it were escaped by :mod:`sfn_callback_urls.outcome`.
+substituted into it were escaped by `sfn_callback_urls.outcome`.
 
 Every response carries ``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``,
 ``Referrer-Policy: no-referrer`` (the URL is a capability: it must not leak through ``Referer``)
@@ -255,7 +255,7 @@ def render_success(
         action: the sealed action (its name and type are reported).
         transaction_id: the id the URLs were minted under.
         response: the custom response (output parameters already applied), or ``None``.
-        media_type: from :func:`negotiate`.
+        media_type: from `negotiate()`.
     """
     spec = response if response is not None else ResponseSpec()
     if spec.redirect is not None:
@@ -342,7 +342,7 @@ def render_error(
 
     Args:
         error: its ``code``, ``status`` and (safe) ``message`` are shown.
-        media_type: from :func:`negotiate`.
+        media_type: from `negotiate()`.
         correlation_id: for server errors: shown to the caller and logged, so that an operator
             can find the log line.
         headers: extra headers (e.g. ``Allow`` on a 405).

@@ -115,7 +115,7 @@ class Minter:
             now: the issue time (default: the wall clock).
 
         Raises:
-            InvalidRequest: the actions or expiry are invalid (as for :meth:`create_urls`).
+            InvalidRequest: the actions or expiry are invalid (as for `create_urls()`).
         """
         now = utcnow() if now is None else now
         if expires_at is not None and expires_in is not None:
@@ -247,7 +247,7 @@ def open_callback(
     """Verify a callback URL (or its query) and check its ``action``/``type`` against the blob.
 
     Raises:
-        InvalidPayload, ExpiredPayload, PayloadTooLarge: see :meth:`Codec.open`.
+        InvalidPayload, ExpiredPayload, PayloadTooLarge: see `Codec.open()`.
         ActionMismatched: ``action`` or ``type`` is present and differs from the sealed one.
     """
     query = (
@@ -261,7 +261,7 @@ def open_callback(
 
 
 def check_query_matches(query: CallbackQuery, claims: Claims) -> None:
-    """Raise :class:`ActionMismatched` if the query names another action or type than the blob.
+    """Raise `ActionMismatched` if the query names another action or type than the blob.
 
     ``action`` and ``type`` are optional in the query; when present they must match.
     """

@@ -1,12 +1,12 @@
-"""Framework adapters: HTTP requests in, :class:`~sfn_callback_urls.handler.CallbackRequest` out.
+"""Framework adapters: HTTP requests in, `CallbackRequest` out.
 
 Each adapter only translates; every decision is the handler's.
 
-- :mod:`.aws_lambda`: API Gateway REST (v1) and HTTP API (v2) events, Lambda function URLs and
-  ALB target-group events, with :func:`event_to_request` / :func:`response_to_event` detecting
+- `.aws_lambda`: API Gateway REST (v1) and HTTP API (v2) events, Lambda function URLs and
+  ALB target-group events, with `event_to_request()` / `response_to_event()` detecting
   the source, and one pair of functions per source.
-- :mod:`.wsgi`: :func:`make_wsgi_app` (PEP 3333, standard library only).
-- :mod:`.asgi`: :func:`make_asgi_app` (ASGI 3, standard library only).
+- `.wsgi`: `make_wsgi_app()` (PEP 3333, standard library only).
+- `.asgi`: `make_asgi_app()` (ASGI 3, standard library only).
 
 The WSGI and ASGI apps answer any path ending in ``/respond`` with the handler, and every other
 path with a 404 JSON body ``{"error": "NotFound", "message": ...}``.
@@ -65,7 +65,7 @@ _LAZY = {
 
 
 class SupportsHandle(Protocol):
-    """What the adapters call: a :class:`~sfn_callback_urls.handler.CallbackHandler` or a fake."""
+    """What the adapters call: a `CallbackHandler` or a fake."""
 
     def handle(self, request: CallbackRequest) -> CallbackResponse:
         """Answer one request; never raises."""

@@ -94,7 +94,7 @@ def make_asgi_app(handler: SupportsHandle, *, max_body_size: int = MAX_BODY_SIZE
     """An ASGI 3 application answering ``.../respond`` with ``handler``.
 
     Args:
-        handler: a :class:`~sfn_callback_urls.handler.CallbackHandler` (or anything with its
+        handler: a `CallbackHandler` (or anything with its
             ``handle``); called in a worker thread.
         max_body_size: the largest request body read; larger ones get 413.
     """

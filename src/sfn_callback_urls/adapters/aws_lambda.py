@@ -1,9 +1,9 @@
-"""Lambda events to :class:`CallbackRequest`, and :class:`CallbackResponse` back to Lambda's answer.
+"""Lambda events to `CallbackRequest`, and `CallbackResponse` back to Lambda's answer.
 
 Four event sources, named as in Powertools for AWS Lambda (``ProxyEventType``):
 
 ========================  ===================================  ==============================
-:class:`EventSource`      event                                response
+`EventSource`      event                                response
 ========================  ===================================  ==============================
 ``API_GATEWAY_REST``      API Gateway REST proxy (payload 1.0,  ``statusCode``, ``headers``,
                           also HTTP APIs set to payload 1.0)    ``body``, ``isBase64Encoded``
@@ -14,7 +14,7 @@ Four event sources, named as in Powertools for AWS Lambda (``ProxyEventType``):
                                                                 target group sends them
 ========================  ===================================  ==============================
 
-:func:`event_to_request` and :func:`response_to_event` detect the source; the per-source
+`event_to_request()` and `response_to_event()` detect the source; the per-source
 functions skip detection. The query string is rebuilt from every value of every parameter
 (``rawQueryString`` as is, when the event has one) so that a repeated ``data`` stays visible to
 the handler, which refuses it. ALB events carry query parameters still URL-encoded: they are
@@ -135,7 +135,7 @@ def request_path(event: Mapping[str, Any]) -> str:
 
 
 def event_to_request(event: Mapping[str, Any]) -> CallbackRequest:
-    """A :class:`CallbackRequest` from any of the four events.
+    """A `CallbackRequest` from any of the four events.
 
     Raises:
         UnsupportedEvent: the event is none of them.

@@ -95,7 +95,7 @@ def make_wsgi_app(
     """A WSGI application answering ``.../respond`` with ``handler``.
 
     Args:
-        handler: a :class:`~sfn_callback_urls.handler.CallbackHandler` (or anything with its
+        handler: a `CallbackHandler` (or anything with its
             ``handle``).
         max_body_size: the largest request body read; larger ones get 413.
     """

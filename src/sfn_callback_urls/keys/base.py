@@ -1,7 +1,7 @@
 """The seam between the codec and where keys come from.
 
 A key backend turns "I want to mint" into ``(key_header, DataKey)`` and "I want to open a blob
-whose key header is H" into a :class:`DataKey`. The codec does all the cryptography with the
+whose key header is H" into a `DataKey`. The codec does all the cryptography with the
 data key; backends only produce and recover 32-byte secrets:
 
 - a local key has an empty header and one fixed secret;
@@ -67,7 +67,7 @@ def _hkdf(secret: bytes, info: bytes) -> bytes:
 class KeyBackend(Protocol):
     """Where data keys come from. Implement it to plug in another key store.
 
-    ``key_id`` is written into every blob the backend mints, so a :class:`~.Keyring` can pick
+    ``key_id`` is written into every blob the backend mints, so a `Keyring` can pick
     the backend that opens a blob. Both methods must be thread-safe.
     """
 
@@ -86,7 +86,7 @@ class KeyBackend(Protocol):
     def open_key(self, key_header: bytes, purpose: str) -> DataKey:
         """Recover the data key of a blob from its ``key_header``.
 
-        Raise :class:`~sfn_callback_urls.errors.InvalidPayload` when the header cannot be
-        valid, :class:`~sfn_callback_urls.errors.KeyUnavailable` when the key store fails.
+        Raise `InvalidPayload` when the header cannot be
+        valid, `KeyUnavailable` when the key store fails.
         """
         ...

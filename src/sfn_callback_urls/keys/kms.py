@@ -2,12 +2,12 @@
 
 Three ways to use KMS (``docs/kms.md`` compares them):
 
-- :class:`KmsEnvelopeKey` (ordinary symmetric keys): ``GenerateDataKey`` mints a data key whose
+- `KmsEnvelopeKey` (ordinary symmetric keys): ``GenerateDataKey`` mints a data key whose
   KMS-encrypted copy rides in every blob; handlers recover it with ``Decrypt``.
-- :class:`KmsDerivedKey` (HMAC keys): the data key is ``GenerateMac`` over a random salt that rides
+- `KmsDerivedKey` (HMAC keys): the data key is ``GenerateMac`` over a random salt that rides
   in the blob. Shorter URLs than envelope mode.
-- A KMS-wrapped local keyring (:func:`wrap_keyring`, :func:`load_wrapped_keyring`,
-  :func:`keyring_from_environment`): local keys stored encrypted under KMS and decrypted once per
+- A KMS-wrapped local keyring (`wrap_keyring()`, `load_wrapped_keyring()`,
+  `keyring_from_environment()`): local keys stored encrypted under KMS and decrypted once per
   process; blobs then cost what local-key blobs cost.
 
 Both key classes take any boto3 client or session; without one they build a KMS client lazily
@@ -62,7 +62,7 @@ ENV_KEY = "SFN_CALLBACK_URLS_KEY"
 ENV_WRAPPED_KEY = "SFN_CALLBACK_URLS_WRAPPED_KEY"
 #: Environment variable holding the name of an SSM parameter that holds either form.
 ENV_PARAMETER = "SFN_CALLBACK_URLS_PARAMETER"
-#: Prefix of the strings :func:`wrap_keyring` writes.
+#: Prefix of the strings `wrap_keyring()` writes.
 WRAPPED_KEYRING_PREFIX = "sfncukms1_"
 
 _WIRE_ID_LENGTH = 4
@@ -336,7 +336,7 @@ class KmsEnvelopeKey(_KmsKey):
     alias ARN), or the same explicit ``wire_id``: the blob names its key by a hash of that string.
     ``Decrypt`` is pinned to ``key_id``, so a header encrypted under any other KMS key is refused.
     Repointing an alias therefore invalidates outstanding URLs; rotate with KMS automatic key
-    rotation, or by putting a new key first in a :class:`~sfn_callback_urls.keys.Keyring`.
+    rotation, or by putting a new key first in a `Keyring`.
 
     Args:
         key_id: the KMS key id, ARN or alias.
@@ -399,9 +399,9 @@ class KmsDerivedKey(_KmsKey):
 
     Minter and handler must configure the same ``key_id`` string (or the same explicit
     ``wire_id``). Repointing an alias changes every derived key and invalidates outstanding URLs;
-    HMAC keys have no automatic rotation, so rotate with a :class:`~sfn_callback_urls.keys.Keyring`.
+    HMAC keys have no automatic rotation, so rotate with a `Keyring`.
 
-    Arguments are those of :class:`KmsEnvelopeKey`.
+    Arguments are those of `KmsEnvelopeKey`.
     """
 
     __slots__ = ()
@@ -469,10 +469,10 @@ def wrap_keyring(
     """Encrypt local keys under a KMS key into one copy-pasteable string (``sfncukms1_...``).
 
     Store the result in ``SFN_CALLBACK_URLS_WRAPPED_KEY`` or an SSM parameter; only principals
-    allowed ``kms:Decrypt`` on ``kms_key_id`` can load it back with :func:`load_wrapped_keyring`.
+    allowed ``kms:Decrypt`` on ``kms_key_id`` can load it back with `load_wrapped_keyring()`.
 
     Args:
-        keys: a keyring string (``sfncu1_...,sfncu1_...``, primary first), a :class:`LocalKey`,
+        keys: a keyring string (``sfncu1_...,sfncu1_...``, primary first), a `LocalKey`,
             or local keys (primary first).
         kms_key_id: the symmetric KMS key to encrypt under (id, ARN or alias).
         client: a boto3 KMS client (default: one from ``session``).
@@ -501,7 +501,7 @@ def load_wrapped_keyring(
     client: KMSClient | None = None,
     session: Session | None = None,
 ) -> Keyring:
-    """Decrypt a string written by :func:`wrap_keyring` (one KMS call) into a keyring of local keys.
+    """Decrypt a string written by `wrap_keyring()` (one KMS call) into a keyring of local keys.
 
     Do it once per process and keep the result: blobs then cost what local-key blobs cost.
 
@@ -512,7 +512,7 @@ def load_wrapped_keyring(
         session: a boto3 session for that client (default: ``boto3.Session()``).
 
     Raises:
-        ConfigurationError: the string is damaged or was not wrapped by :func:`wrap_keyring`
+        ConfigurationError: the string is damaged or was not wrapped by `wrap_keyring()`
             (the message never echoes it).
         KeyUnavailable: KMS ``Decrypt`` failed (denied access, disabled key, outage, ...).
     """
@@ -617,7 +617,7 @@ def keyring_from_environment(
     """The keyring configured by exactly one of three environment variables.
 
     - ``SFN_CALLBACK_URLS_KEY``: a plain local keyring string (``sfncu1_...,...``);
-    - ``SFN_CALLBACK_URLS_WRAPPED_KEY``: a string from :func:`wrap_keyring`, decrypted with one
+    - ``SFN_CALLBACK_URLS_WRAPPED_KEY``: a string from `wrap_keyring()`, decrypted with one
       KMS call per process (the result is cached by the string, so a Lambda cold start pays one
       KMS call and warm invocations none);
     - ``SFN_CALLBACK_URLS_PARAMETER``: the name of an SSM parameter (String or SecureString)

@@ -22,8 +22,8 @@ _CHECK_LENGTH = 3
 class LocalKey:
     """A key held in process memory. Blobs sealed with it carry only its 4-byte key id.
 
-    Create one with :meth:`generate`, store :meth:`to_string` somewhere safe, and load it back
-    with :meth:`from_string`. The string is one copy-pasteable word (``sfncu1_...``) holding the
+    Create one with `generate()`, store `to_string()` somewhere safe, and load it back
+    with `from_string()`. The string is one copy-pasteable word (``sfncu1_...``) holding the
     key id, the secret and a checksum that catches copy-paste damage.
     """
 
@@ -48,7 +48,7 @@ class LocalKey:
 
     @classmethod
     def from_string(cls, text: str) -> LocalKey:
-        """Load a key written by :meth:`to_string`.
+        """Load a key written by `to_string()`.
 
         Raises:
             ConfigurationError: the string is not a key (the message never echoes it).

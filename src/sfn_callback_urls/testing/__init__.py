@@ -1,6 +1,6 @@
 """Helpers for testing code that uses sfn-callback-urls.
 
-The hypothesis strategies of :mod:`sfn_callback_urls.testing.strategies` are re-exported here
+The hypothesis strategies of `sfn_callback_urls.testing.strategies` are re-exported here
 (``from sfn_callback_urls.testing import claims``) and imported lazily, so the other helpers of
 this package work without hypothesis installed; using a strategy without it raises an
 ``ImportError`` that says what to install.

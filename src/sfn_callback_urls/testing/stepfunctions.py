@@ -1,6 +1,6 @@
 """A real approval workflow to test callback URLs against: an SQS queue and a state machine.
 
-:class:`ApprovalMachine` builds the approval state machine of the original blog post on any
+`ApprovalMachine` builds the approval state machine of the original blog post on any
 boto3 clients (moto's in tests, a moto server for an offline demo, or real AWS)::
 
     with ApprovalMachine(stepfunctions, sqs) as machine:
