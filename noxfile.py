@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench, demo, docs. `nox -l` lists them."""
+"""Sessions: tests, lint, typecheck, bench, load, demo, docs. `nox -l` lists them."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ def bench(session: nox.Session) -> None:
     """Mint/verify time and blob length against the baselines (prints a table)."""
     session.install("-e", ".[bench]")
     session.run("python", "benchmarks/bench.py", *session.posargs)
+
+
+@nox.session
+def load(session: nox.Session) -> None:
+    """Loopback load test of the WSGI and ASGI apps with exactly-once checks (prints a table)."""
+    session.install("-e", ".[tests]")
+    session.run("python", "benchmarks/load.py", *session.posargs)
 
 
 @nox.session
