@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Protocol, TypeAlias, cast
 from urllib.parse import urlsplit
@@ -262,11 +262,51 @@ def _check_json_schema_or_raise(schema: dict[str, Any]) -> None:
     raise InvalidJsonSchema(f"invalid JSON Schema: {_shorten(reason)}")
 
 
+def _json_key(value: Any) -> Hashable:
+    """A hashable key equal for JSON-equal values (``1 == 1.0``, ``true != 1``, keys unordered)."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return ("number", value)  # Python's int/float equality and hashing agree with JSON's
+    if isinstance(value, str):
+        return ("string", value)
+    if isinstance(value, list):
+        return ("array", tuple(_json_key(item) for item in value))
+    if isinstance(value, dict):
+        return ("object", frozenset((key, _json_key(item)) for key, item in value.items()))
+    return ("null", None) if value is None else ("other", id(value))
+
+
+def _unique_items(
+    validator: Any, unique: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[jsonschema.exceptions.ValidationError]:
+    # jsonschema compares every pair of items (objects can't be sorted): O(n²) on a body an
+    # attacker chooses. Hashing JSON-canonical keys makes it O(n).
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set[Hashable] = set()
+    for item in instance:
+        key = _json_key(item)
+        if key in seen:
+            yield jsonschema.exceptions.ValidationError("array items are not unique")
+            return
+        seen.add(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _hardened(cls: type[jsonschema.protocols.Validator]) -> type[jsonschema.protocols.Validator]:
+    """The validator class with a linear-time ``uniqueItems``."""
+    hardened: type[jsonschema.protocols.Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        cls, {"uniqueItems": _unique_items}
+    )
+    return hardened
+
+
 @functools.lru_cache(maxsize=256)
 def _compiled_validator(schema_text: str) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_text)
     _check_json_schema_or_raise(schema)
-    return _validator_class(schema)(schema)
+    return _hardened(_validator_class(schema))(schema)
 
 
 def compile_json_schema(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:

@@ -192,8 +192,8 @@ class CallbackQuery:
         """Read a full URL, a bare query string, or an already-parsed mapping.
 
         Raises:
-            PayloadTooLarge: the query string is implausibly long.
-            InvalidPayload: there is no single ``data`` parameter.
+            PayloadTooLarge: the query string (or mapping) is implausibly long.
+            InvalidPayload: there is no single ``data`` parameter, or more than 64 parameters.
         """
         if isinstance(url_or_query, str):
             query = url_or_query.split("#", 1)[0]
@@ -212,6 +212,13 @@ class CallbackQuery:
                 raise InvalidPayload from None
         else:
             pairs = list(url_or_query.items())
+            # Parameters an adapter parsed already get the caps of the raw query string,
+            # measured as the unescaped ``name=value&...`` they would make.
+            length = sum(len(str(name)) + len(str(value)) + 2 for name, value in pairs) - 1
+            if length > MAX_QUERY_LENGTH:
+                raise PayloadTooLarge
+            if len(pairs) > _MAX_QUERY_FIELDS:
+                raise InvalidPayload
         values: dict[str, str] = {}
         for name, value in pairs:
             if name in values and name in (QUERY_DATA, QUERY_ACTION, QUERY_TYPE):
