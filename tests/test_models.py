@@ -605,3 +605,23 @@ def test_request_dump_round_trips() -> None:
     dumped = request.model_dump(mode="json")
     assert dumped["expiration"] == FAR_FUTURE
     assert parse_create_urls_request(dumped) == request
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["\ud800", {"\udfff": 1}, [1, float("inf")], float("nan"), {"a": [float("-inf")]}],
+)
+def test_outputs_json_cannot_carry_are_refused(output: Any) -> None:
+    """Lone surrogates and non-finite numbers are refused, not minted into broken or null output."""
+    request = {"token": "abc", "actions": [{"name": "a", "type": "success", "output": output}]}
+    with pytest.raises(InvalidRequest, match=r"actions\.0\.output"):
+        parse_create_urls_request(request)
+
+
+def test_surrogate_in_a_json_path_is_a_clean_error() -> None:
+    """A JSONPath holding a lone surrogate is InvalidJsonPath, with an encodable message."""
+    outcome = {"name": "o", "type": "failure", "schema": {}, "cause_path": "\ud800"}
+    request = {"token": "abc", "actions": [{"name": "p", "type": "post", "outcomes": [outcome]}]}
+    with pytest.raises(InvalidJsonPath) as caught:
+        parse_create_urls_request(request)
+    caught.value.message.encode("utf-8")

@@ -31,9 +31,10 @@ from datetime import datetime, timedelta, timezone
 
 import pydantic
 from cryptography.exceptions import InvalidTag
+from pydantic_core import PydanticSerializationError
 
 from .claims import Claims, utcnow
-from .errors import InvalidPayload, PayloadTooLarge, SfnCallbackUrlsError
+from .errors import InvalidPayload, InvalidRequest, PayloadTooLarge, SfnCallbackUrlsError
 from .keys.base import MAX_KEY_HEADER_LENGTH, KeyBackend
 from .keys.keyring import Keyring
 from .models import (
@@ -172,7 +173,11 @@ class Codec:
             context = self._context_prefix + header
             # One entry is enough: a backend reuses its data key (and header) for many blobs.
             self._last = (key, key_header, header, context)
-        plaintext = _encode_plaintext(claims)
+        try:
+            plaintext = _encode_plaintext(claims)
+        except (UnicodeEncodeError, PydanticSerializationError):
+            # Claims built by hand around the models' checks (e.g. a lone surrogate).
+            raise InvalidRequest("The token or action is not valid Unicode text.") from None
         if self._mode is Mode.ENCRYPTED:
             nonce = os.urandom(_NONCE_LENGTH)
             sealed = nonce + data_key.aead.encrypt(nonce, plaintext, context)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
@@ -129,7 +130,8 @@ _MODEL_CONFIG = ConfigDict(
 
 
 def _shorten(text: str, limit: int = _MAX_REASON_LENGTH) -> str:
-    text = " ".join(text.split())
+    # Messages may quote input: escape lone surrogates so they stay encodable (UTF-8, logs).
+    text = " ".join(text.split()).encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -357,7 +359,47 @@ def _unique_names(items: Sequence[_Named], what: str) -> None:
 # --- response spec ----------------------------------------------------------------------------
 
 
-class ResponseSpec(BaseModel):
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_json_text(value: Any) -> None:
+    """Refuse what JSON cannot carry: lone surrogates in strings, non-finite numbers.
+
+    pydantic accepts both from Python objects; the first cannot be encoded at all and the second
+    would silently become ``null`` in the task output.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                raise PydanticCustomError(
+                    "invalid_text", "strings must be valid Unicode (no lone surrogates)"
+                )
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise PydanticCustomError("invalid_number", "numbers must be finite")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
+class _JsonSafe(BaseModel):
+    """Base of every model: each field's value must be representable as JSON text."""
+
+    model_config = _MODEL_CONFIG
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _json_safe(cls, value: Any) -> Any:
+        if not isinstance(value, BaseModel):  # nested models checked themselves
+            _check_json_text(value)
+        return value
+
+
+class ResponseSpec(_JsonSafe):
     """How the callback endpoint answers the person or system that used the URL.
 
     Either ``redirect`` (an absolute http(s) URL to send the browser to), or any of ``json``,
@@ -396,7 +438,7 @@ class ResponseSpec(BaseModel):
 # --- POST outcomes ----------------------------------------------------------------------------
 
 
-class _Tagged(BaseModel):
+class _Tagged(_JsonSafe):
     """Base of actions and outcomes: their dumps always carry what parsing them back needs.
 
     ``type`` (the discriminator) has a default and ``output`` may be ``null``, so
@@ -544,7 +586,7 @@ PostOutcome: TypeAlias = Annotated[
 # --- actions ----------------------------------------------------------------------------------
 
 
-class _ActionBase(BaseModel):
+class _ActionBase(_JsonSafe):
     # Unlike outcomes, actions keep pydantic's plain (fast) serializer: the blob codec dumps
     # them with ``exclude_defaults`` on purpose, dropping ``type``, which it stores in a byte.
     # So ``exclude_defaults``/``exclude_none`` dumps of an action don't parse back on their own.
@@ -627,7 +669,7 @@ def _context_now(info: ValidationInfo) -> datetime:
     return now
 
 
-class CreateUrlsRequest(BaseModel):
+class CreateUrlsRequest(_JsonSafe):
     """A request to mint one callback URL per action for a task token.
 
     ``expiration`` is an ISO 8601 date-time with a timezone, normalized to UTC, and must lie in
