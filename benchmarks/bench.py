@@ -46,7 +46,7 @@ from sfn_callback_urls import (
     Mode,
     SuccessAction,
 )
-from sfn_callback_urls.urls import callback_url
+from sfn_callback_urls._urls import callback_url
 
 #: API Gateway-shaped base URL for the approve URL's length.
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"

@@ -67,8 +67,8 @@ from sfn_callback_urls import (
     Minter,
     SuccessAction,
 )
+from sfn_callback_urls._demo import LocalServer
 from sfn_callback_urls.adapters import make_asgi_app, make_wsgi_app
-from sfn_callback_urls.demo import LocalServer
 
 #: Requests per server by default, and with ``--quick``.
 DEFAULT_REQUESTS = 3000
@@ -205,7 +205,7 @@ class MotoTasks:
         import boto3
         from moto import mock_aws
 
-        from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
+        from sfn_callback_urls.testing import ApprovalMachine
 
         for name, value in (
             ("AWS_ACCESS_KEY_ID", "testing"),

@@ -36,12 +36,12 @@ import jsonschema  # noqa: F401
 import pydantic  # noqa: F401
 
 with atheris.instrument_imports(include=["sfn_callback_urls"]):
-    import sfn_callback_urls.codec as codec_module
-    import sfn_callback_urls.urls as urls_module
-    from sfn_callback_urls.codec import Codec, Mode
+    import sfn_callback_urls._codec as codec_module
+    import sfn_callback_urls._urls as urls_module
+    from sfn_callback_urls._codec import Codec, Mode
+    from sfn_callback_urls._models import parse_action
     from sfn_callback_urls.errors import SfnCallbackUrlsError
     from sfn_callback_urls.keys import Keyring, LocalKey
-    from sfn_callback_urls.models import parse_action
 
 __all__ = [
     "ACTIONS",

@@ -18,7 +18,7 @@ import sys
 import _common
 from _common import CODECS, FIXED_NOW, KNOWN_TOKENS, SfnCallbackUrlsError
 
-from sfn_callback_urls.urls import CallbackQuery, OpenedCallback, open_callback
+from sfn_callback_urls._urls import CallbackQuery, OpenedCallback, open_callback
 
 
 def _check(opened: OpenedCallback, query: CallbackQuery) -> None:

@@ -27,8 +27,8 @@ import _common
 import atheris
 from _common import BASE_URL, CODECS, FIXED_NOW, SfnCallbackUrlsError
 
-from sfn_callback_urls.models import CreateUrlsRequest, parse_create_urls_request
-from sfn_callback_urls.urls import Minter, open_callback
+from sfn_callback_urls._models import CreateUrlsRequest, parse_create_urls_request
+from sfn_callback_urls._urls import Minter, open_callback
 
 _MINTERS = [Minter(codec, base_url=BASE_URL) for codec in CODECS.values()]
 

@@ -29,9 +29,9 @@ import _common
 import atheris
 from _common import CODECS, FIXED_NOW, FIXTURES, KNOWN_TOKENS, Fixture, Mode
 
-from sfn_callback_urls.complete import Completion
+from sfn_callback_urls._complete import Completion
+from sfn_callback_urls._handler import CallbackHandler, CallbackRequest, CallbackResponse
 from sfn_callback_urls.errors import TaskAlreadyCompleted
-from sfn_callback_urls.handler import CallbackHandler, CallbackRequest, CallbackResponse
 
 METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "get", "Post", ""]
 ACCEPTS: list[str | None] = [

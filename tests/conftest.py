@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
+from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -14,16 +14,13 @@ from urllib.parse import parse_qsl
 import pytest
 
 from sfn_callback_urls import adapters
-from sfn_callback_urls.adapters import (
-    MAX_BODY_SIZE,
-    is_callback_path,
-    make_asgi_app,
-    make_wsgi_app,
-    reason_phrase,
-)
-from sfn_callback_urls.adapters.aws_lambda import (
+from sfn_callback_urls._contract import MAX_BODY_SIZE
+from sfn_callback_urls._handler import CallbackRequest, CallbackResponse
+from sfn_callback_urls._render import reason_phrase
+from sfn_callback_urls.adapters import make_asgi_app, make_wsgi_app
+from sfn_callback_urls.adapters._common import is_callback_path
+from sfn_callback_urls.adapters._lambda_events import (
     EventSource,
-    UnsupportedEvent,
     alb_event_to_request,
     api_gateway_http_event_to_request,
     api_gateway_rest_event_to_request,
@@ -38,7 +35,7 @@ from sfn_callback_urls.adapters.aws_lambda import (
     response_to_event,
     response_to_function_url_event,
 )
-from sfn_callback_urls.handler import CallbackRequest, CallbackResponse
+from sfn_callback_urls.errors import UnsupportedEvent
 
 EVENTS = Path(__file__).parent / "events"
 BLOB = "EQTR0rKNAQ_a-b_c"

@@ -19,7 +19,7 @@ from sfn_callback_urls import (
     Mode,
     SuccessAction,
 )
-from sfn_callback_urls.complete import Completion
+from sfn_callback_urls._complete import Completion
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 BASE = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
@@ -72,7 +72,7 @@ def test_signed_tags_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPat
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("sfn_callback_urls.codec.hmac.compare_digest", spy)
+    monkeypatch.setattr("sfn_callback_urls._codec.hmac.compare_digest", spy)
     assert codec.open(blob, now=NOW).token == TOKEN
     assert len(calls) == 1
     assert len(calls[0][0]) == len(calls[0][1]) == 16

@@ -19,24 +19,28 @@ import boto3
 import pytest
 
 from sfn_callback_urls import Codec, LocalKey, Minter, SuccessAction
-from sfn_callback_urls.aws_lambda import (
+from sfn_callback_urls._claims import utcnow
+from sfn_callback_urls._complete import default_client, reset_default_client
+from sfn_callback_urls._config import (
     ENV_BASE_URL,
     ENV_CONFIRM_GET,
     ENV_ENABLE_OUTPUT_PARAMETERS,
     ENV_ENABLE_POST_ACTIONS,
+    ENV_KEY,
     ENV_KEY_ID,
+    ENV_PARAMETER,
     ENV_PURPOSE,
+    ENV_WRAPPED_KEY,
     Settings,
+)
+from sfn_callback_urls.aws_lambda import (
     create_urls_handler,
     get_app,
     process_callback_handler,
     reset_app,
 )
-from sfn_callback_urls.claims import utcnow
-from sfn_callback_urls.complete import default_client, reset_default_client
 from sfn_callback_urls.errors import ConfigurationError
-from sfn_callback_urls.keys.kms import ENV_KEY, ENV_PARAMETER, ENV_WRAPPED_KEY
-from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
+from sfn_callback_urls.testing import ApprovalMachine
 
 EVENTS = Path(__file__).parent / "events"
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sfn_callback_urls.demo import Demo
+from sfn_callback_urls._demo import Demo
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver

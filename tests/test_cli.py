@@ -21,13 +21,15 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from sfn_callback_urls import cli
-from sfn_callback_urls.codec import Codec
-from sfn_callback_urls.complete import reset_default_client
+from sfn_callback_urls import _cli as cli
+from sfn_callback_urls import _demo as demo_module
+from sfn_callback_urls._codec import Codec, Mode
+from sfn_callback_urls._complete import reset_default_client
+from sfn_callback_urls._config import ENV_KEY
+from sfn_callback_urls._models import parse_action
+from sfn_callback_urls._urls import Minter
 from sfn_callback_urls.keys import LocalKey
-from sfn_callback_urls.models import parse_action
-from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
-from sfn_callback_urls.urls import Minter
+from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
@@ -43,14 +45,14 @@ REJECT = {"name": "reject", "type": "failure", "error": "rejected", "cause": "Be
 def key(monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh local key string, also in $SFN_CALLBACK_URLS_KEY."""
     text = LocalKey.generate().to_string()
-    monkeypatch.setenv(cli.KEY_ENV_VAR, text)
+    monkeypatch.setenv(ENV_KEY, text)
     return text
 
 
 @pytest.fixture
 def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """No key in the environment."""
-    monkeypatch.delenv(cli.KEY_ENV_VAR, raising=False)
+    monkeypatch.delenv(ENV_KEY, raising=False)
 
 
 @pytest.fixture
@@ -88,9 +90,17 @@ def request_json(**extra: Any) -> str:
     return json.dumps({"token": TOKEN, "actions": [APPROVE, REJECT], **extra})
 
 
-def mint_url(key: str, *, now: datetime | None = None, expires_in: timedelta | None = None) -> str:
+def mint_url(
+    key: str,
+    *,
+    now: datetime | None = None,
+    expires_in: timedelta | None = None,
+    purpose: str = "sfn-callback-urls",
+    mode: Mode = Mode.ENCRYPTED,
+) -> str:
     """An approve URL minted under ``key`` (issued ``now``, the wall clock by default)."""
-    minter = Minter(Codec(LocalKey.from_string(key)), base_url=BASE_URL)
+    codec = Codec(LocalKey.from_string(key), purpose=purpose, mode=mode)
+    minter = Minter(codec, base_url=BASE_URL)
     response = minter.mint(
         TOKEN,
         [parse_action(APPROVE), parse_action(REJECT)],
@@ -221,7 +231,7 @@ def test_missing_key_exits_2(
     assert code == cli.EXIT_USAGE
     assert out == ""
     assert_one_line(err)
-    assert cli.KEY_ENV_VAR in err
+    assert ENV_KEY in err
     assert "keygen" in err
 
 
@@ -260,27 +270,66 @@ def test_inspect_show_token_and_bare_blob(capsys: pytest.CaptureFixture[str], ke
     assert json.loads(out)["claims"]["token"] == TOKEN
 
 
+def inspect_refused(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
+    """Run ``inspect`` on a URL it must refuse; returns the hints (JSON and stderr agree)."""
+    code, out, err = run(capsys, "inspect", *argv)
+    assert code == cli.EXIT_REFUSED
+    result = json.loads(out)
+    assert (result["valid"], result["error"]) == (False, "InvalidPayload")
+    lines = err.splitlines()
+    assert lines[0] == f"sfn-callback-urls: InvalidPayload: {result['message']}"
+    assert lines[1:] == [f"sfn-callback-urls: hint: {hint}" for hint in result["hints"]]
+    assert "Traceback" not in err
+    assert result["hints"]
+    return list(result["hints"])
+
+
 def test_inspect_tampered_url(capsys: pytest.CaptureFixture[str], key: str) -> None:
-    """A tampered URL: exit 1, InvalidPayload on stdout (JSON) and stderr (one line)."""
+    """A URL altered after its header: the key and mode fit, so purpose or damage is to blame."""
     url = mint_url(key)
     tampered = url[:-2] + ("AA" if not url.endswith("AA") else "BB")
-    code, out, err = run(capsys, "inspect", tampered)
-    assert code == cli.EXIT_REFUSED
-    assert json.loads(out) == {
-        "valid": False,
-        "error": "InvalidPayload",
-        "message": json.loads(out)["message"],
-    }
-    assert_one_line(err)
-    assert "InvalidPayload" in err
+    [hint] = inspect_refused(capsys, tampered)
+    assert "purpose differs" in hint
+    assert "altered or cut short" in hint
 
 
 def test_inspect_under_another_key(capsys: pytest.CaptureFixture[str], key: str) -> None:
-    """A URL minted under another key is just as invalid: no oracle."""
-    url = mint_url(LocalKey.generate().to_string())
-    code, _, err = run(capsys, "inspect", url)
-    assert code == cli.EXIT_REFUSED
-    assert "InvalidPayload" in err
+    """A URL minted under another key: the hint names its key id and the keyring's."""
+    other = LocalKey.generate()
+    [hint] = inspect_refused(capsys, mint_url(other.to_string()))
+    assert other.key_id.hex() in hint
+    assert LocalKey.from_string(key).key_id.hex() in hint
+    assert "not in this keyring" in hint
+    assert other.to_string() not in hint
+
+
+def test_inspect_under_another_purpose(capsys: pytest.CaptureFixture[str], key: str) -> None:
+    """A URL minted for another purpose: the hint says which purpose this codec has."""
+    url = mint_url(key, purpose="prod/approvals")
+    [hint] = inspect_refused(capsys, url)
+    assert "'sfn-callback-urls'" in hint
+    assert "--purpose" in hint
+    code, _, _ = run(capsys, "inspect", url, "--purpose", "prod/approvals")
+    assert code == cli.EXIT_OK
+
+
+def test_inspect_in_another_mode(capsys: pytest.CaptureFixture[str], key: str) -> None:
+    """A signed URL opened as encrypted: the hint names both modes."""
+    url = mint_url(key, mode=Mode.SIGNED)
+    [hint] = inspect_refused(capsys, url)
+    assert "signed mode" in hint
+    assert "encrypted" in hint
+    code, _, _ = run(capsys, "inspect", url, "--mode", "signed")
+    assert code == cli.EXIT_OK
+
+
+@pytest.mark.parametrize("keep", [30, 100, 400])
+def test_inspect_url_cut_short(capsys: pytest.CaptureFixture[str], key: str, keep: int) -> None:
+    """A link a mail client cut short: the hint says so, whichever way the cut falls."""
+    url = mint_url(key)
+    blob = url.rsplit("data=", 1)[1]
+    hints = inspect_refused(capsys, url[: len(url) - len(blob) + keep])
+    assert any("cut short" in hint for hint in hints)
 
 
 def test_inspect_action_mismatched(capsys: pytest.CaptureFixture[str], key: str) -> None:
@@ -430,7 +479,7 @@ def test_serve_runs_until_ctrl_c(key: str, tmp_path: Path) -> None:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("AWS_PROFILE", None)
-    command = [sys.executable, "-m", "sfn_callback_urls.cli", "serve", "--port", "0"]
+    command = [sys.executable, "-m", "sfn_callback_urls", "serve", "--port", "0"]
     with subprocess.Popen(  # noqa: S603 - our own interpreter
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
@@ -516,7 +565,7 @@ def test_demo_without_moto_says_what_to_install(
 def test_cli_import_does_not_need_moto() -> None:
     """Importing the CLI (and the demo module) never imports moto."""
     code = (
-        "import sys, sfn_callback_urls.cli, sfn_callback_urls.demo; "
+        "import sys, sfn_callback_urls._cli, sfn_callback_urls._demo; "
         "assert 'moto' not in sys.modules, 'moto imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - our own interpreter
@@ -530,7 +579,7 @@ def test_demo_open_opens_the_email_file(
 ) -> None:
     """--open hands the e-mail file's file:// URI to the web browser."""
     opened: list[str] = []
-    monkeypatch.setattr(cli.webbrowser, "open", lambda uri: opened.append(uri) or True)
+    monkeypatch.setattr(demo_module.webbrowser, "open", lambda uri: opened.append(uri) or True)
     code, _, _ = run(capsys, "demo", "--open", "--auto", "approve", "--out", str(tmp_path))
     assert code == cli.EXIT_OK
     assert opened == [(tmp_path / "approval-email.html").resolve().as_uri()]

@@ -20,19 +20,19 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from sfn_callback_urls.claims import Claims
-from sfn_callback_urls.codec import Codec, Mode, _encode_plaintext
-from sfn_callback_urls.errors import ConfigurationError, InvalidPayload
-from sfn_callback_urls.keys import DataKey, Keyring, LocalKey
-from sfn_callback_urls.models import (
+from sfn_callback_urls._claims import Claims
+from sfn_callback_urls._codec import Codec, Mode, _encode_plaintext
+from sfn_callback_urls._models import (
     ACTION_ADAPTER,
     Action,
     FailureAction,
     HeartbeatAction,
     SuccessAction,
 )
+from sfn_callback_urls._urls import CallbackQuery, Minter, open_callback
+from sfn_callback_urls.errors import ConfigurationError, InvalidPayload
+from sfn_callback_urls.keys import DataKey, Keyring, LocalKey
 from sfn_callback_urls.testing import actions
-from sfn_callback_urls.urls import CallbackQuery, Minter, open_callback
 
 VECTORS_FILE = Path(__file__).parent / "vectors" / "v1.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text("utf-8"))["vectors"]

@@ -33,16 +33,16 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from sfn_callback_urls.complete import (
-    MAX_CAUSE_CHARS,
-    MAX_ERROR_CHARS,
-    MAX_OUTPUT_BYTES,
+from sfn_callback_urls._complete import (
     Completion,
     complete,
     default_client,
     encode_output,
     reset_default_client,
 )
+from sfn_callback_urls._contract import MAX_CAUSE_LENGTH as MAX_CAUSE_CHARS
+from sfn_callback_urls._contract import MAX_ERROR_LENGTH as MAX_ERROR_CHARS
+from sfn_callback_urls._contract import MAX_OUTPUT_BYTES
 from sfn_callback_urls.errors import (
     OutputFormatting,
     OutputTooLarge,
@@ -51,7 +51,7 @@ from sfn_callback_urls.errors import (
     StepFunctionsUnavailable,
     TaskAlreadyCompleted,
 )
-from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
+from sfn_callback_urls.testing import ApprovalMachine
 
 REGION = "us-east-1"  # as set by the aws_env fixture
 # A realistic task token: 512 random-looking bytes as standard base64 (684 characters).
@@ -556,7 +556,7 @@ def test_default_client_is_built_once_per_process(aws_env: None) -> None:
 def test_import_creates_no_client() -> None:
     """Importing the module creates no boto3 session or client."""
     code = (
-        "import boto3, sfn_callback_urls.complete as c\n"
+        "import boto3, sfn_callback_urls._complete as c\n"
         "assert c._default_client is None\n"
         "assert boto3.DEFAULT_SESSION is None\n"
     )

@@ -36,8 +36,8 @@ from sfn_callback_urls import (
     Mode,
     SuccessAction,
 )
-from sfn_callback_urls.claims import new_transaction_id, utcnow
-from sfn_callback_urls.keys.kms import _KmsKey
+from sfn_callback_urls._claims import new_transaction_id, utcnow
+from sfn_callback_urls.keys._aws import KmsKey as _KmsKey
 
 WORKERS = 16
 LOCAL_ROUND_TRIPS = 4000

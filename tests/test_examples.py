@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 from sfn_callback_urls import LocalKey
+from sfn_callback_urls._complete import reset_default_client
+from sfn_callback_urls._config import ENV_KEY
+from sfn_callback_urls._handler import CallbackRequest
 from sfn_callback_urls.aws_lambda import (
     ENV_BASE_URL,
     create_urls_handler,
@@ -21,10 +24,7 @@ from sfn_callback_urls.aws_lambda import (
     process_callback_handler,
     reset_app,
 )
-from sfn_callback_urls.complete import reset_default_client
-from sfn_callback_urls.handler import CallbackRequest
-from sfn_callback_urls.keys.kms import ENV_KEY
-from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
+from sfn_callback_urls.testing import ApprovalMachine
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TEMPLATES = [EXAMPLES / "template.yaml", EXAMPLES / "approval_email" / "template.yaml"]

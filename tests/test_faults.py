@@ -48,14 +48,14 @@ from botocore.exceptions import (
 )
 from botocore.retries.standard import ExponentialBackoff
 
-from sfn_callback_urls.codec import Codec
-from sfn_callback_urls.complete import Completion, default_client, reset_default_client
-from sfn_callback_urls.handler import LOGGER_NAME, CallbackHandler, CallbackRequest
+from sfn_callback_urls._codec import Codec
+from sfn_callback_urls._complete import Completion, default_client, reset_default_client
+from sfn_callback_urls._handler import LOGGER_NAME, CallbackHandler, CallbackRequest
+from sfn_callback_urls._models import SuccessAction
+from sfn_callback_urls._render import CallbackResponse
+from sfn_callback_urls._urls import Minter
 from sfn_callback_urls.keys import KmsDerivedKey, KmsEnvelopeKey, LocalKey
-from sfn_callback_urls.models import SuccessAction
-from sfn_callback_urls.render import CallbackResponse
-from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
-from sfn_callback_urls.urls import Minter
+from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest

@@ -14,19 +14,19 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
-from sfn_callback_urls.codec import Codec
-from sfn_callback_urls.complete import Completion
-from sfn_callback_urls.errors import StepFunctionsError, TaskAlreadyCompleted
-from sfn_callback_urls.handler import (
+from sfn_callback_urls._codec import Codec
+from sfn_callback_urls._complete import Completion
+from sfn_callback_urls._handler import (
     LOGGER_NAME,
     CallbackHandler,
     CallbackRequest,
     CallbackResponse,
 )
+from sfn_callback_urls._models import Action, parse_action
+from sfn_callback_urls._urls import Minter
+from sfn_callback_urls.errors import StepFunctionsError, TaskAlreadyCompleted
 from sfn_callback_urls.keys import LocalKey
-from sfn_callback_urls.models import Action, parse_action
-from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
-from sfn_callback_urls.urls import Minter
+from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest

@@ -24,20 +24,20 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from sfn_callback_urls.claims import Claims, new_transaction_id
-from sfn_callback_urls.codec import Codec, Mode
+from sfn_callback_urls import _config as kms_module
+from sfn_callback_urls._claims import Claims, new_transaction_id
+from sfn_callback_urls._codec import Codec, Mode
+from sfn_callback_urls._config import keyring_from_environment
+from sfn_callback_urls._models import SuccessAction
 from sfn_callback_urls.errors import ConfigurationError, InvalidPayload, KeyUnavailable
 from sfn_callback_urls.keys import (
     Keyring,
     KmsDerivedKey,
     KmsEnvelopeKey,
     LocalKey,
-    keyring_from_environment,
     load_wrapped_keyring,
     wrap_keyring,
 )
-from sfn_callback_urls.keys import kms as kms_module
-from sfn_callback_urls.models import SuccessAction
 
 REGION = "us-east-1"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)

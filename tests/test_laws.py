@@ -22,8 +22,8 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from sfn_callback_urls.claims import Claims
-from sfn_callback_urls.codec import (
+from sfn_callback_urls._claims import Claims
+from sfn_callback_urls._codec import (
     _FIXED,
     MAX_BLOB_LENGTH,
     MAX_DECOMPRESSED_SIZE,
@@ -31,6 +31,13 @@ from sfn_callback_urls.codec import (
     Mode,
     _encode_plaintext,
 )
+from sfn_callback_urls._models import (
+    CreateUrlsRequest,
+    HeartbeatAction,
+    SuccessAction,
+    parse_create_urls_request,
+)
+from sfn_callback_urls._urls import CallbackQuery, Minter, open_callback
 from sfn_callback_urls.errors import (
     ActionMismatched,
     ExpiredPayload,
@@ -41,12 +48,6 @@ from sfn_callback_urls.errors import (
     SfnCallbackUrlsError,
 )
 from sfn_callback_urls.keys import DataKey, KeyBackend, Keyring, LocalKey
-from sfn_callback_urls.models import (
-    CreateUrlsRequest,
-    HeartbeatAction,
-    SuccessAction,
-    parse_create_urls_request,
-)
 from sfn_callback_urls.testing import (
     actions,
     claims,
@@ -54,7 +55,6 @@ from sfn_callback_urls.testing import (
     json_values,
     task_tokens,
 )
-from sfn_callback_urls.urls import CallbackQuery, Minter, open_callback
 
 KEY = LocalKey(bytes(range(32)), key_id=b"law1")
 #: Another secret under the same key id: only the cryptography tells them apart.

@@ -24,15 +24,22 @@ from urllib.parse import parse_qsl, urlsplit
 import jsonschema._utils
 import pytest
 
-from sfn_callback_urls import outcome as outcome_module
-from sfn_callback_urls.adapters import MAX_BODY_SIZE, make_asgi_app, make_wsgi_app
-from sfn_callback_urls.codec import MAX_BLOB_LENGTH, MAX_DECOMPRESSED_SIZE, Codec, Mode
-from sfn_callback_urls.complete import Completion
-from sfn_callback_urls.handler import CallbackHandler, CallbackRequest
+from sfn_callback_urls import _outcome as outcome_module
+from sfn_callback_urls._codec import Codec, Mode
+from sfn_callback_urls._complete import Completion
+from sfn_callback_urls._contract import (
+    MAX_BLOB_LENGTH,
+    MAX_BODY_SIZE,
+    MAX_DECOMPRESSED_SIZE,
+    MAX_POST_BODY_DEPTH,
+    MAX_POST_BODY_SIZE,
+    MAX_QUERY_LENGTH,
+)
+from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
+from sfn_callback_urls._models import parse_action
+from sfn_callback_urls._urls import Minter
+from sfn_callback_urls.adapters import make_asgi_app, make_wsgi_app
 from sfn_callback_urls.keys import LocalKey
-from sfn_callback_urls.models import parse_action
-from sfn_callback_urls.outcome import MAX_POST_BODY_DEPTH, MAX_POST_BODY_SIZE
-from sfn_callback_urls.urls import MAX_QUERY_LENGTH, Minter
 
 KEY = LocalKey(bytes(range(32)), key_id=b"lim1")
 BASE_URL = "https://callbacks.example.com/prod"

@@ -10,14 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
-from sfn_callback_urls.errors import (
-    DuplicateActionName,
-    InvalidDate,
-    InvalidJsonPath,
-    InvalidJsonSchema,
-    InvalidRequest,
-)
-from sfn_callback_urls.models import (
+from sfn_callback_urls._models import (
     ACTION_ADAPTER,
     CreateUrlsRequest,
     CreateUrlsResponse,
@@ -33,6 +26,13 @@ from sfn_callback_urls.models import (
     compile_json_schema,
     parse_action,
     parse_create_urls_request,
+)
+from sfn_callback_urls.errors import (
+    DuplicateActionName,
+    InvalidDate,
+    InvalidJsonPath,
+    InvalidJsonSchema,
+    InvalidRequest,
 )
 
 TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="

@@ -10,8 +10,25 @@ from typing import Any
 import pytest
 
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
-from sfn_callback_urls.claims import Claims
-from sfn_callback_urls.complete import Completion
+from sfn_callback_urls._claims import Claims
+from sfn_callback_urls._complete import Completion
+from sfn_callback_urls._models import (
+    Action,
+    FailureOutcome,
+    ResponseSpec,
+    SuccessOutcome,
+    parse_action,
+)
+from sfn_callback_urls._outcome import (
+    MAX_POST_BODY_DEPTH,
+    MAX_POST_BODY_SIZE,
+    ResolvedOutcome,
+    is_json_media_type,
+    parse_json_body,
+    resolve_outcome,
+    substitute,
+)
+from sfn_callback_urls._urls import OpenedCallback
 from sfn_callback_urls.errors import (
     InvalidJsonPath,
     InvalidPostActionBody,
@@ -21,23 +38,6 @@ from sfn_callback_urls.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from sfn_callback_urls.models import (
-    Action,
-    FailureOutcome,
-    ResponseSpec,
-    SuccessOutcome,
-    parse_action,
-)
-from sfn_callback_urls.outcome import (
-    MAX_POST_BODY_DEPTH,
-    MAX_POST_BODY_SIZE,
-    ResolvedOutcome,
-    is_json_media_type,
-    parse_json_body,
-    resolve_outcome,
-    substitute,
-)
-from sfn_callback_urls.urls import OpenedCallback
 
 TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="
 TID = "0b6d5f7e-1f0a-4c59-9a51-3f1d2b8e6a10"

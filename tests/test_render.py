@@ -6,14 +6,8 @@ import json
 
 import pytest
 
-from sfn_callback_urls.errors import (
-    InvalidPayload,
-    MethodNotAllowed,
-    SfnCallbackUrlsError,
-    TaskAlreadyCompleted,
-)
-from sfn_callback_urls.models import ResponseSpec, SuccessAction, parse_action
-from sfn_callback_urls.render import (
+from sfn_callback_urls._models import ResponseSpec, SuccessAction, parse_action
+from sfn_callback_urls._render import (
     BUILTIN_HTML_CSP,
     CUSTOM_HTML_CSP,
     HTML,
@@ -26,6 +20,12 @@ from sfn_callback_urls.render import (
     render_confirm,
     render_error,
     render_success,
+)
+from sfn_callback_urls.errors import (
+    InvalidPayload,
+    MethodNotAllowed,
+    SfnCallbackUrlsError,
+    TaskAlreadyCompleted,
 )
 
 TID = "0b6d5f7e-1f0a-4c59-9a51-3f1d2b8e6a10"

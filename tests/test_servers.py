@@ -20,10 +20,10 @@ import pytest
 import uvicorn
 
 from sfn_callback_urls import Codec, FailureAction, LocalKey, Minter, PostAction, SuccessAction
+from sfn_callback_urls._handler import CallbackHandler
+from sfn_callback_urls._models import SuccessOutcome
 from sfn_callback_urls.adapters import make_asgi_app, make_wsgi_app
-from sfn_callback_urls.handler import CallbackHandler
-from sfn_callback_urls.models import SuccessOutcome
-from sfn_callback_urls.testing.stepfunctions import ApprovalMachine
+from sfn_callback_urls.testing import ApprovalMachine
 
 # No proxy from the environment may stand between the tests and loopback.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))

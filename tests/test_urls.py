@@ -9,8 +9,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sfn_callback_urls.claims import Claims
-from sfn_callback_urls.codec import MAX_BLOB_LENGTH, Codec
+from sfn_callback_urls._claims import Claims
+from sfn_callback_urls._codec import MAX_BLOB_LENGTH, Codec
+from sfn_callback_urls._models import (
+    CreateUrlsRequest,
+    FailureAction,
+    HeartbeatAction,
+    SuccessAction,
+    parse_create_urls_request,
+)
+from sfn_callback_urls._urls import (
+    MAX_QUERY_LENGTH,
+    CallbackQuery,
+    Minter,
+    callback_url,
+    open_callback,
+)
 from sfn_callback_urls.errors import (
     ActionMismatched,
     ConfigurationError,
@@ -21,20 +35,6 @@ from sfn_callback_urls.errors import (
     PayloadTooLarge,
 )
 from sfn_callback_urls.keys import LocalKey
-from sfn_callback_urls.models import (
-    CreateUrlsRequest,
-    FailureAction,
-    HeartbeatAction,
-    SuccessAction,
-    parse_create_urls_request,
-)
-from sfn_callback_urls.urls import (
-    MAX_QUERY_LENGTH,
-    CallbackQuery,
-    Minter,
-    callback_url,
-    open_callback,
-)
 
 KEY = LocalKey(bytes(range(32)), key_id=b"url1")
 CODEC = Codec(KEY)

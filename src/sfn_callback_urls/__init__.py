@@ -1,76 +1,57 @@
 """Stateless, encrypted or signed callback URLs that complete AWS Step Functions tasks.
 
-Mint URLs anywhere::
+Mint URLs anywhere:
 
-    codec = Codec(LocalKey.from_string(os.environ["SFN_CALLBACK_URLS_KEY"]))
-    minter = Minter(codec, base_url="https://example.com/callbacks")
-    urls = minter.mint(token, [SuccessAction(name="approve", output={"ok": True})],
-                       expires_in=timedelta(days=7))
+```python
+codec = Codec.from_environment()    # SFN_CALLBACK_URLS_KEY, or KEY_ID for a KMS key
+minter = Minter(codec, base_url="https://example.com/callbacks")
+urls = minter.mint(token, [SuccessAction(name="approve", output={"ok": True})],
+                   expires_in=timedelta(days=7))
+```
 
 and open them in any web handler with `CallbackHandler` (or just verify them with
-`open_callback()`).
+`open_callback()`). Framework adapters live in `sfn_callback_urls.adapters`, the ready Lambda
+functions in `sfn_callback_urls.aws_lambda`, every error in `sfn_callback_urls.errors`, the
+key backends in `sfn_callback_urls.keys` and hypothesis strategies for your own tests in
+`sfn_callback_urls.testing`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .claims import Claims
-from .codec import DEFAULT_LEEWAY, DEFAULT_PURPOSE, Codec, Mode
-from .complete import Completion
-from .errors import (
-    ActionMismatched,
-    ConfigurationError,
-    DuplicateActionName,
-    ExpiredPayload,
-    InvalidDate,
-    InvalidJsonPath,
-    InvalidJsonSchema,
-    InvalidPayload,
-    InvalidRequest,
-    KeyUnavailable,
-    PayloadError,
-    PayloadTooLarge,
-    RequestError,
-    ServerError,
-    SfnCallbackUrlsError,
-    StepFunctionsError,
-    StepFunctionsUnavailable,
-    TaskAlreadyCompleted,
-)
-from .handler import CallbackHandler, CallbackRequest, CallbackResponse
-from .keys import (
-    DataKey,
-    KeyBackend,
-    Keyring,
-    KmsDerivedKey,
-    KmsEnvelopeKey,
-    LocalKey,
-    keyring_from_environment,
-    load_wrapped_keyring,
-    wrap_keyring,
-)
-from .models import (
+from ._claims import Claims
+from ._codec import Codec, Mode
+from ._complete import Completion, complete
+from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
+from ._models import (
     Action,
     CreateUrlsRequest,
     CreateUrlsResponse,
     FailureAction,
+    FailureOutcome,
     HeartbeatAction,
+    HeartbeatOutcome,
     PostAction,
     ResponseSpec,
     SuccessAction,
+    SuccessOutcome,
     parse_action,
-    parse_create_urls_request,
 )
-from .urls import CallbackQuery, Minter, OpenedCallback, callback_url, open_callback
+from ._urls import Minter, OpenedCallback, open_callback
+from .errors import (
+    ConfigurationError,
+    ExpiredPayload,
+    InvalidPayload,
+    InvalidRequest,
+    SfnCallbackUrlsError,
+    TaskAlreadyCompleted,
+)
+from .keys import Keyring, KmsDerivedKey, KmsEnvelopeKey, LocalKey
 
 __all__ = [
-    "DEFAULT_LEEWAY",
-    "DEFAULT_PURPOSE",
     "Action",
-    "ActionMismatched",
     "CallbackHandler",
-    "CallbackQuery",
     "CallbackRequest",
     "CallbackResponse",
     "Claims",
@@ -79,18 +60,13 @@ __all__ = [
     "ConfigurationError",
     "CreateUrlsRequest",
     "CreateUrlsResponse",
-    "DataKey",
-    "DuplicateActionName",
     "ExpiredPayload",
     "FailureAction",
+    "FailureOutcome",
     "HeartbeatAction",
-    "InvalidDate",
-    "InvalidJsonPath",
-    "InvalidJsonSchema",
+    "HeartbeatOutcome",
     "InvalidPayload",
     "InvalidRequest",
-    "KeyBackend",
-    "KeyUnavailable",
     "Keyring",
     "KmsDerivedKey",
     "KmsEnvelopeKey",
@@ -98,30 +74,24 @@ __all__ = [
     "Minter",
     "Mode",
     "OpenedCallback",
-    "PayloadError",
-    "PayloadTooLarge",
     "PostAction",
-    "RequestError",
     "ResponseSpec",
-    "ServerError",
     "SfnCallbackUrlsError",
-    "StepFunctionsError",
-    "StepFunctionsUnavailable",
     "SuccessAction",
+    "SuccessOutcome",
     "TaskAlreadyCompleted",
-    "callback_url",
-    "keyring_from_environment",
-    "load_wrapped_keyring",
+    "complete",
     "open_callback",
     "parse_action",
-    "parse_create_urls_request",
-    "wrap_keyring",
 ]
 
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from importlib.metadata import version
+        from importlib.metadata import PackageNotFoundError, version
 
-        return version("sfn-callback-urls")
+        try:
+            return version("sfn-callback-urls")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            return "0+unknown"
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

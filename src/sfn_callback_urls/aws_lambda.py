@@ -6,75 +6,60 @@
   Gateway (``POST /urls``) it answers 200 with the same JSON, or the error JSON with a 4xx status
   for bad input.
 - ``sfn_callback_urls.aws_lambda.process_callback_handler``: ``GET``/``POST .../respond`` from API
-  Gateway (REST or HTTP API), a function URL or an ALB, through
-  `sfn_callback_urls.adapters.aws_lambda` and a
-  `CallbackHandler`.
+  Gateway (REST or HTTP API), a function URL or an ALB, through the adapters of
+  `sfn_callback_urls.adapters` and a `CallbackHandler`.
 
 Configuration comes from the environment, read on the first invocation and kept for the life of
 the process (`reset_app()` forgets it, for tests). A configuration error is answered, not
 raised: ``{"error": "ConfigurationError", "message": "... set SFN_CALLBACK_URLS_KEY ..."}`` (HTTP
 500 behind API Gateway), and read again on the next invocation.
 
-Environment variables (``docs/deploy.md`` has the full story):
-
-- the key, one of: ``KEY_ID`` (a KMS key id, ARN or alias: envelope encryption),
-  ``SFN_CALLBACK_URLS_KEY`` (a local keyring), ``SFN_CALLBACK_URLS_WRAPPED_KEY`` (a KMS-wrapped
-  keyring) or ``SFN_CALLBACK_URLS_PARAMETER`` (an SSM parameter holding either). With ``KEY_ID``
-  and a keyring both set, the KMS key mints and the keyring's keys still open their URLs;
-- ``SFN_CALLBACK_URLS_PURPOSE``: the purpose blobs are bound to (default ``sfn-callback-urls``);
-- ``CALLBACK_BASE_URL``: where ``/respond`` is served; by default derived from the API Gateway
-  event (``https://{domainName}/{stage}``); a request's own ``base_url`` wins, as in the original;
-- ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS``, ``CONFIRM_GET``: ``true``/``1``/``yes``
-  (any case) to enable; anything else, or unset, disables.
+Environment variables (``docs/deploy.md`` has the full story): the key (``KEY_ID`` for a KMS
+key, or ``SFN_CALLBACK_URLS_KEY`` for a local keyring, ...), ``SFN_CALLBACK_URLS_PURPOSE``,
+``SFN_CALLBACK_URLS_MODE``, ``CALLBACK_BASE_URL`` (by default derived from the API Gateway event,
+``https://{domainName}/{stage}``; a request's own ``base_url`` wins, as in the original) and the
+switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS`` and ``CONFIRM_GET``. The same
+variables configure ``sfn-callback-urls serve``, ``inspect`` and ``mint``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from .adapters import JSON_CONTENT_TYPE, error_response, is_callback_path, not_found_response
-from .adapters.aws_lambda import (
+from ._codec import Codec
+from ._config import ENV_BASE_URL, ENV_ENABLE_OUTPUT_PARAMETERS, ENV_ENABLE_POST_ACTIONS, Settings
+from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
+from ._models import CreateUrlsResponse, parse_create_urls_request
+from ._outcome import is_json_media_type
+from ._render import JSON, render_error, render_json
+from ._urls import Minter
+from .adapters._common import is_callback_path, not_found_response
+from .adapters._lambda_events import (
     EventSource,
-    UnsupportedEvent,
     detect_event_source,
     event_to_request,
     is_http_event,
     request_path,
     response_to_event,
 )
-from .codec import DEFAULT_PURPOSE, Codec
 from .errors import (
     ConfigurationError,
     MethodNotAllowed,
     ParametersDisabled,
     PostActionsDisabled,
     SfnCallbackUrlsError,
+    UnsupportedEvent,
     UnsupportedMediaType,
 )
-from .handler import CallbackHandler, CallbackRequest, CallbackResponse
-from .keys import KeyBackend, Keyring
-from .keys.kms import ENV_KEY, ENV_PARAMETER, ENV_WRAPPED_KEY, KmsEnvelopeKey
-from .keys.kms import keyring_from_environment as _keyring_from_environment
-from .models import CreateUrlsResponse, parse_create_urls_request
-from .urls import Minter
 
 __all__ = [
-    "ENV_BASE_URL",
-    "ENV_CONFIRM_GET",
-    "ENV_ENABLE_OUTPUT_PARAMETERS",
-    "ENV_ENABLE_POST_ACTIONS",
-    "ENV_KEY_ID",
-    "ENV_PURPOSE",
     "App",
-    "Settings",
     "create_urls_handler",
     "get_app",
     "process_callback_handler",
@@ -83,79 +68,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: A KMS key id, ARN or alias: blobs are sealed with KMS envelope encryption.
-ENV_KEY_ID = "KEY_ID"
-#: The purpose every blob is bound to; give each deployment its own.
-ENV_PURPOSE = "SFN_CALLBACK_URLS_PURPOSE"
-#: The base URL callback URLs start with (``/respond`` is appended).
-ENV_BASE_URL = "CALLBACK_BASE_URL"
-#: Let query parameters fill ``$templates`` in outputs (URLs must opt in too).
-ENV_ENABLE_OUTPUT_PARAMETERS = "ENABLE_OUTPUT_PARAMETERS"
-#: Allow ``post`` actions (minted and handled).
-ENV_ENABLE_POST_ACTIONS = "ENABLE_POST_ACTIONS"
-#: Ask for a confirmation before acting on a GET (link scanners in mail systems click links).
-ENV_CONFIRM_GET = "CONFIRM_GET"
-
-_TRUTHY = frozenset({"true", "1", "yes"})
 _URLS_PATH = "/urls"
-_JSON_HEADERS = {"Content-Type": JSON_CONTENT_TYPE}
-
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(name, "").strip().lower() in _TRUTHY
-
-
-def _keyring(environ: Mapping[str, str]) -> Keyring:
-    kms_key_id = environ.get(ENV_KEY_ID, "").strip()
-    has_keyring = any(environ.get(name) for name in (ENV_KEY, ENV_WRAPPED_KEY, ENV_PARAMETER))
-    if not kms_key_id and not has_keyring:
-        raise ConfigurationError(
-            f"No key configured: set {ENV_KEY_ID} (a KMS key id, ARN or alias) or {ENV_KEY} "
-            f"(a local keyring from `sfn-callback-urls keygen`); {ENV_WRAPPED_KEY} and "
-            f"{ENV_PARAMETER} work too."
-        )
-    keys: list[KeyBackend] = [KmsEnvelopeKey(kms_key_id)] if kms_key_id else []
-    if has_keyring:
-        keys.extend(_keyring_from_environment(environ))
-    return Keyring(keys)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The app's configuration.
-
-    Attributes:
-        keyring: the keys; the first mints.
-        purpose: the purpose blobs are bound to.
-        base_url: the default base URL of callback URLs, if configured.
-        enable_output_parameters: allow output parameters (minting and handling).
-        enable_post_actions: allow ``post`` actions (minting and handling).
-        confirm_get: ask for a confirmation before acting on a GET.
-    """
-
-    keyring: Keyring
-    purpose: str = DEFAULT_PURPOSE
-    base_url: str | None = None
-    enable_output_parameters: bool = False
-    enable_post_actions: bool = False
-    confirm_get: bool = False
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        """Read the settings from environment variables (see the module's documentation).
-
-        Raises:
-            ConfigurationError: no key, or an invalid one; the message names the variable.
-            KeyUnavailable: KMS or SSM failed while loading a wrapped keyring.
-        """
-        return cls(
-            keyring=_keyring(environ),
-            purpose=environ.get(ENV_PURPOSE, "").strip() or DEFAULT_PURPOSE,
-            base_url=environ.get(ENV_BASE_URL, "").strip() or None,
-            enable_output_parameters=_flag(environ, ENV_ENABLE_OUTPUT_PARAMETERS),
-            enable_post_actions=_flag(environ, ENV_ENABLE_POST_ACTIONS),
-            confirm_get=_flag(environ, ENV_CONFIRM_GET),
-        )
 
 
 class App:
@@ -170,7 +83,7 @@ class App:
     def __init__(self, settings: Settings, *, stepfunctions_client: Any = None) -> None:
         self.settings = settings
         """The configuration read from the environment."""
-        self.codec = Codec(settings.keyring, purpose=settings.purpose)
+        self.codec: Codec = settings.codec()
         """Seals and opens blobs with the configured keys and purpose."""
         try:
             self.minter = Minter(self.codec, base_url=settings.base_url)
@@ -299,27 +212,17 @@ def _base_url_from_event(event: Mapping[str, Any]) -> str | None:
     return f"https://{domain}{prefix}"
 
 
-def _is_json(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or media_type.endswith("+json")
-
-
-def _json_answer(status: int, body: Mapping[str, Any]) -> CallbackResponse:
-    return CallbackResponse(status, _JSON_HEADERS, json.dumps(body).encode("utf-8"))
-
-
 def _create_urls_over_http(event: Mapping[str, Any]) -> CallbackResponse:
     try:
         request: CallbackRequest = event_to_request(event)
     except SfnCallbackUrlsError as refused:
         _log_error(refused)
-        return error_response(refused)
+        return render_error(refused, JSON)
     if request.method != "POST":
-        refusal = error_response(MethodNotAllowed(allowed=("POST",)))
-        return CallbackResponse(refusal.status, {**refusal.headers, "Allow": "POST"}, refusal.body)
+        return render_error(MethodNotAllowed(allowed=("POST",)), JSON, headers={"Allow": "POST"})
     content_type = request.headers.get("content-type", "")
-    if content_type and not _is_json(content_type):
-        return error_response(UnsupportedMediaType())
+    if content_type and not is_json_media_type(content_type):
+        return render_error(UnsupportedMediaType(), JSON)
     error: SfnCallbackUrlsError
     try:
         response = get_app().create_urls(request.body, default_base_url=_base_url_from_event(event))
@@ -328,9 +231,9 @@ def _create_urls_over_http(event: Mapping[str, Any]) -> CallbackResponse:
     except Exception:  # an API answer, never a stack trace
         error = _internal_error()
     else:
-        return _json_answer(HTTPStatus.OK, response.model_dump(mode="json", exclude_none=True))
+        return render_json(HTTPStatus.OK, response.model_dump(mode="json", exclude_none=True))
     _log_error(error)
-    return error_response(error)
+    return render_error(error, JSON)
 
 
 def create_urls_handler(event: Any, context: Any) -> dict[str, Any]:
@@ -367,11 +270,11 @@ def _handle_callback(event: Mapping[str, Any]) -> CallbackResponse:
         request = event_to_request(event)
     except SfnCallbackUrlsError as error:
         _log_error(error)
-        return error_response(error)
+        return render_error(error, JSON)
     try:
         return handler.handle(request)
     except Exception:  # handle() never raises; this keeps the answer well-formed if it does
-        return error_response(_internal_error())
+        return render_error(_internal_error(), JSON)
 
 
 def process_callback_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -12,10 +12,14 @@ specific and carry data as attributes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from ._claims import Claims
 
 __all__ = [
     "ActionMismatched",
+    "AwsServiceError",
     "ConfigurationError",
     "DuplicateActionName",
     "ExpiredPayload",
@@ -28,6 +32,7 @@ __all__ = [
     "KeyUnavailable",
     "MethodNotAllowed",
     "MissingParameter",
+    "NotFound",
     "OutputFormatting",
     "OutputTooLarge",
     "ParametersDisabled",
@@ -40,6 +45,7 @@ __all__ = [
     "StepFunctionsError",
     "StepFunctionsUnavailable",
     "TaskAlreadyCompleted",
+    "UnsupportedEvent",
     "UnsupportedMediaType",
 ]
 
@@ -166,10 +172,17 @@ class ExpiredPayload(PayloadError):
     code = "ExpiredPayload"
     default_message = "The callback URL has expired."
 
-    def __init__(self, message: str | None = None, *, expired_at: datetime) -> None:
+    def __init__(
+        self, message: str | None = None, *, expired_at: datetime, claims: Claims | None = None
+    ) -> None:
         super().__init__(message)
         self.expired_at = expired_at
         """When the blob expired (timezone-aware UTC)."""
+        self.claims = claims
+        """The blob's authentic claims, for logs and inspection tools; never act on them.
+
+        They hold the task token, a secret (hidden in their ``repr``).
+        """
 
 
 # --- handling callbacks ---------------------------------------------------------------------
@@ -180,6 +193,19 @@ class ActionMismatched(RequestError):
 
     code = "ActionMismatched"
     default_message = "The action in the URL does not match the sealed action."
+
+    def __init__(self, message: str | None = None, *, claims: Claims | None = None) -> None:
+        super().__init__(message)
+        self.claims = claims
+        """The blob's authentic claims, for logs; they hold the task token, a secret."""
+
+
+class NotFound(RequestError):
+    """The path is not the callback endpoint (callback URLs end in ``/respond``)."""
+
+    code = "NotFound"
+    status = 404
+    default_message = "Not found; callback URLs end in /respond."
 
 
 class ParametersDisabled(RequestError):
@@ -264,12 +290,16 @@ class TaskAlreadyCompleted(RequestError):
         """The AWS error code that said so (``TaskTimedOut``, ``InvalidToken``, ...)."""
 
 
-class StepFunctionsError(ServerError):
-    """Step Functions refused or failed the call for a reason the caller cannot fix."""
+class AwsServiceError(ServerError):
+    """An AWS call (Step Functions, KMS, SSM) failed; the base of the errors that say which.
 
-    code = "StepFunctionsError"
+    AWS error text may echo secrets (a task token, a ciphertext), so only the error code ever
+    reaches the message.
+    """
+
+    code = "AwsServiceError"
     status = 502
-    default_message = "Step Functions could not complete the task."
+    default_message = "An AWS service call failed."
 
     def __init__(
         self,
@@ -282,10 +312,15 @@ class StepFunctionsError(ServerError):
         self.aws_code = aws_code
         """The AWS error code, or ``""`` when AWS gave none."""
         self.original_error = original_error
-        """The botocore exception, for logs; never shown to the caller.
+        """The botocore exception, for logs; never shown to the caller."""
 
-        AWS error text may echo secrets, so only the code reaches the message.
-        """
+
+class StepFunctionsError(AwsServiceError):
+    """Step Functions refused or failed the call for a reason the caller cannot fix."""
+
+    code = "StepFunctionsError"
+    status = 502
+    default_message = "Step Functions could not complete the task."
 
 
 class StepFunctionsUnavailable(StepFunctionsError):
@@ -296,30 +331,19 @@ class StepFunctionsUnavailable(StepFunctionsError):
     default_message = "Step Functions is unavailable; try again later."
 
 
-class KeyUnavailable(ServerError):
+class KeyUnavailable(AwsServiceError):
     """A key backend (e.g. KMS) failed: disabled key, denied access, wrong context, outage."""
 
     code = "KeyUnavailable"
     status = 503
     default_message = "The key needed for this URL is unavailable."
 
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        aws_code: str = "",
-        original_error: BaseException | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.aws_code = aws_code
-        """The AWS error code, or ``""`` when AWS gave none."""
-        self.original_error = original_error
-        """The botocore exception, for logs; never shown to the caller.
 
-        AWS error text may echo secrets, so only the code reaches the message.
-        """
+class UnsupportedEvent(ConfigurationError):
+    """A Lambda event is not an HTTP event from API Gateway, a function URL or an ALB.
 
+    A deployment error (the function is wired to the wrong trigger), hence a configuration error.
+    """
 
-def error_body(error: SfnCallbackUrlsError) -> dict[str, Any]:
-    """The JSON error body of the contract for ``error``."""
-    return error.to_dict()
+    code = "UnsupportedEvent"
+    default_message = "The event is not from API Gateway, a Lambda function URL or an ALB."

@@ -1,119 +1,49 @@
-"""Framework adapters: HTTP requests in, `CallbackRequest` out.
+"""Framework adapters: HTTP requests in, `CallbackRequest` out, and the answer back.
 
 Each adapter only translates; every decision is the handler's.
 
-- `.aws_lambda`: API Gateway REST (v1) and HTTP API (v2) events, Lambda function URLs and
-  ALB target-group events, with `event_to_request()` / `response_to_event()` detecting
-  the source, and one pair of functions per source.
-- `.wsgi`: `make_wsgi_app()` (PEP 3333, standard library only).
-- `.asgi`: `make_asgi_app()` (ASGI 3, standard library only).
+- `make_wsgi_app()` (PEP 3333) and `make_asgi_app()` (ASGI 3): standard library only; any path
+  ending in ``/respond`` goes to the handler, every other path is a 404 JSON answer;
+- `event_to_request()` / `response_to_event()`: API Gateway REST (v1) and HTTP API (v2) events,
+  Lambda function URLs and ALB target-group events (the source is detected, `EventSource`).
 
-The WSGI and ASGI apps answer any path ending in ``/respond`` with the handler, and every other
-path with a 404 JSON body ``{"error": "NotFound", "message": ...}``.
+Submodules load on first use, so a Lambda function pays for neither ``asyncio`` nor
+``wsgiref``::
 
-This package imports its submodules on first use, so a Lambda function pays for neither
-``asyncio`` nor ``wsgiref``.
+    handler = CallbackHandler(Codec.from_environment())
+
+    def lambda_handler(event, context):
+        return response_to_event(handler.handle(event_to_request(event)), event)
 """
 
 from __future__ import annotations
 
 import importlib
-import json
-from collections.abc import Mapping
-from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from ..errors import PayloadTooLarge, RequestError, SfnCallbackUrlsError
-from ..handler import CallbackRequest, CallbackResponse
-from ..urls import CALLBACK_PATH
+from ._common import SupportsHandle
 
 if TYPE_CHECKING:
-    from .asgi import make_asgi_app
-    from .aws_lambda import EventSource, event_to_request, response_to_event
-    from .wsgi import make_wsgi_app
+    from ._asgi import make_asgi_app
+    from ._lambda_events import EventSource, event_to_request, response_to_event
+    from ._wsgi import make_wsgi_app
 
 __all__ = [
-    "JSON_CONTENT_TYPE",
-    "MAX_BODY_SIZE",
     "EventSource",
     "SupportsHandle",
-    "bad_request_response",
-    "body_too_large_response",
-    "error_response",
     "event_to_request",
-    "is_callback_path",
     "make_asgi_app",
     "make_wsgi_app",
-    "not_found_response",
-    "reason_phrase",
     "response_to_event",
 ]
 
-#: Largest request body the WSGI and ASGI apps read; larger ones get 413 unread. A POST body
-#: becomes at most Step Functions' 256 KiB of task output, so this leaves room for JSONPath.
-MAX_BODY_SIZE = 512 * 1024
-#: The content type of every JSON answer the adapters make themselves.
-JSON_CONTENT_TYPE = "application/json"
-
 _LAZY = {
-    "EventSource": "aws_lambda",
-    "event_to_request": "aws_lambda",
-    "response_to_event": "aws_lambda",
-    "make_wsgi_app": "wsgi",
-    "make_asgi_app": "asgi",
+    "EventSource": "_lambda_events",
+    "event_to_request": "_lambda_events",
+    "response_to_event": "_lambda_events",
+    "make_wsgi_app": "_wsgi",
+    "make_asgi_app": "_asgi",
 }
-
-
-class SupportsHandle(Protocol):
-    """What the adapters call: a `CallbackHandler` or a fake."""
-
-    def handle(self, request: CallbackRequest) -> CallbackResponse:
-        """Answer one request; never raises."""
-        ...
-
-
-def is_callback_path(path: str) -> bool:
-    """Whether ``path`` is the callback endpoint: any path ending in ``/respond``."""
-    return path.endswith(CALLBACK_PATH)
-
-
-def _json_response(status: int, body: Mapping[str, Any]) -> CallbackResponse:
-    return CallbackResponse(
-        status=status,
-        headers={"Content-Type": JSON_CONTENT_TYPE},
-        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
-    )
-
-
-def error_response(error: SfnCallbackUrlsError) -> CallbackResponse:
-    """The contract's JSON error answer ``{"error", "message"}`` with the error's status."""
-    return _json_response(error.status, error.to_dict())
-
-
-def not_found_response() -> CallbackResponse:
-    """404 ``{"error": "NotFound", ...}`` for any path that is not the callback endpoint."""
-    return _json_response(
-        HTTPStatus.NOT_FOUND,
-        {"error": "NotFound", "message": f"Not found; callback URLs end in {CALLBACK_PATH}."},
-    )
-
-
-def body_too_large_response(limit: int) -> CallbackResponse:
-    """413 ``PayloadTooLarge`` for a body over ``limit`` bytes."""
-    return error_response(PayloadTooLarge(f"The request body is larger than {limit} bytes."))
-
-
-def bad_request_response(message: str) -> CallbackResponse:
-    """400 for an HTTP request malformed below the handler (e.g. a bad ``Content-Length``)."""
-    return error_response(RequestError(message))
-
-
-def reason_phrase(status: int) -> str:
-    """The standard reason phrase of an HTTP status (``"OK"``), or ``"Unknown"``."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
 
 
 def __getattr__(name: str) -> Any:
@@ -121,3 +51,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,9 +1,10 @@
 """Helpers for testing code that uses sfn-callback-urls.
 
-The hypothesis strategies of `sfn_callback_urls.testing.strategies` are re-exported here
-(``from sfn_callback_urls.testing import claims``) and imported lazily, so the other helpers of
-this package work without hypothesis installed; using a strategy without it raises an
-``ImportError`` that says what to install.
+- hypothesis strategies for every value the library handles (``from sfn_callback_urls.testing
+  import claims, actions, ...``), imported lazily: the other helpers work without hypothesis, and
+  using a strategy without it raises an ``ImportError`` that says what to install;
+- `ApprovalMachine`: the approval state machine of the original blog post on any boto3 clients
+  (moto's in tests), to complete real executions with your callback URLs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .strategies import (
+    from ._strategies import (
         action_names,
         actions,
         claims,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "ApprovalMachine",
     "action_names",
     "actions",
     "claims",
@@ -40,14 +42,16 @@ __all__ = [
     "task_tokens",
 ]
 
-_STRATEGIES = frozenset(__all__)
+_STRATEGIES = frozenset(__all__) - {"ApprovalMachine"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _STRATEGIES:
-        # strategies.py raises an ImportError naming the extra to install if hypothesis is missing.
-        module = importlib.import_module(".strategies", __name__)
+        # _strategies raises an ImportError naming the extra to install if hypothesis is missing.
+        module = importlib.import_module("._strategies", __name__)
         return getattr(module, name)
+    if name == "ApprovalMachine":
+        return importlib.import_module("._stepfunctions", __name__).ApprovalMachine
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

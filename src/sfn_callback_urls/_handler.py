@@ -5,15 +5,14 @@ Adapters (API Gateway, function URLs, ALB, WSGI, ASGI) only translate their even
 
 One request goes through these steps, each one module's job:
 
-1. read the query string (`parse()`);
-2. open the blob (`open()`) and check its expiry;
-3. check the query's ``action``/``type`` against the sealed ones;
-4. apply the method rules: POST actions take POST only; other actions take GET, HEAD and
+1. open the callback (`open_callback()`): read the query string, open the blob, check its
+   expiry and the query's ``action``/``type`` against the sealed ones;
+2. apply the method rules: POST actions take POST only; other actions take GET, HEAD and
    POST, where a GET may have to be confirmed by a POST (link scanners) and a HEAD never
    completes anything;
-5. decide the outcome (`resolve_outcome()`);
-6. complete the task (`complete()`);
-7. render the answer (`sfn_callback_urls.render`).
+3. decide the outcome (`resolve_outcome()`);
+4. complete the task (`complete()`);
+5. render the answer (the render module).
 
 `CallbackHandler.handle()` never raises and never shows a traceback: library errors are
 answered with their status and fixed bodies, anything else with a 500 that carries a
@@ -35,18 +34,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Protocol
 
-from .claims import utcnow
-from .codec import Codec
-from .complete import Completion, StepFunctionsClient
-from .complete import complete as complete_task
-from .errors import (
-    MethodNotAllowed,
-    PostActionsDisabled,
-    SfnCallbackUrlsError,
-)
-from .models import Action, PostAction
-from .outcome import resolve_outcome
-from .render import (
+from ._claims import Claims, utcnow
+from ._codec import Codec
+from ._complete import Completion, StepFunctionsClient
+from ._complete import complete as complete_task
+from ._models import Action, PostAction
+from ._outcome import resolve_outcome
+from ._render import (
     JSON,
     CallbackResponse,
     MediaType,
@@ -55,7 +49,14 @@ from .render import (
     render_error,
     render_success,
 )
-from .urls import CallbackQuery, OpenedCallback, check_query_matches
+from ._urls import open_callback
+from .errors import (
+    ActionMismatched,
+    ExpiredPayload,
+    MethodNotAllowed,
+    PostActionsDisabled,
+    SfnCallbackUrlsError,
+)
 
 __all__ = [
     "LOGGER_NAME",
@@ -101,9 +102,10 @@ class CallbackRequest:
     """
 
     method: str
-    query: str | Mapping[str, str] = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    # Not in the repr: the query holds the blob, the body and headers may hold secrets.
+    query: str | Mapping[str, str] = field(default="", repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    body: bytes = field(default=b"", repr=False)
 
 
 class CompleteFunction(Protocol):
@@ -223,14 +225,15 @@ class CallbackHandler:
         media_type: MediaType,
         record: dict[str, Any],
     ) -> tuple[CallbackResponse, LogOutcome]:
-        now = self._clock()
-        query = CallbackQuery.parse(request.query)
-        # Expiry is checked here, with the handler's leeway, right after authentication.
-        claims = self.codec.open(query.data, now=now, check_expiry=False)
+        try:
+            opened = open_callback(self.codec, request.query, now=self._clock(), leeway=self.leeway)
+        except (ExpiredPayload, ActionMismatched) as error:
+            if error.claims is not None:  # authentic: worth a line in the log
+                _record_claims(record, error.claims)
+            raise
+        claims = opened.claims
         action = claims.action
-        record.update(transaction_id=claims.transaction_id, action=action.name, type=action.type)
-        claims.check_expiry(now, self.leeway)
-        check_query_matches(query, claims)
+        _record_claims(record, claims)
         is_post_action = isinstance(action, PostAction)
         if is_post_action and not self.enable_post_actions:
             raise PostActionsDisabled
@@ -239,7 +242,7 @@ class CallbackHandler:
             raise MethodNotAllowed(allowed=allowed)
 
         resolved = resolve_outcome(
-            OpenedCallback(claims=claims, params=query.params),
+            opened,
             enable_output_parameters=self.enable_output_parameters,
             body=request.body,
             content_type=_header(request.headers, "content-type"),
@@ -303,6 +306,11 @@ class CallbackHandler:
         # Never let a broken logging set-up turn an answer into an exception.
         with contextlib.suppress(Exception):
             self._logger.log(level, json.dumps(record, default=str, separators=(",", ":")))
+
+
+def _record_claims(record: dict[str, Any], claims: Claims) -> None:
+    action = claims.action
+    record.update(transaction_id=claims.transaction_id, action=action.name, type=action.type)
 
 
 def _where(exc: BaseException) -> str | None:

@@ -19,22 +19,16 @@ kept on ``original_error`` for code that needs it, but is not chained as ``__cau
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
+from ._contract import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, MAX_OUTPUT_BYTES
 from .errors import (
     OutputFormatting,
     OutputTooLarge,
@@ -44,9 +38,6 @@ from .errors import (
 )
 
 __all__ = [
-    "MAX_CAUSE_CHARS",
-    "MAX_ERROR_CHARS",
-    "MAX_OUTPUT_BYTES",
     "Completion",
     "CompletionType",
     "StepFunctionsClient",
@@ -55,13 +46,6 @@ __all__ = [
     "encode_output",
     "reset_default_client",
 ]
-
-#: Step Functions' limit on task output: 256 KiB of UTF-8 JSON text.
-MAX_OUTPUT_BYTES: Final = 262_144
-#: Step Functions' limit on the ``error`` of ``SendTaskFailure``, in characters.
-MAX_ERROR_CHARS: Final = 256
-#: Step Functions' limit on the ``cause`` of ``SendTaskFailure``, in characters.
-MAX_CAUSE_CHARS: Final = 32_768
 
 CompletionType = Literal["success", "failure", "heartbeat"]
 """Which call a `Completion` makes: ``SendTaskSuccess``, ``-Failure`` or ``-Heartbeat``."""
@@ -75,7 +59,7 @@ _OPERATIONS: Final[dict[str, str]] = {
 
 # botocore's "standard" retry mode (exponential backoff with jitter, retries throttling and
 # transient errors) with 5 retries after the first attempt, as botocore counts max_attempts.
-_DEFAULT_CONFIG: Final = Config(retries={"mode": "standard", "max_attempts": 5})
+_DEFAULT_RETRIES: Final = {"mode": "standard", "max_attempts": 5}
 
 # AWS's ways of saying "this task is over". Real Step Functions answers a repeated call with
 # TaskTimedOut ("Provided task does not exist anymore"); InvalidToken and TaskDoesNotExist
@@ -101,13 +85,6 @@ _UNAVAILABLE_CODES: Final = frozenset(
     }
 )
 
-# The network failures botocore retries and then gives up on.
-_UNREACHABLE_ERRORS: Final = (
-    EndpointConnectionError,
-    ConnectTimeoutError,
-    ReadTimeoutError,
-    ConnectionClosedError,
-)
 
 # Fixed explanations for the codes a deployer is likely to meet; {operation} is filled in.
 _EXPLANATIONS: Final[dict[str, str]] = {
@@ -214,15 +191,23 @@ def default_client() -> StepFunctionsClient:
 
     Created on first use (never at import) from a fresh ``boto3.Session()``, so region,
     credentials and endpoint come from the usual configuration (environment, config files,
-    instance role), with botocore's standard retry mode and 5 retries. This client config takes
-    precedence over ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS``: pass your own client to tune it.
+    instance role; ``AWS_REGION`` counts when ``AWS_DEFAULT_REGION`` is unset), with
+    botocore's standard retry mode and 5 retries. This client config takes precedence over
+    ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS``: pass your own client to tune it.
     """
     global _default_client  # a lazily built, lock-guarded process singleton
     client = _default_client
     if client is None:
         with _default_client_lock:
             if _default_client is None:
-                _default_client = boto3.Session().client("stepfunctions", config=_DEFAULT_CONFIG)
+                import boto3
+                from botocore.config import Config
+
+                config = Config(retries=_DEFAULT_RETRIES)  # type: ignore[arg-type]
+                session = boto3.Session()
+                # Other AWS SDKs read AWS_REGION, botocore only AWS_DEFAULT_REGION: take both.
+                region = session.region_name or os.environ.get("AWS_REGION") or None
+                _default_client = session.client("stepfunctions", config=config, region_name=region)
             client = _default_client
     return client
 
@@ -264,37 +249,57 @@ def complete(completion: Completion, *, client: StepFunctionsClient | None = Non
             sfn.send_task_failure(taskToken=token, **details)
         else:
             sfn.send_task_heartbeat(taskToken=token)
-    except ClientError as exc:
+    except Exception as exc:
         # Not chained: botocore's message may echo the token, and tracebacks end up in logs.
-        raise _from_client_error(exc, _OPERATIONS[completion.type], token) from None
-    except _UNREACHABLE_ERRORS as exc:
-        raise StepFunctionsUnavailable(
-            f"Step Functions could not be reached ({type(exc).__name__}); try again later.",
-            original_error=exc,
-        ) from None
-    except BotoCoreError as exc:
-        raise StepFunctionsError(
-            f"The {_OPERATIONS[completion.type]} call failed before reaching Step Functions "
-            f"({type(exc).__name__}).",
-            original_error=exc,
-        ) from None
+        raise _from_aws_error(exc, _OPERATIONS[completion.type], token) from None
 
 
 def _check(completion: Completion) -> str:
     """Refuse what Step Functions would refuse; return the output text of a success."""
     if completion.type == "success":
         return encode_output(completion.output)
-    if completion.error is not None and len(completion.error) > MAX_ERROR_CHARS:
+    if completion.error is not None and len(completion.error) > MAX_ERROR_LENGTH:
         raise OutputTooLarge(
             "The failure error is longer than Step Functions accepts "
-            f"({MAX_ERROR_CHARS} characters)."
+            f"({MAX_ERROR_LENGTH} characters)."
         )
-    if completion.cause is not None and len(completion.cause) > MAX_CAUSE_CHARS:
+    if completion.cause is not None and len(completion.cause) > MAX_CAUSE_LENGTH:
         raise OutputTooLarge(
             "The failure cause is longer than Step Functions accepts "
-            f"({MAX_CAUSE_CHARS} characters)."
+            f"({MAX_CAUSE_LENGTH} characters)."
         )
     return ""
+
+
+def _from_aws_error(
+    exc: Exception, operation: str, token: str
+) -> StepFunctionsError | TaskAlreadyCompleted:
+    """Our error for what botocore raised (anything else is re-raised: it is a bug)."""
+    # botocore is loaded by now: whatever client raised this came from it (or imitates it).
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, ClientError):
+        return _from_client_error(exc, operation, token)
+    if not isinstance(exc, BotoCoreError):
+        raise exc
+    # The network failures botocore retries and then gives up on.
+    unreachable = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)
+    if isinstance(exc, (*unreachable, ConnectionClosedError)):
+        return StepFunctionsUnavailable(
+            f"Step Functions could not be reached ({type(exc).__name__}); try again later.",
+            original_error=exc,
+        )
+    return StepFunctionsError(
+        f"The {operation} call failed before reaching Step Functions ({type(exc).__name__}).",
+        original_error=exc,
+    )
 
 
 def _from_client_error(

@@ -26,43 +26,38 @@ import hmac
 import os
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 
 import pydantic
 from cryptography.exceptions import InvalidTag
 from pydantic_core import PydanticSerializationError
 
-from .claims import Claims, utcnow
-from .errors import InvalidPayload, InvalidRequest, PayloadTooLarge, SfnCallbackUrlsError
-from .keys.base import MAX_KEY_HEADER_LENGTH, KeyBackend
-from .keys.keyring import Keyring
-from .models import (
+from ._claims import Claims, utcnow
+from ._contract import MAX_BLOB_LENGTH, MAX_DECOMPRESSED_SIZE, MAX_KEY_HEADER_LENGTH
+from ._models import (
     Action,
     FailureAction,
     HeartbeatAction,
     PostAction,
     SuccessAction,
 )
+from .errors import (
+    ConfigurationError,
+    InvalidPayload,
+    InvalidRequest,
+    PayloadTooLarge,
+    SfnCallbackUrlsError,
+)
+from .keys._base import KeyBackend
+from .keys._keyring import Keyring
 
-__all__ = [
-    "DEFAULT_LEEWAY",
-    "DEFAULT_PURPOSE",
-    "MAX_BLOB_LENGTH",
-    "MAX_DECOMPRESSED_SIZE",
-    "Codec",
-    "Mode",
-]
+__all__ = ["DEFAULT_LEEWAY", "DEFAULT_PURPOSE", "Codec", "Mode"]
 
 #: Purpose used when none is given. Give each deployment its own to keep their blobs apart.
 DEFAULT_PURPOSE = "sfn-callback-urls"
 #: Clock skew tolerated when checking expiry.
 DEFAULT_LEEWAY = timedelta(seconds=30)
-#: Longest blob accepted or minted, in characters (CloudFront and edge API Gateway cap URLs at
-#: 8,192 characters); longer input is refused before any decoding.
-MAX_BLOB_LENGTH = 8000
-#: Largest action a deflated blob may inflate to: no zip bombs.
-MAX_DECOMPRESSED_SIZE = 512 * 1024
 
 _VERSION = 1
 _NONCE_LENGTH = 12
@@ -138,6 +133,24 @@ class Codec:
         self._context_prefix = struct.pack(">H", len(purpose_bytes)) + purpose_bytes
         self._last: tuple[KeyBackend | None, bytes, bytes, bytes] = (None, b"", b"", b"")
 
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Codec:
+        """The codec the environment configures, as the ready Lambda app reads it.
+
+        Keys from ``KEY_ID`` (KMS) and/or ``SFN_CALLBACK_URLS_KEY`` (a local keyring, several keys
+        separated by commas), ``SFN_CALLBACK_URLS_WRAPPED_KEY`` or ``SFN_CALLBACK_URLS_PARAMETER``;
+        the purpose from ``SFN_CALLBACK_URLS_PURPOSE`` and the mode from
+        ``SFN_CALLBACK_URLS_MODE``. ``docs/deploy.md`` lists every variable.
+
+        Raises:
+            ConfigurationError: no key, or an invalid setting (the message names the variable
+                and never echoes a key).
+            KeyUnavailable: KMS or SSM failed while loading a wrapped keyring.
+        """
+        from ._config import Settings
+
+        return Settings.from_environment(environ).codec()
+
     @property
     def keyring(self) -> Keyring:
         """The keys this codec mints with (the primary) and opens with (all)."""
@@ -163,7 +176,10 @@ class Codec:
         if key is not last_key or key_header != last_key_header:
             key_id = key.key_id
             if len(key_header) > MAX_KEY_HEADER_LENGTH:
-                raise ValueError("key backend returned an oversized key header")
+                raise ConfigurationError(
+                    f"The key backend returned a {len(key_header)}-byte key header; "
+                    f"at most {MAX_KEY_HEADER_LENGTH} fit in a blob."
+                )
             header = (
                 bytes(((_VERSION << 4) | self._mode, len(key_id)))
                 + key_id
@@ -376,3 +392,57 @@ def _inflate(data: bytes) -> bytes:
     if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
         raise InvalidPayload
     return out
+
+
+def refusal_hints(codec: Codec, blob: str) -> list[str]:
+    """What to check when ``codec`` refuses ``blob``: for the key holder's tools, never HTTP.
+
+    `Codec.open()` says "invalid" and nothing more, on purpose: an attacker must learn nothing.
+    Whoever holds the keys (``sfn-callback-urls inspect``) may learn which part did not fit:
+    the format, the mode, the key id, or a blob cut short. Reading the header needs no key;
+    nothing here decrypts or verifies anything.
+    """
+    if blob.startswith(("1-", "2-")):
+        return [
+            "This is a URL minted by the original sfn-callback-urls app (format "
+            f"{blob[:2]!r}); this library opens only its own format (see docs/migrating.md)."
+        ]
+    try:
+        raw = _b64decode_canonical(blob)
+    except InvalidPayload:
+        return [
+            "The blob is not valid URL-safe base64: it was altered, or cut short (mail clients "
+            "and chat apps break long links; copy the whole link)."
+        ]
+    if len(raw) < 3:
+        return ["The blob is too short to hold a header: it was cut short."]
+    version, mode = raw[0] >> 4, raw[0] & 0x0F
+    if version != _VERSION or mode not in (Mode.ENCRYPTED, Mode.SIGNED):
+        return [f"The blob is not in a format this version knows (format byte 0x{raw[0]:02x})."]
+    hints: list[str] = []
+    if mode != codec.mode:
+        hints.append(
+            f"The blob was sealed in {Mode(mode).name.lower()} mode; this codec opens "
+            f"{codec.mode.name.lower()} blobs only (SFN_CALLBACK_URLS_MODE, --mode)."
+        )
+    kid_end = 2 + raw[1]
+    if raw[1] == 0 or len(raw) <= kid_end:
+        return [*hints, "The blob is shorter than its header says: it was cut short."]
+    key_id = raw[2:kid_end]
+    if codec.keyring.get(key_id) is None:
+        known = ", ".join(key.key_id.hex() for key in codec.keyring)
+        hints.append(
+            f"The blob was sealed under key id {key_id.hex()}, which is not in this keyring "
+            f"({known}): configure the key that minted it (SFN_CALLBACK_URLS_KEY, KEY_ID, ...)."
+        )
+    kh_end = kid_end + 1 + raw[kid_end]
+    minimum = _TAG_LENGTH + _FIXED.size + (_NONCE_LENGTH if mode == Mode.ENCRYPTED else 0)
+    if len(raw) < kh_end + minimum:
+        return [*hints, "The blob is shorter than its header says: it was cut short."]
+    if not hints:
+        hints.append(
+            "The key id and mode match, so either the purpose differs (this codec's purpose is "
+            f"{codec.purpose!r}: SFN_CALLBACK_URLS_PURPOSE, --purpose), or the blob was altered "
+            "or cut short after its header (compare its length with the link as sent)."
+        )
+    return hints

@@ -16,15 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..handler import CallbackRequest, CallbackResponse
-from . import (
-    MAX_BODY_SIZE,
+from .._contract import MAX_BODY_SIZE
+from .._handler import CallbackRequest, CallbackResponse
+from .._render import reason_phrase
+from ._common import (
     SupportsHandle,
     bad_request_response,
     body_too_large_response,
     is_callback_path,
     not_found_response,
-    reason_phrase,
 )
 
 if TYPE_CHECKING:

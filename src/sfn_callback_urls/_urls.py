@@ -13,10 +13,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from pydantic_core import PydanticCustomError
-
-from .claims import Claims, new_transaction_id, utcnow
-from .codec import MAX_BLOB_LENGTH, Codec
+from ._claims import Claims, new_transaction_id, utcnow
+from ._codec import Codec
+from ._contract import (
+    CALLBACK_PATH,
+    MAX_QUERY_FIELDS,
+    MAX_QUERY_LENGTH,
+    QUERY_ACTION,
+    QUERY_DATA,
+    QUERY_TYPE,
+)
+from ._http_url import http_url_problem
+from ._models import Action, CreateUrlsRequest, CreateUrlsResponse, parse_create_urls_request
 from .errors import (
     ActionMismatched,
     ConfigurationError,
@@ -24,15 +32,8 @@ from .errors import (
     InvalidPayload,
     PayloadTooLarge,
 )
-from .models import Action, CreateUrlsRequest, CreateUrlsResponse, parse_create_urls_request
-from .models import _check_base_url as _check_model_base_url
 
 __all__ = [
-    "CALLBACK_PATH",
-    "MAX_QUERY_LENGTH",
-    "QUERY_ACTION",
-    "QUERY_DATA",
-    "QUERY_TYPE",
     "CallbackQuery",
     "Minter",
     "OpenedCallback",
@@ -41,25 +42,12 @@ __all__ = [
     "open_callback",
 ]
 
-#: Path appended to the base URL.
-CALLBACK_PATH = "/respond"
-#: Query parameter holding the action name (for humans; checked against the blob).
-QUERY_ACTION = "action"
-#: Query parameter holding the action type (for humans; checked against the blob).
-QUERY_TYPE = "type"
-#: Query parameter holding the sealed blob.
-QUERY_DATA = "data"
-#: Longest query string accepted: a maximal blob plus room for output parameters.
-MAX_QUERY_LENGTH = MAX_BLOB_LENGTH + 2048
-_MAX_QUERY_FIELDS = 64
-
 
 def _check_base_url(base_url: str) -> str:
     # The same rule as a request's ``base_url`` field, raised as a configuration error here.
-    try:
-        _check_model_base_url(base_url)
-    except PydanticCustomError as error:
-        raise ConfigurationError(f"The base URL: {error.message()}.") from None
+    problem = http_url_problem(base_url, allow_query=False)
+    if problem is not None:
+        raise ConfigurationError(f"The base URL {problem}.")
     return base_url.rstrip("/")
 
 
@@ -206,7 +194,7 @@ class CallbackQuery:
                     query,
                     keep_blank_values=True,
                     strict_parsing=False,
-                    max_num_fields=_MAX_QUERY_FIELDS,
+                    max_num_fields=MAX_QUERY_FIELDS,
                 )
             except ValueError:
                 raise InvalidPayload from None
@@ -217,7 +205,7 @@ class CallbackQuery:
             length = sum(len(str(name)) + len(str(value)) + 2 for name, value in pairs) - 1
             if length > MAX_QUERY_LENGTH:
                 raise PayloadTooLarge
-            if len(pairs) > _MAX_QUERY_FIELDS:
+            if len(pairs) > MAX_QUERY_FIELDS:
                 raise InvalidPayload
         values: dict[str, str] = {}
         for name, value in pairs:
@@ -250,19 +238,33 @@ def open_callback(
     url_or_query: str | Mapping[str, str] | CallbackQuery,
     *,
     now: datetime | None = None,
+    leeway: timedelta | None = None,
 ) -> OpenedCallback:
     """Verify a callback URL (or its query) and check its ``action``/``type`` against the blob.
 
+    This is the one way a callback is opened: `CallbackHandler` and ``sfn-callback-urls
+    inspect`` call it too.
+
+    Args:
+        codec: opens the blob (its keys, mode and purpose decide what is accepted).
+        url_or_query: the whole URL, its query string, or the parsed query parameters.
+        now: the time to check expiry against (default: the wall clock).
+        leeway: clock skew tolerated on expiry (default: the codec's).
+
     Raises:
-        InvalidPayload, ExpiredPayload, PayloadTooLarge: see `Codec.open()`.
+        InvalidPayload, PayloadTooLarge: see `Codec.open()`.
+        ExpiredPayload: the blob is authentic but expired (its ``claims`` are attached).
         ActionMismatched: ``action`` or ``type`` is present and differs from the sealed one.
     """
     query = (
         url_or_query
         if isinstance(url_or_query, CallbackQuery)
-        else (CallbackQuery.parse(url_or_query))
+        else CallbackQuery.parse(url_or_query)
     )
-    claims = codec.open(query.data, now=now)
+    claims = codec.open(query.data, check_expiry=False)
+    claims.check_expiry(
+        utcnow() if now is None else now, codec.leeway if leeway is None else leeway
+    )
     check_query_matches(query, claims)
     return OpenedCallback(claims=claims, params=query.params)
 
@@ -276,4 +278,4 @@ def check_query_matches(query: CallbackQuery, claims: Claims) -> None:
     if (query.action is not None and query.action != action.name) or (
         query.type is not None and query.type != action.type
     ):
-        raise ActionMismatched
+        raise ActionMismatched(claims=claims)

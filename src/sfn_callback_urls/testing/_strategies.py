@@ -30,10 +30,9 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra onl
 
 from pydantic import JsonValue
 
-from ..claims import MAX_TIMESTAMP, Claims
-from ..models import (
-    MAX_ACTION_NAME_LENGTH,
-    MAX_TOKEN_LENGTH,
+from .._claims import MAX_TIMESTAMP, Claims
+from .._contract import MAX_ACTION_NAME_LENGTH, MAX_TOKEN_LENGTH
+from .._models import (
     Action,
     CreateUrlsRequest,
     FailureAction,

@@ -33,13 +33,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from ..errors import ConfigurationError
-from ..handler import CallbackRequest, CallbackResponse
-from . import reason_phrase
+from .._handler import CallbackRequest, CallbackResponse
+from .._render import reason_phrase
+from ..errors import UnsupportedEvent
 
 __all__ = [
     "EventSource",
-    "UnsupportedEvent",
     "alb_event_to_request",
     "api_gateway_http_event_to_request",
     "api_gateway_rest_event_to_request",
@@ -77,18 +76,6 @@ class EventSource(str, enum.Enum):
     """A Lambda function URL (the 2.0 shape)."""
     ALB = "ALBEvent"
     """An Application Load Balancer target group."""
-
-
-class UnsupportedEvent(ConfigurationError):
-    """The event is not an HTTP event from API Gateway, a function URL or an ALB.
-
-    A deployment error (the function is wired to the wrong trigger), hence a configuration error.
-    """
-
-    code = "UnsupportedEvent"
-    """Stable error code."""
-    default_message = "The event is not from API Gateway, a Lambda function URL or an ALB."
-    """Message used when none is given."""
 
 
 # --- detection -------------------------------------------------------------------------------

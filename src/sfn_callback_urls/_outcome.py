@@ -31,8 +31,21 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .claims import Claims
-from .complete import Completion
+from ._claims import Claims
+from ._complete import Completion
+from ._contract import MAX_POST_BODY_DEPTH, MAX_POST_BODY_SIZE, QUERY_DATA
+from ._models import (
+    FailureAction,
+    FailureOutcome,
+    HeartbeatAction,
+    HeartbeatOutcome,
+    PostAction,
+    ResponseSpec,
+    SuccessAction,
+    SuccessOutcome,
+)
+from ._schema import JsonPathExpression
+from ._urls import OpenedCallback
 from .errors import (
     InvalidJsonPath,
     InvalidPostActionBody,
@@ -43,34 +56,14 @@ from .errors import (
     SfnCallbackUrlsError,
     UnsupportedMediaType,
 )
-from .models import (
-    FailureAction,
-    FailureOutcome,
-    HeartbeatAction,
-    HeartbeatOutcome,
-    JsonPathExpression,
-    PostAction,
-    ResponseSpec,
-    SuccessAction,
-    SuccessOutcome,
-)
-from .urls import QUERY_DATA, OpenedCallback
 
 __all__ = [
-    "MAX_POST_BODY_DEPTH",
-    "MAX_POST_BODY_SIZE",
     "ResolvedOutcome",
     "is_json_media_type",
     "parse_json_body",
     "resolve_outcome",
     "substitute",
 ]
-
-MAX_POST_BODY_SIZE = 256 * 1024
-"""Largest POST body accepted, in bytes (Step Functions' own limit on task output)."""
-
-MAX_POST_BODY_DEPTH = 64
-"""Deepest nesting of arrays and objects accepted in a POST body."""
 
 
 @dataclass(frozen=True)

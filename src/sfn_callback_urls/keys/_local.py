@@ -9,7 +9,7 @@ import hmac
 import os
 
 from ..errors import ConfigurationError, InvalidPayload
-from .base import DataKey
+from ._base import DataKey
 
 __all__ = ["LocalKey"]
 

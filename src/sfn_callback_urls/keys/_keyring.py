@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from .._contract import MAX_KEY_ID_LENGTH
 from ..errors import ConfigurationError
-from .base import MAX_KEY_ID_LENGTH, KeyBackend
-from .local import LocalKey
+from ._base import KeyBackend
+from ._local import LocalKey
 
 __all__ = ["Keyring"]
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .errors import ExpiredPayload, InvalidRequest
 
 if TYPE_CHECKING:
-    from .models import Action
+    from ._models import Action
 
 __all__ = ["MAX_TIMESTAMP", "Claims", "new_transaction_id", "utcnow"]
 
@@ -93,4 +93,4 @@ class Claims:
     def check_expiry(self, now: datetime, leeway: timedelta) -> None:
         """Raise `ExpiredPayload` if ``now`` is past the expiry by more than ``leeway``."""
         if self.expires_at is not None and now > self.expires_at + leeway:
-            raise ExpiredPayload(expired_at=self.expires_at)
+            raise ExpiredPayload(expired_at=self.expires_at, claims=self)

@@ -9,11 +9,13 @@ Everything here is a pure function from what happened to a `CallbackResponse`:
   ``{"transaction_id", "action": {"name", "type"}}``, a small HTML page, plain text);
 * `render_confirm()` answers a GET that must be confirmed by a POST (link scanners);
 * `render_error()` answers an error with fixed bodies (the contract's JSON
-  ``{"error", "message"}``, an HTML page, plain text).
+  ``{"error", "message"}``, an HTML page, plain text): the handler's errors and the adapters'
+  own (404, 413, 400 for a malformed request);
+* `render_json()` answers with any JSON body (the create-URLs function).
 
 Every value that comes from a blob or a request is HTML-escaped in the built-in pages. A custom
 ``html`` body is the minter's own (authenticated) HTML and is served as is; output parameters
-substituted into it were escaped by `sfn_callback_urls.outcome`.
+substituted into it were escaped when the outcome was resolved.
 
 Every response carries ``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``,
 ``Referrer-Policy: no-referrer`` (the URL is a capability: it must not leak through ``Referer``)
@@ -27,10 +29,11 @@ import html
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Final, Literal
 
+from ._models import Action, ResponseSpec
 from .errors import SfnCallbackUrlsError
-from .models import Action, ResponseSpec
 
 __all__ = [
     "BUILTIN_HTML_CSP",
@@ -42,8 +45,10 @@ __all__ = [
     "CallbackResponse",
     "MediaType",
     "negotiate",
+    "reason_phrase",
     "render_confirm",
     "render_error",
+    "render_json",
     "render_success",
 ]
 
@@ -369,3 +374,18 @@ def render_error(
     if reference:
         text += reference + "\n"
     return _respond(error.status, TEXT, text, extra_headers=headers)
+
+
+def render_json(
+    status: int, body: Any, *, headers: Mapping[str, str] | None = None
+) -> CallbackResponse:
+    """A JSON answer with the security headers (e.g. the create-URLs function's responses)."""
+    return _respond(status, JSON, _json_bytes(body), extra_headers=headers)
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase of an HTTP status (``"OK"``), or ``"Unknown"``."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"

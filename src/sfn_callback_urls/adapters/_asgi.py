@@ -17,9 +17,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ..handler import CallbackRequest, CallbackResponse
-from . import (
-    MAX_BODY_SIZE,
+from .._contract import MAX_BODY_SIZE
+from .._handler import CallbackRequest, CallbackResponse
+from ._common import (
     SupportsHandle,
     bad_request_response,
     body_too_large_response,

@@ -14,53 +14,50 @@ serves them with the WSGI app of a `CallbackHandler` on a free
 loopback port, and writes the approval e-mail as an HTML file. moto is imported by
 `Demo.start()`, never at import time: ``pip install 'sfn-callback-urls[demo]'``.
 
-`LocalServer` (a WSGI app served by `wsgiref` in a background thread) is also what
-``sfn-callback-urls serve`` runs.
+`run_demo()` is ``sfn-callback-urls demo``: the same flow with its steps printed to a terminal.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import html
 import json
 import os
-import socket
-import socketserver
+import shutil
 import tempfile
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
-from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
-from .adapters.wsgi import make_wsgi_app
-from .codec import Codec
+from ._codec import Codec
+from ._contract import CALLBACK_PATH
+from ._handler import CallbackHandler
+from ._models import Action, FailureAction, SuccessAction
+from ._render import reason_phrase
+from ._server import LocalServer, ServedRequest
+from ._urls import Minter
+from .adapters._wsgi import make_wsgi_app
 from .errors import ConfigurationError
-from .handler import CallbackHandler
 from .keys import LocalKey
-from .models import Action, FailureAction, SuccessAction
-from .urls import CALLBACK_PATH, Minter
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-    from .testing.stepfunctions import ApprovalMachine
+    from .testing._stepfunctions import ApprovalMachine
 
 __all__ = [
     "DEMO_INSTALL_HINT",
     "Demo",
     "DemoResult",
-    "LocalServer",
-    "ServedRequest",
     "demo_cause",
     "render_email",
+    "run_demo",
 ]
 
 #: What to install when moto is missing.
@@ -78,137 +75,6 @@ _REAL_TOKEN_BYTES: Final = 513  # 684 characters of base64
 # Environment variables that would send the demo's (or moto's own) boto3 clients elsewhere.
 _ENV_REMOVED: Final = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 _ENV_SET: Final = {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
-
-
-# --- a local WSGI server ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServedRequest:
-    """A request the local server answered: method, the URL's ``action`` label and the status.
-
-    The query string (which holds the blob) is never kept.
-    """
-
-    method: str
-    action: str | None
-    status: int
-
-
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    """One thread per request: browsers open idle speculative connections that would block.
-
-    A single-threaded server would sit on such a connection while the real request waits.
-    """
-
-    daemon_threads = True
-    allow_reuse_address = True
-    # socketserver's default backlog of 5 makes Linux drop connections under concurrent
-    # clicks, and clients retry a second later (benchmarks/load.py showed a 1 s p99).
-    request_queue_size = 128
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    """wsgiref logs whole request lines, query strings (blobs) included: log nothing."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-class LocalServer:
-    """A WSGI app on a local port, served by `wsgiref` (one thread per request).
-
-    Args:
-        app: the WSGI application.
-        host: the address to listen on; loopback by default.
-        port: the port; ``0`` picks a free one (see `port` once created).
-        on_request: called after each request to a callback path (``.../respond``).
-
-    Raises:
-        ConfigurationError: the address cannot be listened on (in use, unknown host...).
-    """
-
-    def __init__(
-        self,
-        app: WSGIApplication,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        on_request: Callable[[ServedRequest], None] | None = None,
-    ) -> None:
-        server_class: type[WSGIServer] = _ThreadingWSGIServer
-        if ":" in host:  # an IPv6 address
-            server_class = type("_ThreadingWSGIServer6", (_ThreadingWSGIServer,), {})
-            server_class.address_family = socket.AF_INET6
-        observed = app if on_request is None else _observe(app, on_request)
-        try:
-            self._server = make_server(
-                host,
-                port,
-                observed,
-                server_class=server_class,
-                handler_class=_QuietRequestHandler,
-            )
-        except (OSError, OverflowError) as error:
-            reason = getattr(error, "strerror", None) or str(error)
-            raise ConfigurationError(f"Cannot listen on {host}:{port}: {reason}.") from None
-        self.host = host
-        self.port: int = self._server.server_port
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The server's base URL, e.g. ``http://127.0.0.1:8080``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def start(self) -> LocalServer:
-        """Serve in a background (daemon) thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name="sfn-callback-urls-server",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (Ctrl-C), then close the socket."""
-        try:
-            self._server.serve_forever(poll_interval=0.2)
-        finally:
-            self._server.server_close()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket (idempotent)."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-
-def _observe(app: WSGIApplication, on_request: Callable[[ServedRequest], None]) -> WSGIApplication:
-    """Wrap ``app`` to report each callback request's method, action label and status."""
-
-    def observed(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        statuses: list[int] = []
-
-        def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-            statuses.append(int(status.split(" ", 1)[0]))
-            return start_response(status, headers, exc_info)
-
-        body = app(environ, recording_start_response)
-        if str(environ.get("PATH_INFO") or "").endswith(CALLBACK_PATH):
-            query = parse_qs(str(environ.get("QUERY_STRING") or ""))
-            action = query.get("action", [None])[0]
-            method = str(environ.get("REQUEST_METHOD") or "GET")
-            on_request(ServedRequest(method, action, statuses[-1] if statuses else 0))
-        return body
-
-    return observed
 
 
 # --- the demo --------------------------------------------------------------------------------
@@ -275,8 +141,8 @@ class Demo:
 
     Args:
         name: who is asked for approval.
-        out_dir: where the e-mail file goes; a new temporary directory by default (kept
-            after the demo, so the file can still be looked at).
+        out_dir: where the e-mail file goes (kept after the demo); by default a new temporary
+            directory, removed by `stop()` since its links stop working with the demo.
         confirm_get: the link-scanner-safe mode: a GET shows a confirmation page whose button
             POSTs the same URL.
         expires_in: how long the links are valid.
@@ -304,6 +170,7 @@ class Demo:
         self.confirm_get = confirm_get
         self.expires_in = expires_in
         self._out_dir = None if out_dir is None else Path(out_dir)
+        self._temp_dir: Path | None = None
         self._on_request = on_request
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -330,7 +197,7 @@ class Demo:
             from moto import mock_aws
         except ImportError:
             raise ConfigurationError(f"The demo needs moto: {DEMO_INSTALL_HINT}") from None
-        from .testing.stepfunctions import ApprovalMachine
+        from .testing._stepfunctions import ApprovalMachine
 
         try:
             self._patch_env()
@@ -378,6 +245,9 @@ class Demo:
             if self._mock is not None:
                 self._mock.stop()
                 self._mock = None
+            if self._temp_dir is not None:
+                shutil.rmtree(self._temp_dir, ignore_errors=True)
+                self._temp_dir = None
             self._restore_env()
         return stopped
 
@@ -442,7 +312,7 @@ class Demo:
     def _write_email(self, expiration: Any) -> Path:
         out_dir = self._out_dir
         if out_dir is None:
-            out_dir = Path(tempfile.mkdtemp(prefix="sfn-callback-urls-demo-"))
+            out_dir = self._temp_dir = Path(tempfile.mkdtemp(prefix="sfn-callback-urls-demo-"))
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "approval-email.html"
         expires = "" if expiration is None else expiration.strftime("%d %B %Y, %H:%M UTC")
@@ -473,6 +343,155 @@ class Demo:
             else:
                 os.environ[name] = value
         self._saved_env = {}
+
+
+# --- in a terminal ---------------------------------------------------------------------------
+
+
+class _Terminal:
+    """Aligned, short steps; a tick and colours where the terminal can show them."""
+
+    _LABEL_WIDTH: Final = 16
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        encoding = (getattr(out, "encoding", None) or "ascii").lower().replace("-", "")
+        self.unicode = encoding in ("utf8", "utf16", "utf32")
+        isatty = getattr(out, "isatty", None)
+        self.color = bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+        self.ok = "✓" if self.unicode else "*"
+        self.arrow = "→" if self.unicode else "->"
+        self.bad = "✗" if self.unicode else "x"
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def step(self, label: str, text: str, *, mark: str | None = None, code: str = "32") -> None:
+        glyph = self.paint(mark or self.ok, code)
+        self.line(f"  {glyph} {self.paint(label.ljust(self._LABEL_WIDTH), '1')} {text}")
+
+    def more(self, text: str) -> None:
+        self.line(f"    {' ' * self._LABEL_WIDTH} {text}")
+
+    def dim(self, text: str) -> str:
+        return self.paint(text, "2")
+
+
+def run_demo(args: argparse.Namespace, out: TextIO) -> bool:
+    """``sfn-callback-urls demo``: run the flow, printing each step; whether it ended as expected.
+
+    ``args`` are the demo command's (``name``, ``out``, ``confirm``, ``open``, ``auto``,
+    ``timeout``). Ctrl-C stops the demo (executions, server, moto) and is raised again.
+    """
+    term = _Terminal(out)
+
+    def on_request(served: ServedRequest) -> None:
+        label = served.action or "?"
+        code = "32" if served.status < 400 else "31"
+        term.step(
+            "request",
+            f"{served.method:<4} {label:<8} "
+            f"{term.paint(f'{served.status} {reason_phrase(served.status)}', code)}",
+            mark=term.arrow,
+            code="36",
+        )
+
+    term.line(
+        f"{term.paint('sfn-callback-urls demo', '1')}: the approval e-mail, offline "
+        f"{term.dim('(moto in-process, no AWS account)')}"
+    )
+    term.line()
+    demo = Demo(name=args.name, out_dir=args.out, confirm_get=args.confirm, on_request=on_request)
+    try:
+        demo.start()
+        return _run(demo, args, term)
+    except KeyboardInterrupt:
+        term.line()
+        term.step("interrupted", "stopping", mark=term.bad, code="33")
+        raise
+    finally:
+        stopped = demo.stop()
+        if stopped:
+            term.step("cleaned up", f"stopped {len(stopped)} waiting execution(s)", code="33")
+
+
+def _run(demo: Demo, args: argparse.Namespace, term: _Terminal) -> bool:
+    execution_name = demo.execution_arn.rsplit(":", 1)[-1]
+    term.step("execution", f"{execution_name} {term.dim('waits for its task token')}")
+    term.step(
+        "task token",
+        f"read from the request queue {term.dim(f'({demo.token_length} chars in moto)')}",
+    )
+    mode = "confirm mode: a GET asks, a button POSTs" if demo.confirm_get else "a GET completes"
+    term.step("callback server", f"{demo.server_url}{CALLBACK_PATH} {term.dim(f'({mode})')}")
+    for index, (name, url) in enumerate(demo.urls.items()):
+        real = demo.real_token_url_lengths.get(name)
+        note = term.dim(f"(~{real} with a real ~684-char AWS token)") if real else ""
+        text = f"{name:<8} {len(url):>4} chars {note}"
+        if index == 0:
+            term.step("links minted", text)
+        else:
+            term.more(text)
+    term.step("e-mail written", str(demo.email_path))
+    term.line()
+    term.line(f"  Subject: {SUBJECT}")
+    for name, url in demo.urls.items():
+        term.line(f"  {name.capitalize():<8} {url}")
+    term.line()
+
+    if args.open:
+        opened = webbrowser.open(demo.email_path.resolve().as_uri())
+        if not opened:
+            term.step("browser", "could not open one: open the e-mail file yourself", mark="!")
+    if args.auto:
+        how = "GET, then the confirm button's POST" if demo.confirm_get else "GET"
+        term.step("clicking", f"{args.auto} for you ({how})", mark=term.arrow, code="36")
+        demo.click(args.auto)
+    else:
+        where = "in the browser" if args.open else f"in {demo.email_path.name} (or a link above)"
+        term.line(f"  Click Approve or Reject {where}.")
+        term.line(
+            term.dim(f"  Waiting up to {args.timeout:g} s for a click; Ctrl-C stops the demo.")
+        )
+        term.line()
+    try:
+        result = demo.wait(timeout=args.timeout)
+    except TimeoutError:
+        term.step("no click", f"within {args.timeout:g} s", mark=term.bad, code="31")
+        return False
+    return _report(result, args.auto, args.name, term)
+
+
+def _report(result: DemoResult, expected: str | None, name: str, term: _Terminal) -> bool:
+    status_code = "32" if result.status == "SUCCEEDED" else "31"
+    how = ""
+    if result.answer == "reject":
+        how = term.dim(" (its Catch took the 'rejected' failure on to SendConfirmation)")
+    term.step("execution", term.paint(result.status, status_code) + how)
+    if result.answer is not None:
+        term.step("confirmation", f'"{result.confirmation_text}"')
+        if result.answer == "approve":
+            term.more(f"output {json.dumps(result.confirmation)}")
+        else:
+            term.more(f"error  {json.dumps(result.confirmation.get('Error'))}")
+            if result.cause_dropped:
+                cause = json.dumps(demo_cause(name))
+                term.more(term.dim(f"cause  {cause} was sent: moto, the local emulator,"))
+                term.more(term.dim("       drops it (AWS keeps it)"))
+    else:
+        term.step("confirmation", result.confirmation_text, mark=term.bad, code="31")
+    # Interactive: either answer is what the person chose. --auto: the blog post's outcome.
+    as_expected = result.answer is not None if expected is None else result.ended_as(expected, name)
+    if expected is not None:
+        if as_expected:
+            term.step("as expected", f"{expected} ended the execution the blog post's way")
+        else:
+            term.step("unexpected", f"{expected} did not end as expected", mark=term.bad, code="31")
+    term.line()
+    return as_expected
 
 
 def demo_cause(name: str) -> str:

@@ -19,12 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["MAX_KEY_HEADER_LENGTH", "MAX_KEY_ID_LENGTH", "DataKey", "KeyBackend"]
-
-#: Longest key id a blob can carry (its length is one byte on the wire).
-MAX_KEY_ID_LENGTH = 32
-#: Longest backend key header a blob can carry (its length is one byte on the wire).
-MAX_KEY_HEADER_LENGTH = 255
+__all__ = ["DataKey", "KeyBackend"]
 
 _INFO_ENCRYPT = b"sfn-callback-urls/v1/encrypt"
 _INFO_SIGN = b"sfn-callback-urls/v1/sign"

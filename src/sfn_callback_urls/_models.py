@@ -13,9 +13,9 @@ original app's contract (see ``DESIGN.md``):
   (`CreateUrlsResponse`).
 
 Use `parse_create_urls_request()` and `parse_action()` to validate untrusted input:
-they turn pydantic's ``ValidationError`` into the library's
-`InvalidRequest` (or one of its specific subclasses), whose
-messages name the offending field and never echo the task token.
+they turn pydantic's ``ValidationError`` into the library's `InvalidRequest` (or one of its
+specific subclasses, see ``_validation``), whose messages name the offending field and never
+echo the task token. JSON Schemas and JSONPaths are compiled by ``_schema``.
 
 Field names that clash with ``BaseModel`` attributes are spelled with a trailing underscore in
 Python (``ResponseSpec.json_``, ``schema_`` on outcomes) and keep their contract name (``json``,
@@ -24,19 +24,12 @@ Python (``ResponseSpec.json_``, ``schema_`` on outcomes) and keep their contract
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 import re
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Protocol, TypeAlias, cast
-from urllib.parse import urlsplit
 
-import jsonpath_ng.ext.parser
-import jsonschema.exceptions
-import jsonschema.protocols
-import jsonschema.validators
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -57,20 +50,20 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
-from .errors import (
-    DuplicateActionName,
-    InvalidDate,
-    InvalidJsonPath,
-    InvalidJsonSchema,
-    InvalidRequest,
+from ._contract import MAX_ACTION_NAME_LENGTH, MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, MAX_TOKEN_LENGTH
+from ._http_url import http_url_problem
+from ._schema import (
+    JsonPathExpression,
+    JsonSchemaValidator,
+    compile_json_path,
+    compile_json_schema,
+    shorten,
 )
+from ._validation import to_request_error, token_of
+from .errors import InvalidJsonPath, InvalidJsonSchema
 
 __all__ = [
     "ACTION_ADAPTER",
-    "MAX_ACTION_NAME_LENGTH",
-    "MAX_CAUSE_LENGTH",
-    "MAX_ERROR_LENGTH",
-    "MAX_TOKEN_LENGTH",
     "Action",
     "ActionName",
     "CreateUrlsRequest",
@@ -79,43 +72,18 @@ __all__ = [
     "FailureOutcome",
     "HeartbeatAction",
     "HeartbeatOutcome",
-    "JsonPathExpression",
     "PostAction",
     "PostOutcome",
     "ResponseSpec",
     "SuccessAction",
     "SuccessOutcome",
     "UtcDatetime",
-    "compile_json_path",
-    "compile_json_schema",
     "format_utc",
     "parse_action",
     "parse_create_urls_request",
 ]
 
-MAX_ACTION_NAME_LENGTH = 64
-"""Longest action or outcome name accepted."""
-
-MAX_TOKEN_LENGTH = 2048
-"""Longest task token Step Functions issues (and so the longest we accept)."""
-
-MAX_ERROR_LENGTH = 256
-"""Step Functions' limit on the ``error`` of ``SendTaskFailure``."""
-
-MAX_CAUSE_LENGTH = 32768
-"""Step Functions' limit on the ``cause`` of ``SendTaskFailure``."""
-
-_MAX_REASON_LENGTH = 200
-_MAX_MESSAGES = 10
-_MIN_REDACTED_LENGTH = 8
-_UNION_TAGS = frozenset({"success", "failure", "heartbeat", "post"})
 _ISO_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
-_ERROR_CLASSES: dict[str, type[InvalidRequest]] = {
-    "DuplicateActionName": DuplicateActionName,
-    "InvalidDate": InvalidDate,
-    "InvalidJsonPath": InvalidJsonPath,
-    "InvalidJsonSchema": InvalidJsonSchema,
-}
 
 _MODEL_CONFIG = ConfigDict(
     frozen=True,
@@ -127,12 +95,6 @@ _MODEL_CONFIG = ConfigDict(
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _shorten(text: str, limit: int = _MAX_REASON_LENGTH) -> str:
-    # Messages may quote input: escape lone surrogates so they stay encodable (UTF-8, logs).
-    text = " ".join(text.split()).encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def format_utc(value: datetime) -> str:
@@ -176,21 +138,7 @@ The original app's rule was ``^\\w+$``; we keep it to ASCII since names travel i
 
 
 def _check_http_url(value: str, *, allow_query: bool) -> str:
-    """Accept an absolute http(s) URL; raise a ``PydanticCustomError`` otherwise."""
-    problem: str | None = None
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in value):
-        problem = "must not contain whitespace, control characters or backslashes"
-    else:
-        try:
-            parts = urlsplit(value)
-            _ = parts.port  # raises ValueError on a malformed port
-        except ValueError:
-            problem = "is not a valid URL"
-        else:
-            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-                problem = "must be an absolute http:// or https:// URL"
-            elif not allow_query and ("?" in value or "#" in value):
-                problem = "must not have a query string or fragment"
+    problem = http_url_problem(value, allow_query=allow_query)
     if problem is not None:
         raise PydanticCustomError("invalid_url", "the URL {problem}", {"problem": problem})
     return value
@@ -204,30 +152,6 @@ def _check_base_url(value: str | None) -> str | None:
     return None if value is None else _check_http_url(value, allow_query=False)
 
 
-class JsonPathExpression(Protocol):
-    """What a compiled JSONPath offers (a ``jsonpath_ng`` expression)."""
-
-    def find(self, data: Any) -> list[Any]:
-        """All matches of the path in ``data``; each match has a ``.value``."""
-        ...
-
-
-@functools.lru_cache(maxsize=1024)
-def compile_json_path(path: str) -> JsonPathExpression:
-    """Parse a JSONPath with ``jsonpath_ng.ext`` (cached).
-
-    Raises:
-        InvalidJsonPath: the path does not parse.
-
-    """
-    try:
-        return cast(JsonPathExpression, jsonpath_ng.ext.parser.parse(path))
-    except Exception as exc:  # jsonpath_ng raises a variety of exceptions
-        raise InvalidJsonPath(
-            f"invalid JSONPath: {_shorten(str(exc) or type(exc).__name__)}"
-        ) from None
-
-
 def _check_json_path(value: str | None) -> str | None:
     if value is None:
         return None
@@ -236,97 +160,6 @@ def _check_json_path(value: str | None) -> str | None:
     except InvalidJsonPath as exc:
         raise PydanticCustomError("InvalidJsonPath", "{reason}", {"reason": exc.message}) from None
     return value
-
-
-def _validator_class(schema: dict[str, Any]) -> type[jsonschema.protocols.Validator]:
-    """Return the validator class for the schema's ``$schema`` (latest draft when absent)."""
-    if "$schema" not in schema:
-        return jsonschema.validators.validator_for(schema)
-    dialect = schema["$schema"]
-    if not isinstance(dialect, str):
-        raise ValueError("$schema must be a string")
-    sentinel = cast(type[jsonschema.protocols.Validator], object)
-    cls = jsonschema.validators.validator_for(schema, default=sentinel)
-    if cls is sentinel:
-        raise ValueError(f"unknown $schema {_shorten(dialect, 100)!r}")
-    return cls
-
-
-def _check_json_schema_or_raise(schema: dict[str, Any]) -> None:
-    try:
-        _validator_class(schema).check_schema(schema)
-    except jsonschema.exceptions.SchemaError as exc:
-        reason = exc.message
-    except Exception as exc:  # anything else a broken schema can trigger
-        reason = str(exc) or type(exc).__name__
-    else:
-        return
-    raise InvalidJsonSchema(f"invalid JSON Schema: {_shorten(reason)}")
-
-
-def _json_key(value: Any) -> Hashable:
-    """A hashable key equal for JSON-equal values (``1 == 1.0``, ``true != 1``, keys unordered)."""
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, (int, float)):
-        return ("number", value)  # Python's int/float equality and hashing agree with JSON's
-    if isinstance(value, str):
-        return ("string", value)
-    if isinstance(value, list):
-        return ("array", tuple(_json_key(item) for item in value))
-    if isinstance(value, dict):
-        return ("object", frozenset((key, _json_key(item)) for key, item in value.items()))
-    return ("null", None) if value is None else ("other", id(value))
-
-
-def _unique_items(
-    validator: Any, unique: Any, instance: Any, schema: Mapping[str, Any]
-) -> Iterator[jsonschema.exceptions.ValidationError]:
-    # jsonschema compares every pair of items (objects can't be sorted): O(n²) on a body an
-    # attacker chooses. Hashing JSON-canonical keys makes it O(n).
-    if not unique or not validator.is_type(instance, "array"):
-        return
-    seen: set[Hashable] = set()
-    for item in instance:
-        key = _json_key(item)
-        if key in seen:
-            yield jsonschema.exceptions.ValidationError("array items are not unique")
-            return
-        seen.add(key)
-
-
-@functools.lru_cache(maxsize=16)
-def _hardened(cls: type[jsonschema.protocols.Validator]) -> type[jsonschema.protocols.Validator]:
-    """The validator class with a linear-time ``uniqueItems``."""
-    hardened: type[jsonschema.protocols.Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-        cls, {"uniqueItems": _unique_items}
-    )
-    return hardened
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled_validator(schema_text: str) -> jsonschema.protocols.Validator:
-    schema = json.loads(schema_text)
-    _check_json_schema_or_raise(schema)
-    return _hardened(_validator_class(schema))(schema)
-
-
-def compile_json_schema(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
-    """Return a checked, compiled JSON Schema validator for ``schema`` (cached on its JSON text).
-
-    The dialect comes from ``$schema`` (the latest draft when absent; an unknown one is refused).
-    Formats are not asserted (``format`` is an annotation, as in the original app) and remote
-    ``$ref`` s are never fetched.
-
-    Raises:
-        InvalidJsonSchema: the schema is not a valid JSON Schema.
-
-    """
-    try:
-        text = json.dumps(schema, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError):
-        raise InvalidJsonSchema("invalid JSON Schema: the schema is not JSON") from None
-    return _compiled_validator(text)
 
 
 def _check_json_schema(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
@@ -470,7 +303,7 @@ class _OutcomeBase(_Tagged):
     response: ResponseSpec | None = None
     """Custom response when this outcome is chosen."""
 
-    def validator(self) -> jsonschema.protocols.Validator:
+    def validator(self) -> JsonSchemaValidator:
         """Return the compiled JSON Schema validator of ``schema`` (cached)."""
         return compile_json_schema(self.schema_)
 
@@ -721,7 +554,7 @@ class CreateUrlsRequest(_JsonSafe):
                     "InvalidDate",
                     "the expiration must include a timezone (e.g. a trailing Z for UTC)",
                 ) from None
-            reasons = "; ".join(_shorten(str(err["msg"])) for err in errors)
+            reasons = "; ".join(shorten(str(err["msg"])) for err in errors)
             raise PydanticCustomError(
                 "InvalidDate",
                 "the expiration is not a valid date-time: {reason}",
@@ -752,69 +585,6 @@ class CreateUrlsResponse(BaseModel):
 # --- parsing with the library's errors --------------------------------------------------------
 
 
-def _format_loc(loc: Sequence[int | str]) -> str:
-    parts: list[str] = []
-    for index, item in enumerate(loc):
-        # Drop the discriminator tag pydantic inserts after a list index (or at the top).
-        if item in _UNION_TAGS and (index == 0 or isinstance(loc[index - 1], int)):
-            continue
-        parts.append(str(item))
-    return ".".join(parts)
-
-
-_WINDOW = 16
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "<redacted>")
-        # A message may hold a shortened piece of the secret (reasons are cut to length before
-        # we see them): any 24+ character piece contains one of these aligned windows.
-        windows = range(0, max(len(secret) - _WINDOW + 1, 1), _WINDOW // 2)
-        if any(secret[i : i + _WINDOW] in text for i in windows):
-            return "the value is invalid (details withheld: they would show the token)"
-    return text
-
-
-def _error_message(error: Mapping[str, Any], secrets: Sequence[str]) -> str:
-    ctx = error.get("ctx") or {}
-    if error["type"] == "union_tag_invalid":
-        tag = _shorten(_redact(str(ctx.get("tag", "")), secrets), 40)
-        return f"unknown type {tag!r}; expected one of {ctx.get('expected_tags', '')}"
-    if error["type"] == "union_tag_not_found":
-        return "the type field is required"
-    return str(error["msg"])
-
-
-def _to_request_error(exc: ValidationError, secrets: Iterable[str] = ()) -> InvalidRequest:
-    """Turn a ValidationError into InvalidRequest (or its specific subclass), redacting secrets."""
-    # Shorter "secrets" are test placeholders, and redacting them would garble every message.
-    hidden = [secret for secret in secrets if len(secret) >= _MIN_REDACTED_LENGTH]
-    raw = exc.errors(include_url=False, include_input=False)
-    pairs: list[tuple[str, str]] = []
-    for error in raw:
-        loc, msg = _format_loc(error["loc"]), _error_message(error, hidden)
-        pairs.append((_redact(loc, hidden), _redact(msg, hidden)))
-    classes = {_ERROR_CLASSES.get(error["type"], InvalidRequest) for error in raw}
-    error_class = classes.pop() if len(classes) == 1 else InvalidRequest
-    shown = [f"{loc}: {msg}" if loc else msg for loc, msg in pairs[:_MAX_MESSAGES]]
-    if len(pairs) > _MAX_MESSAGES:
-        shown.append(f"and {len(pairs) - _MAX_MESSAGES} more errors")
-    return error_class("; ".join(shown) or InvalidRequest.default_message, errors=pairs)
-
-
-def _token_of(data: Mapping[str, Any] | str | bytes) -> str | None:
-    if isinstance(data, (str, bytes, bytearray)):
-        try:
-            data = json.loads(data)
-        except (ValueError, RecursionError):
-            return None
-    if isinstance(data, Mapping):
-        token = data.get("token")
-        return token if isinstance(token, str) else None
-    return None
-
-
 def parse_create_urls_request(
     data: Mapping[str, Any] | str | bytes, *, now: datetime | None = None
 ) -> CreateUrlsRequest:
@@ -841,8 +611,8 @@ def parse_create_urls_request(
             data = dict(data)
         return CreateUrlsRequest.model_validate(data, context=context)
     except ValidationError as exc:
-        token = _token_of(data)
-        raise _to_request_error(exc, [token] if token else []) from None
+        token = token_of(data)
+        raise to_request_error(exc, [token] if token else []) from None
 
 
 def parse_action(data: Mapping[str, Any] | str | bytes) -> Action:
@@ -860,4 +630,4 @@ def parse_action(data: Mapping[str, Any] | str | bytes) -> Action:
             data = dict(data)
         return ACTION_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        raise _to_request_error(exc) from None
+        raise to_request_error(exc) from None

@@ -1,4 +1,8 @@
-"""The ``sfn-callback-urls`` command: keygen, mint, inspect, serve and demo.
+"""The ``sfn-callback-urls`` command: keygen, mint, inspect, serve and demo; wiring only.
+
+Every command reads its configuration as the ready Lambda app does (`_config`: ``KEY_ID`` or
+``SFN_CALLBACK_URLS_KEY``, ``SFN_CALLBACK_URLS_PURPOSE``, ``SFN_CALLBACK_URLS_MODE``,
+``CALLBACK_BASE_URL``, the switches); options override single settings.
 
 Exit codes scripts can rely on: 0 success, 1 the input was refused (invalid request, invalid or
 expired URL) or the demo did not end as expected, 2 usage or configuration error (missing key,
@@ -13,34 +17,35 @@ import json
 import logging
 import os
 import sys
-import webbrowser
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from .claims import Claims
-from .codec import DEFAULT_PURPOSE, Codec, Mode
-from .errors import ConfigurationError, ExpiredPayload, SfnCallbackUrlsError
-from .keys import Keyring, LocalKey
-from .urls import CALLBACK_PATH, CallbackQuery, Minter, open_callback
+from ._claims import Claims
+from ._codec import DEFAULT_PURPOSE, refusal_hints
+from ._config import (
+    ENV_BASE_URL,
+    ENV_CONFIRM_GET,
+    ENV_ENABLE_OUTPUT_PARAMETERS,
+    ENV_ENABLE_POST_ACTIONS,
+    ENV_KEY,
+    ENV_KEY_ID,
+    ENV_MODE,
+    ENV_PURPOSE,
+    KEY_VARIABLES,
+    Settings,
+)
+from ._contract import CALLBACK_PATH, QUERY_DATA
+from ._models import format_utc, parse_create_urls_request
+from ._urls import CallbackQuery, Minter, open_callback
+from .errors import ConfigurationError, ExpiredPayload, InvalidPayload, SfnCallbackUrlsError
+from .keys import LocalKey
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-    from .complete import StepFunctionsClient
-    from .demo import Demo, DemoResult, ServedRequest
+    from ._complete import StepFunctionsClient
 
-__all__ = [
-    "EXIT_OK",
-    "EXIT_REFUSED",
-    "EXIT_USAGE",
-    "KEY_ENV_VAR",
-    "build_parser",
-    "main",
-    "serve_app",
-]
-
-#: Environment variable holding a local key (or a comma-separated keyring, primary first).
-KEY_ENV_VAR: Final = "SFN_CALLBACK_URLS_KEY"
+__all__ = ["EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "build_parser", "main", "serve_app"]
 
 EXIT_OK: Final = 0
 """Success (for ``demo --auto``: the execution ended as expected)."""
@@ -54,14 +59,24 @@ _PROG: Final = "sfn-callback-urls"
 
 _MAIN_EPILOG: Final = f"""\
 examples:
-  {_PROG} keygen                                  # a new key: export {KEY_ENV_VAR}=...
+  export {ENV_KEY}=$({_PROG} keygen)              # a new local key
   {_PROG} mint request.json --base-url https://abc123.execute-api.us-east-1.amazonaws.com/prod
   {_PROG} inspect 'https://.../respond?action=approve&type=success&data=...'
   {_PROG} serve --port 8080                       # a local callback server
   {_PROG} demo                                    # the approval e-mail, offline
 
+configuration: the environment of the ready Lambda app ({ENV_KEY_ID} or {ENV_KEY},
+{ENV_PURPOSE}, {ENV_MODE}, {ENV_BASE_URL}, ...); options override it.
 exit codes: 0 ok, 1 refused input (or demo outcome not as expected), 2 usage/configuration.
 Run '{_PROG} COMMAND --help' for each command's options and examples.
+"""
+
+_KEY_HELP: Final = f"""\
+keys: from the environment, like the ready Lambda app: {ENV_KEY_ID} (a KMS key) and/or
+{ENV_KEY} (a local keyring, keys separated by commas, the primary first),
+SFN_CALLBACK_URLS_WRAPPED_KEY or SFN_CALLBACK_URLS_PARAMETER. --key-file reads a keyring from a
+file instead; --key takes it on the command line, where other users of this machine can see it
+in the process list: prefer the environment or --key-file.
 """
 
 
@@ -74,6 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         code: int = args.func(args, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`inspect ... | head`): not an error worth a traceback. Point
+        # stdout at devnull so that the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except ConfigurationError as error:
         _error(error.message)
         return EXIT_USAGE
@@ -91,6 +113,12 @@ def _error(message: str) -> None:
     print(f"{_PROG}: {' '.join(message.split())}", file=sys.stderr)
 
 
+def _version() -> str:
+    from . import __version__
+
+    return f"{_PROG} {__version__}"
+
+
 # --- the parser ------------------------------------------------------------------------------
 
 
@@ -103,13 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_MAIN_EPILOG,
         formatter_class=formatter,
     )
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     keygen = commands.add_parser(
         "keygen",
         help="print a new local key",
-        description="Print a new local key (the last line of the output). Keep it secret.",
-        epilog=f"examples:\n  export {KEY_ENV_VAR}=$({_PROG} keygen | tail -n 1)\n",
+        description="Print a new local key on stdout (a hint goes to stderr). Keep it secret.",
+        epilog=f"examples:\n  export {ENV_KEY}=$({_PROG} keygen)\n",
         formatter_class=formatter,
     )
     keygen.set_defaults(func=_keygen)
@@ -117,33 +146,38 @@ def build_parser() -> argparse.ArgumentParser:
     mint = commands.add_parser(
         "mint",
         help="create-URLs request JSON -> response JSON",
-        description="Read a create-URLs request (JSON, the original app's contract) and print "
-        "the create-URLs response: one callback URL per action.",
+        description="Read a create-URLs request (JSON, the original app's contract) from a file "
+        "or stdin and print the create-URLs response: one callback URL per action.",
         epilog=f"""\
 examples:
   echo '{{"token": "...", "actions": [{{"name": "ok", "type": "success", "output": {{}}}}]}}' \\
     | {_PROG} mint --base-url https://abc123.execute-api.us-east-1.amazonaws.com/prod
-  {_PROG} mint request.json --key sfncu1_...   # the request may name its own base_url
+  {_PROG} mint request.json        # the request may name its own base_url
 
+{_KEY_HELP}
 exit codes: 0 minted, 1 the request is invalid (the reason on stderr), 2 no key/base URL.
 """,
         formatter_class=formatter,
     )
     mint.add_argument("request", nargs="?", default="-", help="a JSON file, or - for stdin")
-    mint.add_argument("--base-url", help="where the callback handler is reachable")
+    mint.add_argument(
+        "--base-url", help=f"where the callback handler is reachable (default: ${ENV_BASE_URL})"
+    )
     _add_key_options(mint)
     mint.set_defaults(func=_mint)
 
     inspect = commands.add_parser(
         "inspect",
         help="verify a callback URL and show what it carries",
-        description="Verify a callback URL (or its blob) and print its claims as JSON, or the "
-        "exact reason it is refused. The task token is shown only with --show-token.",
+        description="Verify a callback URL (or its blob) and print its claims as JSON, or why "
+        "it is refused, with hints on what to check (key, purpose, mode, a link cut short). "
+        "The task token is shown only with --show-token.",
         epilog=f"""\
 examples:
   {_PROG} inspect 'http://127.0.0.1:8080/respond?action=approve&type=success&data=...'
   {_PROG} inspect EQSjLQ-7ANd7bTq14Vsm... --show-token | jq -r .claims.token
 
+{_KEY_HELP}
 exit codes: 0 valid, 1 refused (InvalidPayload, ExpiredPayload, ActionMismatched...),
 2 no key. An expired URL still shows its claims.
 """,
@@ -158,16 +192,19 @@ exit codes: 0 valid, 1 refused (InvalidPayload, ExpiredPayload, ActionMismatched
         "serve",
         help="run a local callback server (WSGI, wsgiref)",
         description="Serve callback URLs on a local port with the WSGI app, completing tasks "
-        "against the Step Functions endpoint boto3 is configured for (AWS_REGION, "
-        "AWS_PROFILE, AWS_ENDPOINT_URL_SFN, ...). For development and local emulators: "
-        "plain HTTP, one process.",
+        "against the Step Functions endpoint boto3 is configured for (AWS_DEFAULT_REGION or "
+        "AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_SFN, ...). For development and local "
+        "emulators: plain HTTP, one process.",
         epilog=f"""\
 examples:
-  export {KEY_ENV_VAR}=$({_PROG} keygen | tail -n 1)
+  export {ENV_KEY}=$({_PROG} keygen)
   {_PROG} serve --port 8080 --confirm-get
   {_PROG} mint request.json --base-url http://127.0.0.1:8080    # URLs that point here
   AWS_ENDPOINT_URL_SFN=http://127.0.0.1:5000 {_PROG} serve    # against a moto server
 
+{_KEY_HELP}
+The switches {ENV_ENABLE_OUTPUT_PARAMETERS}, {ENV_ENABLE_POST_ACTIONS} and {ENV_CONFIRM_GET}
+are read from the environment too; the options below turn them on.
 Requests are logged as one JSON line each on stderr (never the token or the blob).
 """,
         formatter_class=formatter,
@@ -211,7 +248,9 @@ exit codes: 0 the execution ended as expected, 1 it did not (or no click before 
         formatter_class=formatter,
     )
     demo.add_argument(
-        "--auto", choices=["approve", "reject"], help="click this link yourself and check it"
+        "--auto",
+        choices=["approve", "reject"],
+        help="click this link for you (no browser) and check the execution ends as it should",
     )
     demo.add_argument("--open", action="store_true", help="open the e-mail in a web browser")
     demo.add_argument(
@@ -227,7 +266,10 @@ exit codes: 0 the execution ended as expected, 1 it did not (or no click before 
         help="how long to wait for a click (default: 600)",
     )
     demo.add_argument(
-        "--out", metavar="DIR", help="where to write the e-mail (default: a temp dir)"
+        "--out",
+        metavar="DIR",
+        help="where to write the e-mail, kept afterwards (default: a temporary directory, "
+        "removed when the demo ends)",
     )
     demo.add_argument("--name", default="Ben", help="who is asked (default: Ben)")
     demo.set_defaults(func=_demo)
@@ -235,56 +277,96 @@ exit codes: 0 the execution ended as expected, 1 it did not (or no click before 
 
 
 def _add_key_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
+    keys = command.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help=f"read a local keyring from this file instead of the environment (${ENV_KEY}, "
+        f"${ENV_KEY_ID}, ...)",
+    )
+    keys.add_argument(
         "--key",
-        help=f"a local key or comma-separated keyring (default: ${KEY_ENV_VAR})",
+        metavar="KEYRING",
+        help="a local keyring on the command line (discouraged: visible in the process list)",
     )
     command.add_argument(
         "--mode",
         choices=["encrypted", "signed"],
-        default="encrypted",
-        help="how blobs are sealed (default: encrypted)",
+        help=f"how blobs are sealed (default: ${ENV_MODE}, else encrypted)",
     )
     command.add_argument(
         "--purpose",
-        default=DEFAULT_PURPOSE,
-        help=f"the purpose blobs are bound to (default: {DEFAULT_PURPOSE})",
+        help=f"the purpose blobs are bound to (default: ${ENV_PURPOSE}, else {DEFAULT_PURPOSE})",
     )
 
 
-def _codec(args: argparse.Namespace) -> Codec:
-    text = args.key or os.environ.get(KEY_ENV_VAR)
-    if not text:
+def _environment(args: argparse.Namespace) -> dict[str, str]:
+    """``os.environ`` with the command's options laid over it."""
+    environ = dict(os.environ)
+    keyring = args.key
+    if args.key_file is not None:
+        try:
+            with open(args.key_file, encoding="utf-8") as file:
+                keyring = file.read()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or "not UTF-8 text"
+            raise ConfigurationError(f"Cannot read {args.key_file}: {reason}.") from None
+    if keyring is not None:
+        for name in KEY_VARIABLES:
+            environ.pop(name, None)
+        environ[ENV_KEY] = keyring
+    if args.mode is not None:
+        environ[ENV_MODE] = args.mode
+    if args.purpose is not None:
+        environ[ENV_PURPOSE] = args.purpose
+    return environ
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    environ = _environment(args)
+    if not any(environ.get(name) for name in KEY_VARIABLES):
         raise ConfigurationError(
-            f"No key: pass --key or set ${KEY_ENV_VAR} (make one with `{_PROG} keygen`)."
+            f"No key: set {ENV_KEY} (make one with `{_PROG} keygen`) or {ENV_KEY_ID} (a KMS key), "
+            "or pass --key-file."
         )
-    mode = Mode.SIGNED if args.mode == "signed" else Mode.ENCRYPTED
-    return Codec(Keyring.from_string(text), mode=mode, purpose=args.purpose)
+    return Settings.from_environment(environ)
 
 
 # --- keygen, mint, inspect -------------------------------------------------------------------
 
 
 def _keygen(args: argparse.Namespace, out: TextIO) -> int:
-    print(
-        f"# A new local key. Keep it secret; e.g. export {KEY_ENV_VAR}=<the line below>", file=out
-    )
     print(LocalKey.generate().to_string(), file=out)
+    if sys.stderr.isatty():
+        print(f"# A new local key. Keep it secret; e.g. export {ENV_KEY}=...", file=sys.stderr)
     return EXIT_OK
 
 
-def _mint(args: argparse.Namespace, out: TextIO) -> int:
-    codec = _codec(args)
-    if args.request == "-":
-        text = sys.stdin.read()
-    else:
+def _read_request(path: str) -> str:
+    if path != "-":
         try:
-            with open(args.request, encoding="utf-8") as file:
-                text = file.read()
+            with open(path, encoding="utf-8") as file:
+                return file.read()
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or "not UTF-8 text"
-            raise ConfigurationError(f"Cannot read {args.request}: {reason}.") from None
-    response = Minter(codec, base_url=args.base_url).create_urls(text)
+            raise ConfigurationError(f"Cannot read {path}: {reason}.") from None
+    if sys.stdin.isatty():
+        print(
+            f"{_PROG}: reading the create-URLs request (JSON) from stdin; end it with Ctrl-D.",
+            file=sys.stderr,
+        )
+    return sys.stdin.read()
+
+
+def _mint(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args)
+    request = parse_create_urls_request(_read_request(args.request))
+    base_url = args.base_url or settings.base_url
+    if base_url is None and request.base_url is None:
+        raise ConfigurationError(
+            f"No base URL: pass --base-url, set ${ENV_BASE_URL}, or give base_url in the request."
+        )
+    response = Minter(settings.codec(), base_url=base_url).create_urls(request)
     print(json.dumps(response.model_dump(mode="json", exclude_none=True), indent=2), file=out)
     return EXIT_OK
 
@@ -298,8 +380,8 @@ def _claims_json(claims: Claims, *, show_token: bool) -> dict[str, Any]:
             "type": claims.action.type,
             **claims.action.model_dump(mode="json", by_alias=True, exclude_defaults=True),
         },
-        "issued_at": _iso(claims.issued_at),
-        "expires_at": None if claims.expires_at is None else _iso(claims.expires_at),
+        "issued_at": format_utc(claims.issued_at),
+        "expires_at": None if claims.expires_at is None else format_utc(claims.expires_at),
         "output_parameters": claims.output_parameters,
     }
     if show_token:
@@ -307,32 +389,48 @@ def _claims_json(claims: Claims, *, show_token: bool) -> dict[str, Any]:
     return result
 
 
-def _iso(moment: Any) -> str:
-    return str(moment.isoformat()).replace("+00:00", "Z")
+def _print_json(value: Mapping[str, Any], out: TextIO) -> None:
+    print(json.dumps(value, indent=2), file=out)
 
 
 def _inspect(args: argparse.Namespace, out: TextIO) -> int:
-    codec = _codec(args)
+    from ._claims import utcnow
+
+    codec = _settings(args).codec()
     text: str = args.url.strip()
+    query = CallbackQuery.parse(text if ("=" in text or "?" in text) else {QUERY_DATA: text})
+    now = utcnow()
     try:
-        query = CallbackQuery.parse(text if ("=" in text or "?" in text) else {"data": text})
-        opened = open_callback(codec, query)
+        opened = open_callback(codec, query, now=now)
     except ExpiredPayload as error:
         # Authentic but expired: the claims are trustworthy, show them (token only if asked).
-        claims = codec.open(query.data, check_expiry=False)
-        result = {"valid": False, "error": error.code, "message": error.message}
-        result["claims"] = _claims_json(claims, show_token=args.show_token)
-        print(json.dumps(result, indent=2), file=out)
+        result: dict[str, Any] = {"valid": False, **error.to_dict()}
+        if error.claims is not None:
+            result["claims"] = _claims_json(error.claims, show_token=args.show_token)
+        _print_json(result, out)
         _error(f"{error.code}: {error.message}")
+        return EXIT_REFUSED
+    except InvalidPayload as error:
+        hints = refusal_hints(codec, query.data)
+        _print_json({"valid": False, **error.to_dict(), "hints": hints}, out)
+        _error(f"{error.code}: {error.message}")
+        for hint in hints:
+            _error(f"hint: {hint}")
         return EXIT_REFUSED
     except SfnCallbackUrlsError as error:
         if isinstance(error, ConfigurationError):
             raise
-        print(json.dumps({"valid": False, **error.to_dict()}, indent=2), file=out)
+        _print_json({"valid": False, **error.to_dict()}, out)
         _error(f"{error.code}: {error.message}")
         return EXIT_REFUSED
-    result = {"valid": True, "claims": _claims_json(opened.claims, show_token=args.show_token)}
-    print(json.dumps(result, indent=2), file=out)
+    claims = opened.claims
+    result = {"valid": True, "claims": _claims_json(claims, show_token=args.show_token)}
+    if claims.expires_at is not None and claims.expires_at < now:
+        result["note"] = (
+            f"expired at {format_utc(claims.expires_at)}, still accepted within the "
+            f"{codec.leeway.total_seconds():g} s leeway for clock skew"
+        )
+    _print_json(result, out)
     return EXIT_OK
 
 
@@ -352,17 +450,29 @@ def serve_app(
     Raises:
         ConfigurationError: no key, or a damaged one.
     """
-    from .adapters.wsgi import make_wsgi_app
-    from .handler import CallbackHandler
+    from ._handler import CallbackHandler
+    from .adapters._wsgi import make_wsgi_app
 
+    settings = _settings(args)
+    switches = _switches(args, settings)
     handler = CallbackHandler(
-        _codec(args),
+        settings.codec(),
         stepfunctions_client=stepfunctions_client,
-        enable_output_parameters=args.enable_output_parameters,
-        enable_post_actions=args.enable_post_actions,
-        confirm_get=args.confirm_get,
+        enable_output_parameters=switches["enable_output_parameters"],
+        enable_post_actions=switches["enable_post_actions"],
+        confirm_get=switches["confirm_get"],
     )
     return make_wsgi_app(handler)
+
+
+def _switches(args: argparse.Namespace, settings: Settings) -> dict[str, bool]:
+    """The handler's switches: on when the environment or an option turns them on."""
+    return {
+        "enable_output_parameters": args.enable_output_parameters
+        or settings.enable_output_parameters,
+        "enable_post_actions": args.enable_post_actions or settings.enable_post_actions,
+        "confirm_get": args.confirm_get or settings.confirm_get,
+    }
 
 
 def _stepfunctions_client() -> StepFunctionsClient:
@@ -370,14 +480,14 @@ def _stepfunctions_client() -> StepFunctionsClient:
     import boto3
     from botocore.exceptions import BotoCoreError, NoRegionError
 
-    from .complete import default_client
+    from ._complete import default_client
 
     try:
         client = default_client()
         credentials = boto3.Session().get_credentials()
     except NoRegionError:
         raise ConfigurationError(
-            "No AWS region: set AWS_DEFAULT_REGION (or a region in your AWS profile)."
+            "No AWS region: set AWS_DEFAULT_REGION or AWS_REGION (or a region in your profile)."
         ) from None
     except BotoCoreError as error:
         raise ConfigurationError(f"AWS configuration: {error}") from None
@@ -390,9 +500,10 @@ def _stepfunctions_client() -> StepFunctionsClient:
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    from .demo import LocalServer
+    from ._server import LocalServer
 
     app = serve_app(args)  # checks the key first
+    switches = _switches(args, _settings(args))
     if os.environ.get("AWS_ENDPOINT_URL_STEPFUNCTIONS") and not os.environ.get(
         "AWS_ENDPOINT_URL_SFN"
     ):
@@ -407,9 +518,9 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     options = [
         name
         for name, enabled in (
-            ("confirm GET", args.confirm_get),
-            ("output parameters", args.enable_output_parameters),
-            ("POST actions", args.enable_post_actions),
+            ("confirm GET", switches["confirm_get"]),
+            ("output parameters", switches["enable_output_parameters"]),
+            ("POST actions", switches["enable_post_actions"]),
         )
         if enabled
     ]
@@ -430,157 +541,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
 # --- demo ------------------------------------------------------------------------------------
 
 
-class _Terminal:
-    """Aligned, short steps; a tick and colours where the terminal can show them."""
-
-    _LABEL_WIDTH: Final = 16
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        encoding = (getattr(out, "encoding", None) or "ascii").lower().replace("-", "")
-        self.unicode = encoding in ("utf8", "utf16", "utf32")
-        isatty = getattr(out, "isatty", None)
-        self.color = bool(isatty and isatty()) and "NO_COLOR" not in os.environ
-        self.ok = "✓" if self.unicode else "*"
-        self.arrow = "→" if self.unicode else "->"
-        self.bad = "✗" if self.unicode else "x"
-
-    def paint(self, text: str, code: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if self.color else text
-
-    def line(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
-
-    def step(self, label: str, text: str, *, mark: str | None = None, code: str = "32") -> None:
-        glyph = self.paint(mark or self.ok, code)
-        self.line(f"  {glyph} {self.paint(label.ljust(self._LABEL_WIDTH), '1')} {text}")
-
-    def more(self, text: str) -> None:
-        self.line(f"    {' ' * self._LABEL_WIDTH} {text}")
-
-    def dim(self, text: str) -> str:
-        return self.paint(text, "2")
-
-
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from .demo import Demo
+    from ._demo import run_demo
 
-    term = _Terminal(out)
-
-    def on_request(served: ServedRequest) -> None:
-        label = served.action or "?"
-        code = "32" if served.status < 400 else "31"
-        term.step(
-            "request",
-            f"{served.method:<4} {label:<8} {term.paint(_status_text(served.status), code)}",
-            mark=term.arrow,
-            code="36",
-        )
-
-    term.line(
-        f"{term.paint(f'{_PROG} demo', '1')}: the approval e-mail, offline "
-        f"{term.dim('(moto in-process, no AWS account)')}"
-    )
-    term.line()
-    demo = Demo(name=args.name, out_dir=args.out, confirm_get=args.confirm, on_request=on_request)
-    try:
-        demo.start()
-        return _run_demo(demo, args, term)
-    except KeyboardInterrupt:
-        term.line()
-        term.step("interrupted", "stopping", mark=term.bad, code="33")
-        return _EXIT_INTERRUPTED
-    finally:
-        stopped = demo.stop()
-        if stopped:
-            term.step("cleaned up", f"stopped {len(stopped)} waiting execution(s)", code="33")
-
-
-def _run_demo(demo: Demo, args: argparse.Namespace, term: _Terminal) -> int:
-    from .demo import SUBJECT
-
-    execution_name = demo.execution_arn.rsplit(":", 1)[-1]
-    term.step("execution", f"{execution_name} {term.dim('waits for its task token')}")
-    term.step(
-        "task token",
-        f"read from the request queue {term.dim(f'({demo.token_length} chars in moto)')}",
-    )
-    mode = "confirm mode: a GET asks, a button POSTs" if demo.confirm_get else "a GET completes"
-    term.step("callback server", f"{demo.server_url}{CALLBACK_PATH} {term.dim(f'({mode})')}")
-    for index, (name, url) in enumerate(demo.urls.items()):
-        real = demo.real_token_url_lengths.get(name)
-        note = term.dim(f"(~{real} with a real ~684-char AWS token)") if real else ""
-        text = f"{name:<8} {len(url):>4} chars {note}"
-        if index == 0:
-            term.step("links minted", text)
-        else:
-            term.more(text)
-    term.step("e-mail written", str(demo.email_path))
-    term.line()
-    term.line(f"  Subject: {SUBJECT}")
-    for name, url in demo.urls.items():
-        term.line(f"  {name.capitalize():<8} {url}")
-    term.line()
-
-    if args.open:
-        opened = webbrowser.open(demo.email_path.resolve().as_uri())
-        if not opened:
-            term.step("browser", "could not open one: open the e-mail file yourself", mark="!")
-    if args.auto:
-        how = "GET, then the confirm button's POST" if demo.confirm_get else "GET"
-        term.step("clicking", f"{args.auto} for you ({how})", mark=term.arrow, code="36")
-        demo.click(args.auto)
-    else:
-        where = "in the browser" if args.open else f"in {demo.email_path.name} (or a link above)"
-        term.line(f"  Click Approve or Reject {where}.")
-        term.line(
-            term.dim(f"  Waiting up to {args.timeout:g} s for a click; Ctrl-C stops the demo.")
-        )
-        term.line()
-    try:
-        result = demo.wait(timeout=args.timeout)
-    except TimeoutError:
-        term.step("no click", f"within {args.timeout:g} s", mark=term.bad, code="31")
-        return EXIT_REFUSED
-    return _report(result, args.auto, args.name, term)
-
-
-def _report(result: DemoResult, expected: str | None, name: str, term: _Terminal) -> int:
-    from .demo import demo_cause
-
-    status_code = "32" if result.status == "SUCCEEDED" else "31"
-    term.step("execution", term.paint(result.status, status_code))
-    if result.answer is not None:
-        term.step("confirmation", f'"{result.confirmation_text}"')
-        if result.answer == "approve":
-            term.more(f"output {json.dumps(result.confirmation)}")
-        else:
-            term.more(f"error  {json.dumps(result.confirmation.get('Error'))}")
-            if result.cause_dropped:
-                cause = json.dumps(demo_cause(name))
-                term.more(term.dim(f"cause  {cause} was sent: moto, the local emulator,"))
-                term.more(term.dim("       drops it (AWS keeps it)"))
-    else:
-        term.step("confirmation", result.confirmation_text, mark=term.bad, code="31")
-    # Interactive: either answer is what the person chose. --auto: the blog post's outcome.
-    as_expected = result.answer is not None if expected is None else result.ended_as(expected, name)
-    if expected is not None:
-        if as_expected:
-            term.step("as expected", f"{expected} ended the execution the blog post's way")
-        else:
-            term.step("unexpected", f"{expected} did not end as expected", mark=term.bad, code="31")
-    term.line()
-    return EXIT_OK if as_expected else EXIT_REFUSED
-
-
-def _status_text(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    return EXIT_OK if run_demo(args, out) else EXIT_REFUSED

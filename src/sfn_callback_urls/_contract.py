@@ -1,0 +1,57 @@
+"""The contract's constants: the callback URL's shape and every size limit, in one place.
+
+Limits are of two kinds: Step Functions' own (a longer token, error, cause or output would be
+refused by AWS, so we refuse it first, with a clear error) and ours (caps on what an untrusted
+request may make us decode, each with room above anything we mint).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- the callback URL: {base_url}/respond?action=NAME&type=TYPE&data=BLOB ------------------------
+
+#: Path appended to the base URL.
+CALLBACK_PATH: Final = "/respond"
+#: Query parameter holding the action name (for humans; checked against the blob).
+QUERY_ACTION: Final = "action"
+#: Query parameter holding the action type (for humans; checked against the blob).
+QUERY_TYPE: Final = "type"
+#: Query parameter holding the sealed blob.
+QUERY_DATA: Final = "data"
+
+# --- Step Functions' limits --------------------------------------------------------------------
+
+#: Longest task token Step Functions issues (and so the longest we accept).
+MAX_TOKEN_LENGTH: Final = 2048
+#: Longest ``error`` of ``SendTaskFailure``, in characters.
+MAX_ERROR_LENGTH: Final = 256
+#: Longest ``cause`` of ``SendTaskFailure``, in characters.
+MAX_CAUSE_LENGTH: Final = 32_768
+#: Largest task output: 256 KiB of UTF-8 JSON text.
+MAX_OUTPUT_BYTES: Final = 262_144
+
+# --- ours --------------------------------------------------------------------------------------
+
+#: Longest action or outcome name.
+MAX_ACTION_NAME_LENGTH: Final = 64
+#: Longest key id a blob can carry (its length is one byte on the wire).
+MAX_KEY_ID_LENGTH: Final = 32
+#: Longest key backend header a blob can carry (its length is one byte on the wire).
+MAX_KEY_HEADER_LENGTH: Final = 255
+#: Longest blob minted or accepted, in characters (CloudFront and edge-optimized API Gateway cap
+#: URLs at 8,192); a longer one is refused before any decoding.
+MAX_BLOB_LENGTH: Final = 8000
+#: Largest action JSON a deflated blob may inflate to: no zip bombs.
+MAX_DECOMPRESSED_SIZE: Final = 512 * 1024
+#: Longest query string accepted: a maximal blob plus room for output parameters.
+MAX_QUERY_LENGTH: Final = MAX_BLOB_LENGTH + 2048
+#: Most parameters a query string may have.
+MAX_QUERY_FIELDS: Final = 64
+#: Largest POST body a POST action decodes, in bytes (Step Functions' own limit on task output).
+MAX_POST_BODY_SIZE: Final = 256 * 1024
+#: Deepest nesting of arrays and objects in a POST body.
+MAX_POST_BODY_DEPTH: Final = 64
+#: Largest request body the WSGI and ASGI apps read (413 beyond, unread); room above
+#: `MAX_POST_BODY_SIZE` so that the handler, not the server, says what is wrong.
+MAX_BODY_SIZE: Final = 512 * 1024

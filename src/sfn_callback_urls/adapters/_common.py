@@ -1,0 +1,50 @@
+"""What the WSGI, ASGI and Lambda adapters share: the callback path and their own answers.
+
+Every answer is built by the render module, so the adapters' 404, 413 and 400 carry the same
+security headers as the handler's.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .._contract import CALLBACK_PATH
+from .._handler import CallbackRequest, CallbackResponse
+from .._render import JSON, render_error
+from ..errors import NotFound, PayloadTooLarge, RequestError
+
+__all__ = [
+    "SupportsHandle",
+    "bad_request_response",
+    "body_too_large_response",
+    "is_callback_path",
+    "not_found_response",
+]
+
+
+class SupportsHandle(Protocol):
+    """What the adapters call: a `CallbackHandler` or a fake."""
+
+    def handle(self, request: CallbackRequest) -> CallbackResponse:
+        """Answer one request; never raises."""
+        ...
+
+
+def is_callback_path(path: str) -> bool:
+    """Whether ``path`` is the callback endpoint: any path ending in ``/respond``."""
+    return path.endswith(CALLBACK_PATH)
+
+
+def not_found_response() -> CallbackResponse:
+    """404 ``{"error": "NotFound", ...}`` for any path that is not the callback endpoint."""
+    return render_error(NotFound(), JSON)
+
+
+def body_too_large_response(limit: int) -> CallbackResponse:
+    """413 ``PayloadTooLarge`` for a body over ``limit`` bytes."""
+    return render_error(PayloadTooLarge(f"The request body is larger than {limit} bytes."), JSON)
+
+
+def bad_request_response(message: str) -> CallbackResponse:
+    """400 for an HTTP request malformed below the handler (e.g. a bad ``Content-Length``)."""
+    return render_error(RequestError(message), JSON)

@@ -1,0 +1,141 @@
+"""AWS plumbing shared by the KMS backends: a lazy client, and botocore errors as ours.
+
+boto3 and botocore are imported on first use only (a client is built, or an AWS call failed),
+so importing the key backends costs nothing in a process that never talks to AWS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import ConfigurationError, KeyUnavailable
+from ._cached import CachedKeyBackend
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from mypy_boto3_kms import KMSClient
+
+__all__ = [
+    "ENCRYPTION_CONTEXT_KEY",
+    "INVALID_CIPHERTEXT_CODES",
+    "KmsKey",
+    "error_code",
+    "is_aws_error",
+    "key_unavailable",
+    "make_client",
+]
+
+#: The encryption context key under which the codec's purpose is bound into every KMS call that
+#: takes an encryption context. IAM policies can restrict it with the condition key
+#: ``kms:EncryptionContext:sfn-callback-urls:purpose``.
+ENCRYPTION_CONTEXT_KEY = "sfn-callback-urls:purpose"
+
+#: KMS answers these when a ciphertext cannot be valid for the key and context we asked for: the
+#: caller sent a bad blob (HTTP 400). Everything else (AccessDenied included) is our problem.
+INVALID_CIPHERTEXT_CODES = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
+
+
+def make_client(service: Literal["kms", "ssm"], session: Session | None) -> Any:
+    """A boto3 client with standard retries; region and endpoint come from AWS configuration."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    config = Config(retries={"mode": "standard"})
+    try:
+        session = session or boto3.Session()
+        if service == "kms":
+            return session.client("kms", config=config)
+        return session.client("ssm", config=config)
+    except BotoCoreError as error:
+        raise ConfigurationError(
+            f"Cannot create an AWS {service.upper()} client ({type(error).__name__}); "
+            "check the AWS region and credentials configuration."
+        ) from error
+
+
+def is_aws_error(error: BaseException) -> bool:
+    """Whether ``error`` is botocore's: an AWS error answer or a failure to get one."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(error, (ClientError, BotoCoreError))
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a ``ClientError``, else the exception's class name."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code") or "ClientError")
+    return type(error).__name__
+
+
+def key_unavailable(operation: str, error: BaseException) -> KeyUnavailable:
+    """Our error for a failed KMS (or SSM) call: the operation and code, nothing else.
+
+    Never the key id, the ciphertext or key material: the message may be shown to whoever
+    clicked the link. The original error (with AWS's own message) stays on the exception.
+    """
+    code = error_code(error)
+    return KeyUnavailable(
+        f"The KMS key is unavailable: {operation} failed with {code}.",
+        aws_code=code,
+        original_error=error,
+    )
+
+
+class KmsKey(CachedKeyBackend):
+    """What both KMS backends share: a `CachedKeyBackend` with a KMS client.
+
+    Args:
+        key_id: the KMS key id, ARN or alias.
+        client: a boto3 KMS client; by default one is built on first use from ``session``.
+        session: a boto3 session for that client (default: ``boto3.Session()``).
+        wire_id, max_age, max_uses, cache_size, clock: see `CachedKeyBackend`.
+    """
+
+    __slots__ = ("_client", "_client_lock", "_session")
+
+    def __init__(
+        self,
+        key_id: str,
+        *,
+        client: KMSClient | None = None,
+        session: Session | None = None,
+        wire_id: bytes | None = None,
+        max_age: timedelta = timedelta(minutes=5),
+        max_uses: int = 100_000,
+        cache_size: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            key_id,
+            wire_id=wire_id,
+            max_age=max_age,
+            max_uses=max_uses,
+            cache_size=cache_size,
+            clock=clock,
+        )
+        self._client = client
+        self._session = session
+        self._client_lock = threading.Lock()
+
+    @property
+    def kms_key_id(self) -> str:
+        """The KMS key id, ARN or alias this backend calls KMS with."""
+        return self._key_id
+
+    @property
+    def client(self) -> KMSClient:
+        """The KMS client, created on first use when none was given."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = make_client("kms", self._session)
+        return self._client
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._key_id!r}, wire_id={self._wire_id.hex()!r})"
