@@ -18,8 +18,6 @@ key backends in `sfn_callback_urls.keys` and hypothesis strategies for your own 
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._claims import Claims
 from ._codec import Codec, Mode
 from ._complete import Completion, complete
@@ -86,7 +84,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> str:
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 
