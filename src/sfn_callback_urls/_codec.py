@@ -1,15 +1,17 @@
 """The sealed blob: claims to a compact, authenticated, URL-safe string and back.
 
-Wire format, version 1 (``docs/blob-format.md`` is the full specification)::
+Wire format, version 1 (``docs/blob-format.md`` is the full specification):
 
-    blob      = base64url(header || sealed)              no padding, canonical
-    header    = format(1) || len(kid)(1) || kid || len(kh)(1) || kh
-    format    = 0x10 | mode                               version 1; mode 1 encrypted, 2 signed
-    sealed    = nonce(12) || AES-256-GCM-SIV(plaintext)   encrypted mode, AAD = context
-              | plaintext || HMAC-SHA256(context || plaintext)[:16]          signed mode
-    context   = len(purpose)(2) || purpose || header
-    plaintext = flags(1) || type(1) || tid(16) || iat(4) || exp(4) || len(token)(2) || token
-                || action
+```text
+blob      = base64url(header || sealed)              no padding, canonical
+header    = format(1) || len(kid)(1) || kid || len(kh)(1) || kh
+format    = 0x10 | mode                               version 1; mode 1 encrypted, 2 signed
+sealed    = nonce(12) || AES-256-GCM-SIV(plaintext)   encrypted mode, AAD = context
+          | plaintext || HMAC-SHA256(context || plaintext)[:16]          signed mode
+context   = len(purpose)(2) || purpose || header
+plaintext = flags(1) || type(1) || tid(16) || iat(4) || exp(4) || len(token)(2) || token
+            || action
+```
 
 ``kid`` names the key in a keyring; ``kh`` is the key backend's header (empty for local keys).
 The token is stored as its raw bytes when it is canonical standard base64 (real task tokens are),

@@ -1,11 +1,13 @@
 """The blog post's approval e-mail, offline: moto, a local callback server and real clicks.
 
-`Demo` runs the whole flow in this process, with no AWS account::
+`Demo` runs the whole flow in this process, with no AWS account:
 
-    with Demo(out_dir=Path("demo")) as demo:    # starts moto, the machine and the server
-        print(demo.email_path, demo.urls["approve"])
-        result = demo.wait(timeout=600)          # until someone clicks a link
-        result.status, result.confirmation_text  # "SUCCEEDED", "Hello Ben, your task is complete"
+```python
+with Demo(out_dir=Path("demo")) as demo:    # starts moto, the machine and the server
+    print(demo.email_path, demo.urls["approve"])
+    result = demo.wait(timeout=600)          # until someone clicks a link
+    result.status, result.confirmation_text  # "SUCCEEDED", "Hello Ben, your task is complete"
+```
 
 It starts moto in-process with real state machine executions, runs the
 `ApprovalMachine`, reads the task token from its

@@ -8,12 +8,14 @@ Each adapter only translates; every decision is the handler's.
   Lambda function URLs and ALB target-group events (the source is detected, `EventSource`).
 
 Submodules load on first use, so a Lambda function pays for neither ``asyncio`` nor
-``wsgiref``::
+``wsgiref``:
 
-    handler = CallbackHandler(Codec.from_environment())
+```python
+handler = CallbackHandler(Codec.from_environment())
 
-    def lambda_handler(event, context):
-        return response_to_event(handler.handle(event_to_request(event)), event)
+def lambda_handler(event, context):
+    return response_to_event(handler.handle(event_to_request(event)), event)
+```
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """An ASGI 3 app (standard library only) around a callback handler.
 
-::
-
-    app = make_asgi_app(CallbackHandler(codec))   # uvicorn module:app, hypercorn, ...
+```python
+app = make_asgi_app(CallbackHandler(codec))   # uvicorn module:app, hypercorn, ...
+```
 
 Any path ending in ``/respond`` goes to the handler; every other path is a 404 JSON answer.
 The body is read up to ``max_body_size`` (413 beyond). The handler is synchronous (it calls

@@ -1,10 +1,10 @@
 """A WSGI app (PEP 3333, standard library only) around a callback handler.
 
-::
-
-    from wsgiref.simple_server import make_server
-    app = make_wsgi_app(CallbackHandler(codec))
-    make_server("127.0.0.1", 8000, app).serve_forever()
+```python
+from wsgiref.simple_server import make_server
+app = make_wsgi_app(CallbackHandler(codec))
+make_server("127.0.0.1", 8000, app).serve_forever()
+```
 
 Any path ending in ``/respond`` goes to the handler; every other path is a 404 JSON answer.
 The body is read by ``Content-Length`` (or to its end when the server says the input is

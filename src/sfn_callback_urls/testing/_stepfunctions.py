@@ -1,14 +1,16 @@
 """A real approval workflow to test callback URLs against: an SQS queue and a state machine.
 
 `ApprovalMachine` builds the approval state machine of the original blog post on any
-boto3 clients (moto's in tests, a moto server for an offline demo, or real AWS)::
+boto3 clients (moto's in tests, a moto server for an offline demo, or real AWS):
 
-    with ApprovalMachine(stepfunctions, sqs) as machine:
-        execution_arn = machine.start(name="Ben")
-        token, request = machine.wait_for_token()      # the "approval e-mail"
-        complete(Completion.success(token, {"name_in_output": "Ben"}), client=stepfunctions)
-        machine.wait_for_status(execution_arn)["status"]  # "SUCCEEDED"
-        machine.confirmation()                          # {"name_in_output": "Ben"}
+```python
+with ApprovalMachine(stepfunctions, sqs) as machine:
+    execution_arn = machine.start(name="Ben")
+    token, request = machine.wait_for_token()      # the "approval e-mail"
+    complete(Completion.success(token, {"name_in_output": "Ben"}), client=stepfunctions)
+    machine.wait_for_status(execution_arn)["status"]  # "SUCCEEDED"
+    machine.confirmation()                          # {"name_in_output": "Ben"}
+```
 
 The machine:
 

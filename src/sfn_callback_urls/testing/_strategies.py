@@ -1,13 +1,15 @@
 """Hypothesis strategies for the values this library handles, for your own property tests.
 
 Every strategy draws *valid* values (they pass the models' validation), shrinks towards small
-ones, and stays small enough for fast tests::
+ones, and stays small enough for fast tests:
 
-    from hypothesis import given
-    from sfn_callback_urls.testing import claims
+```python
+from hypothesis import given
+from sfn_callback_urls.testing import claims
 
-    @given(claims())
-    def test_my_handler_round_trips(c): ...
+@given(claims())
+def test_my_handler_round_trips(c): ...
+```
 
 Needs hypothesis: ``pip install 'sfn-callback-urls[tests]'``.
 """
