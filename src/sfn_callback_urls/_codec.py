@@ -28,7 +28,7 @@ import hmac
 import os
 import struct
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
 import pydantic
@@ -170,7 +170,28 @@ class Codec:
 
         Raises:
             PayloadTooLarge: the blob would exceed `MAX_BLOB_LENGTH`.
+            InvalidRequest: the token or action cannot be encoded (e.g. a lone surrogate).
         """
+        return self._seal(claims, None)
+
+    def seal_many(self, claims: Sequence[Claims]) -> list[str]:
+        """Seal several claims of one task token (a mint's actions) into blobs, in order.
+
+        The same as `seal()` for each, with the token's encoding worked out once.
+
+        Raises:
+            ValueError: the claims are not all of one token.
+            PayloadTooLarge, InvalidRequest: see `seal()`.
+        """
+        if not claims:
+            return []
+        token = claims[0].token
+        if any(item.token != token for item in claims):
+            raise ValueError("seal_many() seals the claims of one token")
+        encoded = _encode_token(token)
+        return [self._seal(item, encoded) for item in claims]
+
+    def _seal(self, claims: Claims, encoded_token: tuple[int, bytes] | None) -> str:
         key = self._keyring.primary
         key_header, data_key = key.mint_key(self.purpose)
         # One tuple, read and replaced atomically, so threads never mix two entries.
@@ -192,7 +213,7 @@ class Codec:
             # One entry is enough: a backend reuses its data key (and header) for many blobs.
             self._last = (key, key_header, header, context)
         try:
-            plaintext = _encode_plaintext(claims)
+            plaintext = _encode_plaintext(claims, encoded_token)
         except (UnicodeEncodeError, PydanticSerializationError):
             # Claims built by hand around the models' checks (e.g. a lone surrogate).
             raise InvalidRequest("The token or action is not valid Unicode text.") from None
@@ -308,8 +329,8 @@ def _encode_token(token: str) -> tuple[int, bytes]:
     return 0, text
 
 
-def _encode_plaintext(claims: Claims) -> bytes:
-    token_flag, token = _encode_token(claims.token)
+def _encode_plaintext(claims: Claims, encoded_token: tuple[int, bytes] | None = None) -> bytes:
+    token_flag, token = _encode_token(claims.token) if encoded_token is None else encoded_token
     if len(token) > 0xFFFF:
         raise PayloadTooLarge("The task token is too long.")
     # exclude_defaults drops ``type`` (it has its byte) and every unset optional field.
@@ -359,7 +380,7 @@ def _decode_plaintext(plaintext: bytes) -> Claims:
         else:
             token = token_bytes.decode("utf-8")
         action = action_class.model_validate_json(action_bytes)
-        return Claims._trusted(
+        return Claims.trusted(
             token,
             action,
             _uuid_text(tid),

@@ -9,29 +9,44 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
-from ._claims import Claims, new_transaction_id, utcnow
+from ._claims import Claims, new_transaction_id, utcnow, wire_time
 from ._codec import Codec
 from ._contract import (
     CALLBACK_PATH,
     MAX_QUERY_FIELDS,
     MAX_QUERY_LENGTH,
+    MAX_TOKEN_LENGTH,
     QUERY_ACTION,
     QUERY_DATA,
     QUERY_TYPE,
 )
 from ._http_url import http_url_problem
-from ._models import Action, CreateUrlsRequest, CreateUrlsResponse, parse_create_urls_request
+from ._models import (
+    Action,
+    CreateUrlsRequest,
+    CreateUrlsResponse,
+    FailureAction,
+    HeartbeatAction,
+    PostAction,
+    SuccessAction,
+    parse_action,
+    parse_create_urls_request,
+)
 from .errors import (
     ActionMismatched,
     ConfigurationError,
+    DuplicateActionName,
     InvalidDate,
     InvalidPayload,
+    InvalidRequest,
     PayloadTooLarge,
 )
+
+_ACTION_CLASSES = (SuccessAction, FailureAction, HeartbeatAction, PostAction)
 
 __all__ = [
     "CallbackQuery",
@@ -52,13 +67,35 @@ def _check_base_url(base_url: str) -> str:
 
 
 def _url(base: str, action: Action, blob: str) -> str:
-    query = urlencode({QUERY_ACTION: action.name, QUERY_TYPE: action.type, QUERY_DATA: blob})
+    # No quoting needed: names are [A-Za-z0-9_], types are words, blobs are URL-safe base64.
+    query = f"{QUERY_ACTION}={action.name}&{QUERY_TYPE}={action.type}&{QUERY_DATA}={blob}"
     return f"{base}{CALLBACK_PATH}?{query}"
 
 
 def callback_url(base_url: str, action: Action, blob: str) -> str:
     """The callback URL for ``action`` sealed as ``blob`` under ``base_url``."""
     return _url(_check_base_url(base_url), action, blob)
+
+
+def _checked_actions(actions: Sequence[Action | Mapping[str, Any]]) -> list[Action]:
+    """The actions as models (mappings are parsed), each name once, at least one."""
+    if isinstance(actions, (str, bytes, Mapping)) or not isinstance(actions, Sequence):
+        raise InvalidRequest("actions: must be a list of actions")
+    if not actions:
+        raise InvalidRequest("actions: at least one action is required")
+    checked: list[Action] = []
+    names: set[str] = set()
+    for action in actions:
+        # type() first: pydantic's metaclass makes isinstance() slow, and this runs per mint.
+        if type(action) not in _ACTION_CLASSES and not isinstance(action, _ACTION_CLASSES):
+            action = parse_action(action)
+        if action.name in names:
+            raise DuplicateActionName(
+                f"actions: action name {action.name!r} is given more than once"
+            )
+        names.add(action.name)
+        checked.append(action)
+    return checked
 
 
 class Minter:
@@ -103,23 +140,32 @@ class Minter:
             now: the issue time (default: the wall clock).
 
         Raises:
-            InvalidRequest: the actions or expiry are invalid (as for `create_urls()`).
+            InvalidRequest: the token, actions or expiry are invalid (as for `create_urls()`).
+            ConfigurationError: no base URL is known, or ``base_url`` is not one.
         """
+        # The same rules as a create-URLs request's, checked directly: the actions are models
+        # already, and validating them again through the request model would cost more than
+        # sealing them.
         now = utcnow() if now is None else now
         if expires_at is not None and expires_in is not None:
             raise InvalidDate("Give expires_at or expires_in, not both.")
         if expires_in is not None:
             expires_at = now + expires_in
-        payload: dict[str, Any] = {
-            "token": token,
-            "actions": list(actions),
-            "enable_output_parameters": enable_output_parameters,
-        }
+        if not isinstance(token, str) or not 1 <= len(token) <= MAX_TOKEN_LENGTH:
+            raise InvalidRequest(f"token: must be a string of 1 to {MAX_TOKEN_LENGTH} characters")
+        checked = _checked_actions(actions)
         if expires_at is not None:
-            payload["expiration"] = expires_at
-        if base_url is not None:
-            payload["base_url"] = base_url
-        return self.create_urls(payload, now=now)
+            if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+                raise InvalidDate(
+                    "expiration: the expiration must include a timezone (e.g. timezone.utc)"
+                )
+            expires_at = expires_at.astimezone(timezone.utc)
+            if expires_at <= now:
+                raise InvalidDate("expiration: the expiration is in the past")
+        if not isinstance(enable_output_parameters, bool):
+            raise InvalidRequest("enable_output_parameters: must be true or false")
+        base = self.base_url if base_url is None else _check_base_url(base_url)
+        return self._mint(token, checked, expires_at, enable_output_parameters, base, now)
 
     def create_urls(
         self,
@@ -139,23 +185,42 @@ class Minter:
         elif request.expiration is not None and request.expiration <= now:
             raise InvalidDate("expiration: must lie in the future")
         # Both were checked already: the request's by its model, the minter's by __init__.
-        base_url = request.base_url.rstrip("/") if request.base_url else self.base_url
-        if base_url is None:
+        base = request.base_url.rstrip("/") if request.base_url else self.base_url
+        return self._mint(
+            request.token,
+            request.actions,
+            request.expiration,
+            request.enable_output_parameters,
+            base,
+            now,
+        )
+
+    def _mint(
+        self,
+        token: str,
+        actions: Sequence[Action],
+        expiration: datetime | None,
+        output_parameters: bool,
+        base: str | None,
+        now: datetime,
+    ) -> CreateUrlsResponse:
+        if base is None:
             raise ConfigurationError("No base URL: pass base_url to the Minter or the request.")
+        issued_at = wire_time("issued_at", now)
+        expires_at = None if expiration is None else wire_time("expires_at", expiration)
         transaction_id = new_transaction_id()
-        urls = {}
-        for action in request.actions:
-            claims = Claims(
-                token=request.token,
-                action=action,
-                transaction_id=transaction_id,
-                issued_at=now,
-                expires_at=request.expiration,
-                output_parameters=request.enable_output_parameters,
-            )
-            urls[action.name] = _url(base_url, action, self.codec.seal(claims))
-        return CreateUrlsResponse(
-            transaction_id=transaction_id, urls=urls, expiration=request.expiration
+        claims = [
+            Claims.trusted(token, action, transaction_id, issued_at, expires_at, output_parameters)
+            for action in actions
+        ]
+        blobs = self.codec.seal_many(claims)
+        urls = {
+            action.name: _url(base, action, blob)
+            for action, blob in zip(actions, blobs, strict=True)
+        }
+        # Every value was made or checked here: no need to validate them once more.
+        return CreateUrlsResponse.model_construct(
+            transaction_id=transaction_id, urls=urls, expiration=expiration
         )
 
 
