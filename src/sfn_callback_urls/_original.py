@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import io
 import json
 import logging
 import math
@@ -237,9 +238,14 @@ class OriginalUrlOpener:
         try:
             # The stream itself rather than the SDK's decrypt(): its context manager logs a
             # stack trace ("Error on closing") for every message that fails, forged ones too.
-            stream = sdk_client.stream(mode="d", source=message, key_provider=master_key)
+            source = io.BytesIO(message)
+            stream = sdk_client.stream(mode="d", source=source, key_provider=master_key)
             plaintext = stream.read()
             stream.close()  # refuses a message whose footer (signature) was not read
+            if source.tell() != len(message):
+                # The SDK stops at the end of the message and ignores what follows: extra bytes
+                # would make another string open to the same claims.
+                raise ValueError("trailing bytes after the message")
         except _KmsFailed as failure:
             raise _key_unavailable("Decrypt", failure.code, failure.error) from None
         except BotoCoreError as error:  # e.g. KMS unreachable: not the URL's fault
