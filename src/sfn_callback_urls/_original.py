@@ -1,6 +1,7 @@
 """Read-only opening of the original app's ``2-`` callback URLs, for an in-place upgrade.
 
-The original sfn-callback-urls app (v1.0.0/v1.1.0) put this in a callback URL's ``data``::
+The original sfn-callback-urls app put this in a callback URL's ``data`` (v1.0.0; v1.1.0 pinned
+aws-encryption-sdk 2.0.0, which dropped the API it called, so it encrypted only once patched)::
 
     "2-" + base64url(aws-encryption-sdk message)     # padded base64url ('=' as %3D in the URL)
 
