@@ -1,0 +1,503 @@
+"""Read-only opening of the original app's ``2-`` callback URLs, for an in-place upgrade.
+
+The original sfn-callback-urls app put this in a callback URL's ``data`` (v1.0.0; v1.1.0 pinned
+aws-encryption-sdk 2.0.0, which dropped the API it called, so it encrypted only once patched)::
+
+    "2-" + base64url(aws-encryption-sdk message)     # padded base64url ('=' as %3D in the URL)
+
+The message is encrypted with a data key from ``GenerateDataKey`` under the stack's KMS key
+(``KEY_ID``), no encryption context of its own, the SDK's default algorithm suite (1.x:
+AES-256-GCM + HKDF-SHA384 + ECDSA P-384, not key-committing), and its plaintext is the JSON
+object ``{"token", "iat", "tid", "iss"?, "exp"?, "action", "param"?}``: ``iat``/``exp`` are
+epoch seconds, ``tid`` is the transaction id (32 hex digits), ``action`` the action exactly as
+the create-URLs request gave it and ``param`` says whether output parameters apply.
+
+`OriginalUrlOpener` turns such a blob into our `Claims`, so the handler completes it as the
+original would have. It never mints: new URLs are always in our own format. Its rules:
+
+- Decryption is the real aws-encryption-sdk (the ``original`` extra), with the commitment policy
+  ``REQUIRE_ENCRYPT_ALLOW_DECRYPT`` (the 1.x SDK wrote non-committing messages), at most one
+  encrypted data key, and a single `KMSMasterKey` for the one configured key ARN: a data key
+  wrapped by any other key is refused before KMS is called (no discovery, ever).
+- Before the message is authenticated every failure is the same `InvalidPayload`: not ``2-``,
+  the unencrypted ``1-`` format (never accepted: anyone could write one), bad base64, another
+  key, tampered bytes, any SDK exception. Oversized blobs are refused (`PayloadTooLarge`) before
+  anything is decoded. KMS itself failing (throttled, disabled key, unreachable) is
+  `KeyUnavailable`, as for our own KMS keys; KMS calling the data key invalid, or denying access
+  to the key it names, is the URL's fault (`InvalidPayload`).
+- After authentication the action is mapped field by field from the original's JSON schema:
+  fields the original ignored are dropped, ``redirect`` wins over ``json``/``html``/``text`` (the
+  original never rendered those next to a redirect), and a POST outcome's JSON Schema without
+  ``$schema`` is pinned to draft 7 (the default of the jsonschema 3.x the original ran). What our
+  models still refuse (a non-ASCII name, say) is `InvalidPayload` with its own message.
+- Nothing secret is cached: each open costs one KMS ``Decrypt``, as it did in the original.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import io
+import json
+import logging
+import math
+import re
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from .claims import Claims, utcnow
+from .codec import DEFAULT_LEEWAY
+from .errors import (
+    ConfigurationError,
+    InvalidPayload,
+    InvalidRequest,
+    KeyUnavailable,
+    PayloadTooLarge,
+)
+from .models import Action, parse_action
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from mypy_boto3_kms import KMSClient
+
+__all__ = [
+    "DEFAULT_MAX_ORIGINAL_BLOB_LENGTH",
+    "ORIGINAL_ENCRYPTED_PREFIX",
+    "ORIGINAL_UNENCRYPTED_PREFIX",
+    "OriginalUrlOpener",
+    "is_original_blob",
+]
+
+#: The format id the original put before its encrypted blobs.
+ORIGINAL_ENCRYPTED_PREFIX = "2-"
+#: The format id of the original's unencrypted blobs: refused, with or without the opt-in.
+ORIGINAL_UNENCRYPTED_PREFIX = "1-"
+#: Longest ``data`` accepted: the original's API Gateway (REST) took URLs of at most 10,240
+#: characters, so no blob it minted and could still open is longer.
+DEFAULT_MAX_ORIGINAL_BLOB_LENGTH = 10_240
+
+_INSTALL_HINT = "pip install 'sfn-callback-urls[original]'"
+_DRAFT_7 = "http://json-schema.org/draft-07/schema#"
+_URLSAFE_B64 = re.compile(r"[A-Za-z0-9_-]*")
+_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
+# KMS answers these when the ciphertext cannot be valid for our key: the URL's fault (400).
+# AccessDenied is among them because the encrypted data key names the KMS key to look up:
+# tampered, it can point at a key we may not use (moto answers AccessDenied where AWS answers
+# IncorrectKeyException). A role without kms:Decrypt shows up in the log line, not as a 503.
+# Anything else (throttling, a disabled key, an outage) is ours: KeyUnavailable (503).
+_INVALID_CIPHERTEXT_CODES = frozenset(
+    {"InvalidCiphertextException", "IncorrectKeyException", "AccessDeniedException"}
+)
+
+# The original's action schema, field by field (its schemas/action.py). Anything else in an
+# action was accepted and ignored by the original, so it is dropped here, not refused.
+_ACTION_FIELDS = {
+    "success": ("name", "type", "response", "output"),
+    "failure": ("name", "type", "response", "error", "cause"),
+    "heartbeat": ("name", "type", "response"),
+    "post": ("name", "type", "response", "outcomes"),
+}
+_OUTCOME_FIELDS = {
+    "success": ("name", "type", "response", "schema"),  # the output source is chosen below
+    "failure": ("name", "type", "response", "schema", "error", "error_path", "cause", "cause_path"),
+    "heartbeat": ("name", "type", "response", "schema"),
+}
+_RESPONSE_BODIES = ("json", "html", "text")
+
+_log = logging.getLogger(__name__)
+
+
+def is_original_blob(data: str) -> bool:
+    """Whether a callback's ``data`` is in one of the original app's formats (``2-`` or ``1-``).
+
+    Our own blobs never start with either: their first character encodes the format byte.
+    """
+    return data.startswith((ORIGINAL_ENCRYPTED_PREFIX, ORIGINAL_UNENCRYPTED_PREFIX))
+
+
+class _KmsFailed(Exception):
+    """KMS failed for a reason that is not the ciphertext's (raised through the SDK's layers)."""
+
+    def __init__(self, code: str, error: BaseException) -> None:
+        super().__init__(code)
+        self.code = code
+        self.error = error
+
+
+class OriginalUrlOpener:
+    """Opens the original app's ``2-`` blobs under one KMS key, read-only.
+
+    Args:
+        kms_key_id: the original stack's KMS key. A key ARN is used as is; a key id or an alias
+            is resolved to its key ARN with ``DescribeKey`` on first use (the original's
+            messages name their key by ARN, so only an ARN can be matched strictly). The
+            original's default stack set ``KEY_ID`` to the key id.
+        client: a boto3 KMS client; by default one is built on first use from ``session``.
+        session: a boto3 session for that client (default: ``boto3.Session()``).
+        max_blob_length: longest ``data`` accepted, checked before anything is decoded.
+        leeway: clock skew tolerated on expiry (the original had none; we keep ours).
+
+    Raises:
+        ConfigurationError: aws-encryption-sdk is not installed, or an argument is invalid.
+    """
+
+    def __init__(
+        self,
+        kms_key_id: str,
+        *,
+        client: KMSClient | None = None,
+        session: Session | None = None,
+        max_blob_length: int = DEFAULT_MAX_ORIGINAL_BLOB_LENGTH,
+        leeway: timedelta = DEFAULT_LEEWAY,
+    ) -> None:
+        if not isinstance(kms_key_id, str) or not kms_key_id.strip():
+            raise ConfigurationError("The original app's KMS key id must be a non-empty string.")
+        if max_blob_length < 1:
+            raise ConfigurationError("max_blob_length must be positive.")
+        self._sdk = _import_sdk()  # fail at configuration time, not on the first click
+        self._key_id = kms_key_id.strip()
+        self._client: KMSClient | None = client
+        self._session = session
+        self._max_blob_length = max_blob_length
+        self.leeway = leeway
+        """Clock skew tolerated when checking expiry."""
+        self._lock = threading.Lock()
+        self._key_arn: str | None = self._key_id if _KEY_ARN.fullmatch(self._key_id) else None
+        self._master_key: Any = None
+        self._decryptor: Any = None
+
+    def __repr__(self) -> str:
+        return f"OriginalUrlOpener({self._key_id!r})"
+
+    @property
+    def kms_key_id(self) -> str:
+        """The KMS key as configured (ARN, key id or alias)."""
+        return self._key_id
+
+    @property
+    def client(self) -> KMSClient:
+        """The KMS client, created on first use when none was given."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = _make_kms_client(self._session)
+        return self._client
+
+    def open(self, blob: str, *, now: datetime | None = None, check_expiry: bool = True) -> Claims:
+        """Decrypt an original ``2-`` blob and return its claims in our model.
+
+        Args:
+            blob: the ``data`` query parameter of an original callback URL.
+            now: the time to check expiry against (timezone-aware; default: the wall clock).
+            check_expiry: ``False`` returns the claims of an expired blob (for inspection
+                tools); never use it to decide whether to complete a task.
+
+        Raises:
+            PayloadTooLarge: the blob is longer than ``max_blob_length``.
+            InvalidPayload: the blob is not an original ``2-`` blob encrypted under the
+                configured key (one error, one message), or, once authenticated, holds
+                something this library cannot carry out (its own message).
+            ExpiredPayload: the blob is authentic but its ``exp`` has passed.
+            KeyUnavailable: KMS failed (throttled, disabled or pending-deletion key, outage,
+                unreachable), or ``DescribeKey`` failed for a key id or alias.
+            ValueError: ``now`` is naive.
+        """
+        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+            raise ValueError("now must be a timezone-aware datetime")
+        if not isinstance(blob, str):
+            raise InvalidPayload
+        if len(blob) > self._max_blob_length:
+            raise PayloadTooLarge
+        if not blob.startswith(ORIGINAL_ENCRYPTED_PREFIX):
+            reason = (
+                "the original's unencrypted 1- format"
+                if blob.startswith(ORIGINAL_UNENCRYPTED_PREFIX)
+                else "not the original's 2- format"
+            )
+            _log.info("original callback URL refused: %s", reason)
+            raise InvalidPayload
+        message = _b64decode_original(blob[len(ORIGINAL_ENCRYPTED_PREFIX) :])
+        if message is None:
+            _log.info("original callback URL refused: malformed base64")
+            raise InvalidPayload
+        plaintext = self._decrypt(message)
+        # Authenticated from here on: only a holder of the KMS key could have written it.
+        claims = _claims_from_payload(plaintext)
+        if check_expiry:
+            claims.check_expiry(utcnow() if now is None else now, self.leeway)
+        return claims
+
+    # -- decryption ------------------------------------------------------------------------
+
+    def _decrypt(self, message: bytes) -> bytes:
+        from botocore.exceptions import BotoCoreError
+
+        sdk_client, master_key = self._decryption_parts()
+        try:
+            # The stream itself rather than the SDK's decrypt(): its context manager logs a
+            # stack trace ("Error on closing") for every message that fails, forged ones too.
+            source = io.BytesIO(message)
+            stream = sdk_client.stream(mode="d", source=source, key_provider=master_key)
+            plaintext = stream.read()
+            stream.close()  # refuses a message whose footer (signature) was not read
+            if source.tell() != len(message):
+                # The SDK stops at the end of the message and ignores what follows: extra bytes
+                # would make another string open to the same claims.
+                raise ValueError("trailing bytes after the message")
+        except _KmsFailed as failure:
+            raise _key_unavailable("Decrypt", failure.code, failure.error) from None
+        except BotoCoreError as error:  # e.g. KMS unreachable: not the URL's fault
+            raise _key_unavailable("Decrypt", type(error).__name__, error) from None
+        except Exception as error:
+            # Type only: the SDK's messages name key ids and header fields, nothing we need.
+            _log.info("original callback URL refused: %s", type(error).__name__)
+            raise InvalidPayload from None
+        return bytes(plaintext)
+
+    def _decryption_parts(self) -> tuple[Any, Any]:
+        if self._decryptor is None:
+            key_arn = self._resolve_key_arn()
+            with self._lock:
+                if self._decryptor is None:
+                    sdk = self._sdk
+                    self._master_key = _strict_master_key_class(sdk)(
+                        key_id=key_arn, client=self.client
+                    )
+                    self._decryptor = sdk.EncryptionSDKClient(
+                        commitment_policy=sdk.CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT,
+                        max_encrypted_data_keys=1,  # the original wrapped its data key once
+                    )
+        return self._decryptor, self._master_key
+
+    def _resolve_key_arn(self) -> str:
+        if self._key_arn is None:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                response = self.client.describe_key(KeyId=self._key_id)
+                arn = response["KeyMetadata"]["Arn"]
+            except (BotoCoreError, ClientError) as error:
+                code = _aws_code(error) or type(error).__name__
+                raise _key_unavailable("DescribeKey", code, error) from None
+            self._key_arn = arn
+        return self._key_arn
+
+
+# --- payload -> claims ---------------------------------------------------------------------
+
+
+def _refuse(reason: str) -> InvalidPayload:
+    # After authentication: the message may differ from the pre-authentication one (only the
+    # key's holder can reach it), but it names no value, since values may be secrets.
+    _log.warning("authentic original callback URL cannot be carried out: %s", reason)
+    return InvalidPayload(
+        "This callback URL was made by the original sfn-callback-urls app with an action "
+        "that cannot be carried out here."
+    )
+
+
+def _claims_from_payload(plaintext: bytes) -> Claims:
+    try:
+        payload = json.loads(plaintext)
+    except (ValueError, RecursionError):
+        raise _refuse("the payload is not JSON") from None
+    if not isinstance(payload, dict):
+        raise _refuse("the payload is not a JSON object")
+    token = payload.get("token")
+    tid = payload.get("tid")
+    if not isinstance(token, str) or not token:
+        raise _refuse("no token")
+    if not isinstance(tid, str) or not tid:
+        raise _refuse("no transaction id")
+    param = payload.get("param", False)
+    if not isinstance(param, bool):
+        raise _refuse("param is not a boolean")
+    issued_at = _timestamp(payload.get("iat"), "iat")
+    expires_at = None if "exp" not in payload else _timestamp(payload["exp"], "exp")
+    if issued_at is None:
+        raise _refuse("no iat")
+    action = _action(payload.get("action"))
+    # The original's transaction ids are 32 hex digits, not our canonical UUIDs: keep them as
+    # they are, since callers correlate them with the create-URLs answer they got.
+    return Claims._trusted(
+        token=token,
+        action=action,
+        transaction_id=tid,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        output_parameters=param,
+    )
+
+
+def _timestamp(value: Any, name: str) -> datetime | None:
+    """Epoch seconds -> aware UTC, whole seconds (the original wrote ``int(naive.timestamp())``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _refuse(f"{name} is not a number")
+    try:
+        return datetime.fromtimestamp(math.floor(value), timezone.utc)
+    except (OverflowError, OSError, ValueError):  # inf, nan, or past year 9999
+        raise _refuse(f"{name} is out of range") from None
+
+
+def _action(raw: Any) -> Action:
+    if not isinstance(raw, dict):
+        raise _refuse("no action")
+    kind = raw.get("type")
+    fields = _ACTION_FIELDS.get(kind) if isinstance(kind, str) else None
+    if fields is None:
+        raise _refuse("unknown action type")
+    action: dict[str, Any] = {key: raw[key] for key in fields if key in raw}
+    if "response" in action:
+        action["response"] = _response(action["response"])
+    if kind == "post":
+        outcomes = action.get("outcomes")
+        if not isinstance(outcomes, list):
+            raise _refuse("a post action without outcomes")
+        action["outcomes"] = [_outcome(outcome) for outcome in outcomes]
+    try:
+        return parse_action(action)
+    except InvalidRequest as error:
+        # The reason names fields, never values (parse_action's messages may quote input).
+        # Top-level fields only: deeper locations may be keys of the minter's JSON values.
+        fields_at_fault = ", ".join(sorted({loc.split(".")[0] for loc, _ in error.errors})) or "?"
+        raise _refuse(f"our models refuse it ({fields_at_fault})") from None
+
+
+def _response(raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        return raw  # not a spec: parse_action refuses it
+    if "redirect" in raw:
+        # The original answered a redirect and never looked at json/html/text next to it.
+        return {"redirect": raw["redirect"]}
+    return {key: raw[key] for key in _RESPONSE_BODIES if key in raw}
+
+
+def _outcome(raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        return raw
+    kind = raw.get("type")
+    fields = _OUTCOME_FIELDS.get(kind) if isinstance(kind, str) else None
+    if fields is None:
+        return raw  # parse_action names the bad type
+    outcome: dict[str, Any] = {key: raw[key] for key in fields if key in raw}
+    if kind == "success":
+        # The original took the first that applied: a truthy output_body, then output_path,
+        # then output (default {}); its schema let at most one of them through.
+        if raw.get("output_body"):
+            outcome["output_body"] = True
+        elif "output_path" in raw:
+            outcome["output_path"] = raw["output_path"]
+        elif "output" in raw:
+            outcome["output"] = raw["output"]
+    if "response" in outcome:
+        # An outcome's response, even {}, replaced the action's in the original: keep it.
+        outcome["response"] = _response(outcome["response"])
+    schema = outcome.get("schema")
+    if isinstance(schema, dict) and "$schema" not in schema:
+        outcome["schema"] = {"$schema": _DRAFT_7, **schema}
+    return outcome
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _b64decode_original(text: str) -> bytes | None:
+    """base64url as the original wrote it (padded), also unpadded; canonical bits only.
+
+    Re-encoding must give the text back, so no two strings open to the same message and a
+    one-character change is never ignored.
+    """
+    stripped = text.rstrip("=")
+    padding = len(text) - len(stripped)
+    if not stripped or not _URLSAFE_B64.fullmatch(stripped) or len(stripped) % 4 == 1:
+        return None
+    if padding and (padding > 2 or len(text) % 4):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=") != stripped.encode("ascii"):
+        return None
+    return raw
+
+
+def _import_sdk() -> Any:
+    try:
+        import aws_encryption_sdk
+        import aws_encryption_sdk.exceptions
+        import aws_encryption_sdk.key_providers.kms
+    except ImportError:
+        raise ConfigurationError(
+            f"Opening the original app's callback URLs needs aws-encryption-sdk: {_INSTALL_HINT}"
+        ) from None
+    return aws_encryption_sdk
+
+
+@functools.cache
+def _strict_master_key_class(sdk: Any) -> type:
+    """The SDK's `KMSMasterKey` for one key, telling KMS failures from bad ciphertexts.
+
+    A `KMSMasterKey` is its own key provider: it decrypts only data keys whose provider info is
+    exactly its ARN (the check `StrictAwsKmsMasterKeyProvider` makes for each of its keys) and
+    never creates keys for others. The SDK turns every KMS error into ``DecryptKeyError``; the
+    KMS error code survives only as that exception's context, so it is read here.
+    """
+    base = sdk.key_providers.kms.KMSMasterKey
+    decrypt_key_error = sdk.exceptions.DecryptKeyError
+
+    class _StrictKmsMasterKey(base):  # type: ignore[misc,valid-type]
+        def _decrypt_data_key(
+            self, encrypted_data_key: Any, algorithm: Any, encryption_context: Any = None
+        ) -> Any:
+            try:
+                return super()._decrypt_data_key(encrypted_data_key, algorithm, encryption_context)
+            except decrypt_key_error as error:
+                cause = error.__context__
+                code = _aws_code(cause)
+                if cause is not None and code is not None:
+                    if code not in _INVALID_CIPHERTEXT_CODES:
+                        raise _KmsFailed(code, cause) from None
+                    # If every original URL fails like this, check the role's kms:Decrypt.
+                    _log.info("original callback URL refused: KMS Decrypt answered %s", code)
+                raise
+
+    return _StrictKmsMasterKey
+
+
+def _aws_code(error: BaseException | None) -> str | None:
+    response = getattr(error, "response", None)
+    if not isinstance(response, Mapping):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code else None
+
+
+def _key_unavailable(operation: str, code: str, error: BaseException) -> KeyUnavailable:
+    # Names the operation and error code only: KMS's own text (with key ids) stays in logs.
+    return KeyUnavailable(
+        f"The original app's KMS key is unavailable: {operation} failed with {code}.",
+        aws_code=code,
+        original_error=error,
+    )
+
+
+def _make_kms_client(session: Session | None) -> KMSClient:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        return (session or boto3.Session()).client(
+            "kms", config=Config(retries={"mode": "standard"})
+        )
+    except BotoCoreError as error:
+        raise ConfigurationError(
+            f"Cannot create an AWS KMS client ({type(error).__name__}); "
+            "check the AWS region and credentials configuration."
+        ) from error
