@@ -23,7 +23,19 @@ from original_format import (  # tests/ is on sys.path
     mint_original_url,
     original_payload,
 )
-from sfn_callback_urls import Claims, Codec, LocalKey
+from sfn_callback_urls import (
+    Claims,
+    Codec,
+    FailureAction,
+    FailureOutcome,
+    HeartbeatAction,
+    HeartbeatOutcome,
+    LocalKey,
+    PostAction,
+    ResponseSpec,
+    SuccessAction,
+    SuccessOutcome,
+)
 from sfn_callback_urls._original import (
     OriginalUrlOpener,
     is_original_blob,
@@ -35,16 +47,6 @@ from sfn_callback_urls.errors import (
     KeyUnavailable,
     PayloadError,
     PayloadTooLarge,
-)
-from sfn_callback_urls.models import (
-    FailureAction,
-    FailureOutcome,
-    HeartbeatAction,
-    HeartbeatOutcome,
-    PostAction,
-    ResponseSpec,
-    SuccessAction,
-    SuccessOutcome,
 )
 
 if TYPE_CHECKING:

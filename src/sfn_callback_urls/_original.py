@@ -48,8 +48,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from .claims import Claims, utcnow
-from .codec import DEFAULT_LEEWAY
+from ._claims import Claims, utcnow
+from ._codec import DEFAULT_LEEWAY
+from ._models import Action, parse_action
 from .errors import (
     ConfigurationError,
     InvalidPayload,
@@ -57,7 +58,6 @@ from .errors import (
     KeyUnavailable,
     PayloadTooLarge,
 )
-from .models import Action, parse_action
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -322,7 +322,7 @@ def _claims_from_payload(plaintext: bytes) -> Claims:
     action = _action(payload.get("action"))
     # The original's transaction ids are 32 hex digits, not our canonical UUIDs: keep them as
     # they are, since callers correlate them with the create-URLs answer they got.
-    return Claims._trusted(
+    return Claims.trusted(
         token=token,
         action=action,
         transaction_id=tid,

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from ._claims import Claims, new_transaction_id, utcnow, wire_time
@@ -86,10 +86,12 @@ def _checked_actions(actions: Sequence[Action | Mapping[str, Any]]) -> list[Acti
         raise InvalidRequest("actions: at least one action is required")
     checked: list[Action] = []
     names: set[str] = set()
-    for action in actions:
+    for given in actions:
         # type() first: pydantic's metaclass makes isinstance() slow, and this runs per mint.
-        if type(action) not in _ACTION_CLASSES and not isinstance(action, _ACTION_CLASSES):
-            action = parse_action(action)
+        if type(given) in _ACTION_CLASSES or isinstance(given, _ACTION_CLASSES):
+            action = cast(Action, given)
+        else:
+            action = parse_action(given)
         if action.name in names:
             raise DuplicateActionName(
                 f"actions: action name {action.name!r} is given more than once"
