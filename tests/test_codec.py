@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from sfn_callback_urls._claims import Claims
-from sfn_callback_urls._codec import Codec, Mode, _encode_plaintext
+from sfn_callback_urls._codec import Codec, Mode, _b64decode_canonical, _encode_plaintext
 from sfn_callback_urls._models import (
     ACTION_ADAPTER,
     Action,
@@ -504,3 +505,29 @@ def test_reprs_never_show_secrets_or_tokens() -> None:
             for secret in secrets:
                 assert secret not in text, type(obj).__name__
     assert KEY.key_id.hex() in repr(KEY)
+
+
+_URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=40).map(lambda raw: base64.urlsafe_b64encode(raw).decode()),
+        st.text(alphabet=_URLSAFE + "=+/ \n", max_size=40),
+        st.text(max_size=12),
+    )
+)
+def test_a_blob_decodes_iff_re_encoding_gives_it_back(text: str) -> None:
+    """Blob base64 is accepted exactly when it is the canonical unpadded base64url of its bytes."""
+    try:
+        raw = _b64decode_canonical(text)
+    except InvalidPayload:
+        raw = None
+    if raw is None:
+        try:
+            canonical = base64.urlsafe_b64encode(base64.urlsafe_b64decode(text + "==="))
+        except (ValueError, UnicodeEncodeError):
+            return
+        assert canonical.rstrip(b"=").decode() != text
+    else:
+        assert base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == text

@@ -220,15 +220,35 @@ def _check_json_text(value: Any) -> None:
 
 
 class _JsonSafe(BaseModel):
-    """Base of every model: each field's value must be representable as JSON text."""
+    """Base of every model: each field's value must be representable as JSON text.
+
+    Only the fields that can hold text or arbitrary JSON are checked (names are ASCII by their
+    pattern, flags are booleans): one check per such field, not one per field, since every
+    callback decodes an action.
+    """
 
     model_config = _MODEL_CONFIG
 
-    @field_validator("*", mode="after")
+    @field_validator(
+        "token",
+        "base_url",
+        "redirect",
+        "json_",
+        "html",
+        "text",
+        "output",
+        "error",
+        "cause",
+        "schema_",
+        "output_path",
+        "error_path",
+        "cause_path",
+        mode="after",
+        check_fields=False,
+    )
     @classmethod
     def _json_safe(cls, value: Any) -> Any:
-        if not isinstance(value, BaseModel):  # nested models checked themselves
-            _check_json_text(value)
+        _check_json_text(value)
         return value
 
 
