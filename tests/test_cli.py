@@ -504,7 +504,7 @@ def test_serve_runs_until_ctrl_c(key: str, tmp_path: Path) -> None:
     assert "Stopped." in out
     assert "Traceback" not in err
     assert "AAAA" not in err  # the request log never shows the blob
-    assert '"error":"InvalidPayload"' in err
+    assert "callback rejected: ? 400 InvalidPayload" in err
 
 
 # --- demo ------------------------------------------------------------------------------------

@@ -48,9 +48,10 @@ from botocore.exceptions import (
 )
 from botocore.retries.standard import ExponentialBackoff
 
+from helpers import callback_records  # tests/ is on sys.path
 from sfn_callback_urls._codec import Codec
 from sfn_callback_urls._complete import Completion, default_client, reset_default_client
-from sfn_callback_urls._handler import LOGGER_NAME, CallbackHandler, CallbackRequest
+from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
 from sfn_callback_urls._models import SuccessAction
 from sfn_callback_urls._render import CallbackResponse
 from sfn_callback_urls._urls import Minter
@@ -458,7 +459,7 @@ def test_crash_inside_complete_is_500_without_secrets(
         response = click(handler, url)
 
     body = assert_error(response, 500, "InternalError")
-    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == LOGGER_NAME]
+    [line] = callback_records(caplog.records)
     assert line["correlation_id"] == body["correlation_id"]
     assert (line["exception"], line["status"]) == ("RuntimeError", 500)
     for secret in (token, blob, "Traceback", "injected crash"):

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
+from helpers import record_fields  # tests/ is on sys.path
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls._codec import Codec
 from sfn_callback_urls._complete import Completion
@@ -133,10 +134,8 @@ def body_of(response: CallbackResponse) -> Any:
 
 
 def log_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, dict[str, Any]]]:
-    """The handler's log records: (level, parsed JSON line)."""
-    return [
-        (r.levelno, json.loads(r.getMessage())) for r in caplog.records if r.name == LOGGER_NAME
-    ]
+    """The handler's log records: (level, their structured fields)."""
+    return [(r.levelno, record_fields(r)) for r in caplog.records if r.name == LOGGER_NAME]
 
 
 APPROVE = {"name": "approve", "type": "success", "output": {"approved": True}}
@@ -761,7 +760,7 @@ def test_custom_logger(minter: Minter, make_handler: HandlerFactory) -> None:
     logger.propagate = False
     url = mint(minter, APPROVE)["approve"]
     call(make_handler(logger=logger), request(url))
-    assert [json.loads(r.getMessage())["outcome"] for r in records] == ["completed"]
+    assert [record_fields(r)["outcome"] for r in records] == ["completed"]
 
 
 # --- real executions in moto ------------------------------------------------------------------

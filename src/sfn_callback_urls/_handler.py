@@ -16,15 +16,14 @@ One request goes through these steps, each one module's job:
 
 `CallbackHandler.handle()` never raises and never shows a traceback: library errors are
 answered with their status and fixed bodies, anything else with a 500 that carries a
-correlation id, also logged. Each request logs exactly one JSON line on the
-``sfn_callback_urls.handler`` logger, never with the task token, key material, the blob or the
-query string.
+correlation id, also logged. Each request logs exactly one record on the
+``sfn_callback_urls.handler`` logger (INFO when it completed or asked for a confirmation, WARNING
+when refused, ERROR on a server error) whose fields are real fields (`LOG_FIELDS`), never the
+task token, key material, the blob or the query string.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import time
 import traceback
@@ -38,6 +37,7 @@ from ._claims import Claims, utcnow
 from ._codec import Codec
 from ._complete import Completion, StepFunctionsClient
 from ._complete import complete as complete_task
+from ._logging import LoggerLike, emit, enabled, get_logger
 from ._models import Action, PostAction
 from ._outcome import resolve_outcome
 from ._render import (
@@ -60,6 +60,7 @@ from .errors import (
 
 __all__ = [
     "LOGGER_NAME",
+    "LOG_FIELDS",
     "CallbackHandler",
     "CallbackRequest",
     "CallbackResponse",
@@ -68,7 +69,29 @@ __all__ = [
 ]
 
 LOGGER_NAME: Final = "sfn_callback_urls.handler"
-"""The logger every request's one JSON line goes to."""
+"""The logger every request's one record goes to."""
+
+LOG_FIELDS: Final = (
+    "event",
+    "outcome",
+    "status",
+    "method",
+    "transaction_id",
+    "action",
+    "type",
+    "post_outcome",
+    "error",
+    "aws_code",
+    "correlation_id",
+    "exception",
+    "exception_at",
+    "source_ip",
+    "user_agent",
+    "duration_ms",
+)
+"""The fields a callback record can carry (``event`` is always ``"callback"``)."""
+
+_MAX_USER_AGENT = 200
 
 LogOutcome = Literal["completed", "confirm", "rejected", "error"]
 """The ``outcome`` field of a log line: what became of the request."""
@@ -99,6 +122,7 @@ class CallbackRequest:
         query: the raw query string (without ``?``), or already-parsed single values.
         headers: header names in any case (looked up case-insensitively).
         body: the raw body bytes (already base64-decoded by the adapter).
+        source_ip: the client's address as the front end saw it, for the log (not trusted).
     """
 
     method: str
@@ -106,6 +130,7 @@ class CallbackRequest:
     query: str | Mapping[str, str] = field(default="", repr=False)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     body: bytes = field(default=b"", repr=False)
+    source_ip: str | None = None
 
 
 class CompleteFunction(Protocol):
@@ -143,8 +168,8 @@ class CallbackHandler:
         clock: returns the current time (timezone-aware); the wall clock by default.
         complete: called with each `Completion` instead of
             `complete()` (tests, custom dispatch).
-        logger: where the one JSON line per request goes; ``sfn_callback_urls.handler`` by
-            default.
+        logger: where the one record per request goes (a ``logging.Logger``, a Powertools
+            ``Logger``, anything `LoggerLike`); ``sfn_callback_urls.handler`` by default.
     """
 
     def __init__(
@@ -158,7 +183,7 @@ class CallbackHandler:
         leeway: timedelta | None = None,
         clock: Callable[[], datetime] | None = None,
         complete: CompleteFunction | None = None,
-        logger: logging.Logger | None = None,
+        logger: LoggerLike | None = None,
     ) -> None:
         self.codec = codec
         """Opens the blobs (its keyring, mode and purpose decide what is accepted)."""
@@ -173,7 +198,7 @@ class CallbackHandler:
         self._clock = utcnow if clock is None else clock
         self._client = stepfunctions_client
         self._complete = complete
-        self._logger = logging.getLogger(LOGGER_NAME) if logger is None else logger
+        self._logger = get_logger(LOGGER_NAME, logger)
 
     def __repr__(self) -> str:
         return (
@@ -185,9 +210,10 @@ class CallbackHandler:
     # -- the one public call ---------------------------------------------------------------
 
     def handle(self, request: CallbackRequest) -> CallbackResponse:
-        """Handle one request; never raises, and logs exactly one JSON line."""
+        """Handle one request; never raises, and logs exactly one record."""
         started = time.perf_counter()
         record: dict[str, Any] = {
+            "event": "callback",
             "method": None,
             "transaction_id": None,
             "action": None,
@@ -200,6 +226,10 @@ class CallbackHandler:
             method = str(request.method).upper()
             head = method == "HEAD"
             record["method"] = method if method.isalpha() and len(method) <= 16 else "?"
+            record["source_ip"] = _printable(request.source_ip, 64)
+            record["user_agent"] = _printable(
+                _header(request.headers, "user-agent"), _MAX_USER_AGENT
+            )
             media_type = negotiate(_header(request.headers, "accept"))
             response, outcome = self._handle(request, method, media_type, record)
         except SfnCallbackUrlsError as exc:
@@ -303,9 +333,21 @@ class CallbackHandler:
             level = logging.WARNING
         else:
             level = logging.INFO
-        # Never let a broken logging set-up turn an answer into an exception.
-        with contextlib.suppress(Exception):
-            self._logger.log(level, json.dumps(record, default=str, separators=(",", ":")))
+        if not enabled(self._logger, level):
+            return
+        action = record["action"] or "?"
+        kind = f" ({record['type']})" if record["type"] else ""
+        error = f" {record['error']}" if "error" in record else ""
+        reference = f" (reference {record['correlation_id']})" if "correlation_id" in record else ""
+        message = f"callback {record['outcome']}: {action}{kind} {status}{error}{reference}"
+        emit(self._logger, level, message, record)
+
+
+def _printable(value: str | None, limit: int) -> str | None:
+    """A header-ish value fit for a log field: printable ASCII, at most ``limit`` characters."""
+    if value is None:
+        return None
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in value[:limit])
 
 
 def _record_claims(record: dict[str, Any], claims: Claims) -> None:

@@ -50,6 +50,13 @@ def _headers(scope: Scope) -> dict[str, str]:
     return headers
 
 
+def _client_host(scope: Scope) -> str | None:
+    client = scope.get("client")
+    if isinstance(client, (list, tuple)) and client and isinstance(client[0], str):
+        return client[0]
+    return None
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | CallbackResponse | None:
     """The body; a 413 answer past ``limit``; ``None`` when the client went away."""
     chunks: list[bytes] = []
@@ -127,6 +134,7 @@ def make_asgi_app(handler: SupportsHandle, *, max_body_size: int = MAX_BODY_SIZE
             query=bytes(scope.get("query_string") or b"").decode("latin-1"),
             headers=headers,
             body=body,
+            source_ip=_client_host(scope),
         )
         response = await asyncio.to_thread(handler.handle, request)
         await _send(send, response)

@@ -159,6 +159,14 @@ def _body(event: Mapping[str, Any]) -> bytes:
     return str(body).encode("utf-8")
 
 
+def _context_str(event: Mapping[str, Any], section: str, name: str) -> str | None:
+    """``event["requestContext"][section][name]`` if it is a string, else ``None``."""
+    context = event.get("requestContext")
+    part = context.get(section) if isinstance(context, Mapping) else None
+    value = part.get(name) if isinstance(part, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
 def _merge_header(headers: dict[str, str], name: str, value: str) -> None:
     key = name.lower()
     headers[key] = f"{headers[key]}, {value}" if key in headers else value
@@ -228,6 +236,7 @@ def api_gateway_rest_event_to_request(event: Mapping[str, Any]) -> CallbackReque
         query=urlencode(list(_query_pairs(event))),
         headers=_headers(event),
         body=_body(event),
+        source_ip=_context_str(event, "identity", "sourceIp"),
     )
 
 
@@ -261,6 +270,7 @@ def api_gateway_http_event_to_request(event: Mapping[str, Any]) -> CallbackReque
         query=query,
         headers=headers,
         body=_body(event),
+        source_ip=_context_str(event, "http", "sourceIp"),
     )
 
 
@@ -302,11 +312,15 @@ def alb_event_to_request(event: Mapping[str, Any]) -> CallbackRequest:
     unchanged into the raw query string, which the handler decodes once.
     """
     query = "&".join(f"{name}={value}" for name, value in _query_pairs(event))
+    headers = _headers(event)
+    # ALB appends the client's address to X-Forwarded-For; the last entry is the one it saw.
+    forwarded = headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip()
     return CallbackRequest(
         method=str(event.get("httpMethod") or "GET").upper(),
         query=query,
-        headers=_headers(event),
+        headers=headers,
         body=_body(event),
+        source_ip=forwarded or None,
     )
 
 

@@ -86,6 +86,7 @@ def _environ_to_request(environ: WSGIEnvironment, max_body_size: int) -> Callbac
         query=str(environ.get("QUERY_STRING") or ""),
         headers=_headers(environ),
         body=_read_body(environ, max_body_size),
+        source_ip=str(environ["REMOTE_ADDR"]) if environ.get("REMOTE_ADDR") else None,
     )
 
 
