@@ -7,6 +7,7 @@ never trusted on their own.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from ._contract import (
     QUERY_TYPE,
 )
 from ._http_url import http_url_problem
+from ._logging import LoggerLike, emit, enabled, get_logger
 from ._models import (
     Action,
     CreateUrlsRequest,
@@ -34,6 +36,7 @@ from ._models import (
     HeartbeatAction,
     PostAction,
     SuccessAction,
+    format_utc,
     parse_action,
     parse_create_urls_request,
 )
@@ -47,9 +50,13 @@ from .errors import (
     PayloadTooLarge,
 )
 
+MINT_LOGGER_NAME = "sfn_callback_urls.mint"
+"""The logger of the one record per mint."""
+
 _ACTION_CLASSES = (SuccessAction, FailureAction, HeartbeatAction, PostAction)
 
 __all__ = [
+    "MINT_LOGGER_NAME",
     "CallbackQuery",
     "Minter",
     "OpenedCallback",
@@ -104,20 +111,27 @@ def _checked_actions(actions: Sequence[Action | Mapping[str, Any]]) -> list[Acti
 class Minter:
     """Mints callback URLs: one per action, all sharing one transaction id.
 
+    Each mint logs one INFO record on the ``sfn_callback_urls.mint`` logger: the transaction id,
+    the action names and types, the expiry (never the token or a URL).
+
     Args:
         codec: seals the claims (its keyring's primary key mints).
         base_url: where your callback handler is reachable, e.g.
             ``https://abc123.execute-api.us-east-1.amazonaws.com/prod``; ``/respond`` is
             appended. A request's own ``base_url`` takes precedence.
+        logger: where the mint records go (a ``logging.Logger``, a Powertools ``Logger``...).
     """
 
-    __slots__ = ("base_url", "codec")
+    __slots__ = ("_logger", "base_url", "codec")
 
-    def __init__(self, codec: Codec, base_url: str | None = None) -> None:
+    def __init__(
+        self, codec: Codec, base_url: str | None = None, *, logger: LoggerLike | None = None
+    ) -> None:
         self.codec = codec
         """Seals the claims; its keyring's primary key mints."""
         self.base_url = None if base_url is None else _check_base_url(base_url)
         """The default base URL (trailing ``/`` removed), or ``None``."""
+        self._logger = get_logger(MINT_LOGGER_NAME, logger)
 
     def mint(
         self,
@@ -221,6 +235,18 @@ class Minter:
             action.name: _url(base, action, blob)
             for action, blob in zip(actions, blobs, strict=True)
         }
+        if enabled(self._logger, logging.INFO):
+            names = [action.name for action in actions]
+            fields = {
+                "event": "mint",
+                "transaction_id": transaction_id,
+                "actions": names,
+                "types": [action.type for action in actions],
+                "expires_at": None if expires_at is None else format_utc(expires_at),
+                "output_parameters": output_parameters,
+            }
+            message = f"minted {len(names)} callback URL(s) ({', '.join(names)}) {transaction_id}"
+            emit(self._logger, logging.INFO, message, fields)
         # Every value was made or checked here: no need to validate them once more.
         return CreateUrlsResponse.model_construct(
             transaction_id=transaction_id, urls=urls, expiration=expiration

@@ -169,9 +169,21 @@ def get_app() -> App:
     if app is None:
         with _app_lock:
             if _app is None:
+                _keep_the_audit_trail()
                 _app = App(Settings.from_environment(os.environ))
             app = _app
     return app
+
+
+def _keep_the_audit_trail() -> None:
+    """Let the mint and callback records (INFO) through, whatever the root logger's level.
+
+    Lambda's root logger is at WARNING unless the function's log level says otherwise, which
+    would drop the record of every approval. An explicit level on our logger is respected.
+    """
+    library = logging.getLogger("sfn_callback_urls")
+    if library.level == logging.NOTSET:
+        library.setLevel(logging.INFO)
 
 
 def reset_app() -> None:
