@@ -56,6 +56,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "event_to_request",
         "make_asgi_app",
         "make_wsgi_app",
+        "powertools_response",
         "response_to_event",
     ],
     "sfn_callback_urls.aws_lambda": [
