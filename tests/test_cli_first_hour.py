@@ -1,0 +1,186 @@
+"""The command as a new user runs it: a real subprocess, a real terminal where one matters."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfn_callback_urls import Codec, LocalKey, Minter, SuccessAction, __version__
+
+PROG = [sys.executable, "-m", "sfn_callback_urls"]
+BASE_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
+REQUEST = {"token": "T" * 700, "actions": [{"name": "approve", "type": "success", "output": {}}]}
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A clean environment: no key, no AWS configuration, no base URL, unless given."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SFN_CALLBACK_URLS_", "AWS_", "KEY_ID", "CALLBACK_BASE_URL"))
+    }
+    env.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path))
+    env.update(extra)
+    return env
+
+
+def run(
+    tmp_path: Path, *argv: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The command in a subprocess, as a shell runs it."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*PROG, *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment(tmp_path, **env),
+        timeout=60,
+        check=False,
+    )
+
+
+def test_version(tmp_path: Path) -> None:
+    """--version prints the installed version and exits 0."""
+    result = run(tmp_path, "--version")
+    assert (result.returncode, result.stdout.strip()) == (0, f"sfn-callback-urls {__version__}")
+
+
+def test_keygen_output_is_the_key_alone(tmp_path: Path) -> None:
+    """`export K=$(sfn-callback-urls keygen)` captures exactly one loadable key."""
+    result = run(tmp_path, "keygen")
+    assert result.returncode == 0
+    key = result.stdout.strip()
+    assert "\n" not in key
+    assert LocalKey.from_string(key).key_id
+    assert result.stdout == key + "\n"
+
+
+def test_the_quickstart_check_step_opens_what_the_app_minted(tmp_path: Path) -> None:
+    """inspect reads the app's environment (key and purpose): a purpose-bound URL opens."""
+    key = LocalKey.generate().to_string()
+    codec = Codec(LocalKey.from_string(key), purpose="prod/approvals")
+    url = Minter(codec, base_url=BASE_URL).mint("T" * 700, [SuccessAction(name="ok", output={})])
+    env = {"SFN_CALLBACK_URLS_KEY": key, "SFN_CALLBACK_URLS_PURPOSE": "prod/approvals"}
+    result = run(tmp_path, "inspect", url.urls["ok"], **env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["valid"] is True
+
+
+def test_inspect_explains_a_refusal_on_stderr(tmp_path: Path) -> None:
+    """Without the purpose, inspect says InvalidPayload and then what to check."""
+    key = LocalKey.generate().to_string()
+    codec = Codec(LocalKey.from_string(key), purpose="prod/approvals")
+    url = Minter(codec, base_url=BASE_URL).mint("T" * 700, [SuccessAction(name="ok", output={})])
+    result = run(tmp_path, "inspect", url.urls["ok"], SFN_CALLBACK_URLS_KEY=key)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("sfn-callback-urls: InvalidPayload:")
+    assert "purpose differs" in lines[1]
+    assert "Traceback" not in result.stderr
+
+
+def test_inspect_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    """`inspect ... | head -c 1`: no BrokenPipeError traceback, exit 0."""
+    key = LocalKey.generate().to_string()
+    url = Minter(Codec(LocalKey.from_string(key)), base_url=BASE_URL).mint(
+        "T" * 700, [SuccessAction(name="ok", output={"big": "x" * 200_000})]
+    )
+    command = f"{sys.executable} -m sfn_callback_urls inspect '{url.urls['ok']}' | head -c 1"
+    result = subprocess.run(  # noqa: S602 - a shell pipeline is the point
+        command,
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=environment(tmp_path, SFN_CALLBACK_URLS_KEY=key),
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout == "{"
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipe" not in result.stderr
+
+
+def test_inspect_says_when_only_the_leeway_lets_a_url_through(tmp_path: Path) -> None:
+    """A URL expired 5 s ago is still valid (30 s leeway), and inspect says it expired."""
+    key = LocalKey.generate().to_string()
+    now = datetime.now(timezone.utc)
+    url = Minter(Codec(LocalKey.from_string(key)), base_url=BASE_URL).mint(
+        "T" * 700,
+        [SuccessAction(name="ok", output={})],
+        now=now - timedelta(minutes=1),
+        expires_at=now - timedelta(seconds=5),
+    )
+    result = run(tmp_path, "inspect", url.urls["ok"], SFN_CALLBACK_URLS_KEY=key)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["valid"] is True
+    assert "expired at" in shown["note"]
+    assert "leeway" in shown["note"]
+
+
+def test_mint_without_a_base_url_names_the_option(tmp_path: Path) -> None:
+    """mint with no base URL anywhere says --base-url (and the variable), exit 2."""
+    key = LocalKey.generate().to_string()
+    result = run(tmp_path, "mint", stdin=json.dumps(REQUEST), SFN_CALLBACK_URLS_KEY=key)
+    assert result.returncode == 2
+    assert "--base-url" in result.stderr
+    assert "CALLBACK_BASE_URL" in result.stderr
+
+
+def test_mint_base_url_from_the_environment(tmp_path: Path) -> None:
+    """mint reads CALLBACK_BASE_URL like the app does."""
+    key = LocalKey.generate().to_string()
+    env = {"SFN_CALLBACK_URLS_KEY": key, "CALLBACK_BASE_URL": BASE_URL}
+    result = run(tmp_path, "mint", stdin=json.dumps(REQUEST), **env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["urls"]["approve"].startswith(BASE_URL + "/respond?")
+
+
+def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    """Read ``fd`` until ``needle`` shows up (or the time is up)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_mint_from_a_terminal_says_it_reads_stdin(tmp_path: Path) -> None:
+    """mint with a terminal on stdin says it is reading the request there, then mints it."""
+    key = LocalKey.generate().to_string()
+    primary, secondary = pty.openpty()
+    env = environment(tmp_path, SFN_CALLBACK_URLS_KEY=key, CALLBACK_BASE_URL=BASE_URL)
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [*PROG, "mint"], stdin=secondary, stdout=subprocess.PIPE, stderr=secondary, env=env
+    ) as process:
+        os.close(secondary)
+        try:
+            prompt = read_until(primary, b"Ctrl-D", timeout=30)
+            assert b"reading the create-URLs request" in prompt
+            os.write(primary, json.dumps(REQUEST).encode() + b"\n\x04")
+            out, _ = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            os.close(primary)
+    assert process.returncode == 0
+    minted: dict[str, Any] = json.loads(out)
+    assert list(minted["urls"]) == ["approve"]
