@@ -13,8 +13,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from sfn_callback_urls import Codec, LocalKey, Minter, SuccessAction, __version__
 
 PROG = [sys.executable, "-m", "sfn_callback_urls"]
@@ -66,7 +64,7 @@ def test_keygen_output_is_the_key_alone(tmp_path: Path) -> None:
 
 
 def test_the_quickstart_check_step_opens_what_the_app_minted(tmp_path: Path) -> None:
-    """inspect reads the app's environment (key and purpose): a purpose-bound URL opens."""
+    """Inspect reads the app's environment (key and purpose): a purpose-bound URL opens."""
     key = LocalKey.generate().to_string()
     codec = Codec(LocalKey.from_string(key), purpose="prod/approvals")
     url = Minter(codec, base_url=BASE_URL).mint("T" * 700, [SuccessAction(name="ok", output={})])
@@ -129,7 +127,7 @@ def test_inspect_says_when_only_the_leeway_lets_a_url_through(tmp_path: Path) ->
 
 
 def test_mint_without_a_base_url_names_the_option(tmp_path: Path) -> None:
-    """mint with no base URL anywhere says --base-url (and the variable), exit 2."""
+    """Mint with no base URL anywhere says --base-url (and the variable), exit 2."""
     key = LocalKey.generate().to_string()
     result = run(tmp_path, "mint", stdin=json.dumps(REQUEST), SFN_CALLBACK_URLS_KEY=key)
     assert result.returncode == 2
@@ -138,7 +136,7 @@ def test_mint_without_a_base_url_names_the_option(tmp_path: Path) -> None:
 
 
 def test_mint_base_url_from_the_environment(tmp_path: Path) -> None:
-    """mint reads CALLBACK_BASE_URL like the app does."""
+    """Mint reads CALLBACK_BASE_URL like the app does."""
     key = LocalKey.generate().to_string()
     env = {"SFN_CALLBACK_URLS_KEY": key, "CALLBACK_BASE_URL": BASE_URL}
     result = run(tmp_path, "mint", stdin=json.dumps(REQUEST), **env)
@@ -164,7 +162,7 @@ def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
 
 
 def test_mint_from_a_terminal_says_it_reads_stdin(tmp_path: Path) -> None:
-    """mint with a terminal on stdin says it is reading the request there, then mints it."""
+    """Mint with a terminal on stdin says it is reading the request there, then mints it."""
     key = LocalKey.generate().to_string()
     primary, secondary = pty.openpty()
     env = environment(tmp_path, SFN_CALLBACK_URLS_KEY=key, CALLBACK_BASE_URL=BASE_URL)

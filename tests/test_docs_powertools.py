@@ -58,7 +58,8 @@ def load(tmp_path: Path, moto_sfn: MotoClients, monkeypatch: pytest.MonkeyPatch)
         path = tmp_path / name
         path.write_text(snippets()[name], encoding="utf-8")
         spec = importlib.util.spec_from_file_location(f"doc_{path.stem}", path)
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         loaded.append(spec.name)
