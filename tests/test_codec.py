@@ -531,3 +531,47 @@ def test_a_blob_decodes_iff_re_encoding_gives_it_back(text: str) -> None:
         assert canonical.rstrip(b"=").decode() != text
     else:
         assert base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == text
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_a_blob_with_padding_added_is_refused(mode: Mode) -> None:
+    """Appending '=' or '==' to a blob (whatever its length modulo 4) never opens it."""
+    codec = Codec(KEY, mode=mode)
+    seen = set()
+    for length in range(1, 40):  # outputs of several lengths: every remainder modulo 4
+        claims = Claims(
+            token="t" * length,
+            action=BLOG_APPROVE,
+            transaction_id=TID,
+            issued_at=NOW,
+            expires_at=NOW + timedelta(days=1),
+        )
+        blob = codec.seal(claims)
+        seen.add(len(blob) % 4)
+        assert codec.open(blob, now=NOW) == claims
+        for padding in ("=", "==", "==="):
+            with pytest.raises(InvalidPayload):
+                codec.open(blob + padding, now=NOW)
+    assert seen == {0, 2, 3}  # base64 without padding is never 1 more than a multiple of 4
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_a_blob_with_unused_bits_set_is_refused(mode: Mode) -> None:
+    """A last character that decodes to the same bytes (unused bits set) never opens the blob."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    codec = Codec(KEY, mode=mode)
+    tried = 0
+    for length in range(1, 12):
+        claims = Claims(token="t" * length, action=BLOG_APPROVE, transaction_id=TID, issued_at=NOW)
+        blob = codec.seal(claims)
+        unused = {0: 0, 2: 0x0F, 3: 0x03}[len(blob) % 4]
+        value = alphabet.index(blob[-1])
+        for bits in range(1, unused + 1):
+            twin = blob[:-1] + alphabet[value | bits]
+            if twin != blob and base64.urlsafe_b64decode(twin + "=" * (-len(twin) % 4)) == (
+                base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
+            ):
+                tried += 1
+                with pytest.raises(InvalidPayload):
+                    codec.open(twin, now=NOW)
+    assert tried > 0

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import string
 import uuid
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._codec import MAX_BLOB_LENGTH, Codec
@@ -35,6 +39,7 @@ from sfn_callback_urls.errors import (
     PayloadTooLarge,
 )
 from sfn_callback_urls.keys import LocalKey
+from sfn_callback_urls.testing import action_names
 
 KEY = LocalKey(bytes(range(32)), key_id=b"url1")
 CODEC = Codec(KEY)
@@ -44,6 +49,7 @@ TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="
 APPROVE = SuccessAction(name="approve", output={"name_in_output": "Ben"})
 REJECT = FailureAction(name="reject", error="rejected", cause="Ben rejected it")
 PING = HeartbeatAction(name="ping")
+_BASE64URL = string.ascii_letters + string.digits + "-_"
 
 
 def minter(base_url: str | None = BASE_URL) -> Minter:
@@ -326,3 +332,78 @@ def test_opened_callback_keeps_the_other_parameters(url: str) -> None:
     assert opened.claims.token == TOKEN
     assert opened.params["name"] == "Ben"
     assert "data" not in opened.params
+
+
+@hypothesis.given(
+    name=action_names(),
+    blob=st.text(alphabet=_BASE64URL, min_size=1, max_size=900) | st.text(max_size=50),
+)
+def test_callback_url_is_what_urlencode_makes(name: str, blob: str) -> None:
+    """The URL is exactly urlencode's, whether the blob needs escaping (not ours) or not."""
+    action = SuccessAction(name=name, output=None)
+    query = urlencode({"action": name, "type": "success", "data": blob})
+    assert callback_url(BASE_URL, action, blob) == f"{BASE_URL}/respond?{query}"
+
+
+@pytest.mark.parametrize(
+    ("token", "actions", "kwargs"),
+    [
+        ("", [PING], {}),
+        ("x" * 2049, [PING], {}),
+        ("lone \ud800 surrogate", [PING], {}),
+        (TOKEN, [], {}),
+        (TOKEN, [PING, PING], {}),
+        (TOKEN, [{"name": "ping", "type": "nope"}], {}),
+        (TOKEN, [PING], {"enable_output_parameters": 1}),
+        (TOKEN, [PING], {"expires_at": datetime(2026, 12, 1)}),
+        (TOKEN, [PING], {"expires_at": NOW}),
+        (TOKEN, [PING], {"base_url": "ftp://example.com"}),
+        (TOKEN, [PING], {"base_url": "https://example.com/x?y"}),
+    ],
+)
+def test_mint_refuses_what_create_urls_refuses(
+    token: str, actions: list[Any], kwargs: dict[str, Any]
+) -> None:
+    """Minter.mint checks its arguments without a model, and fails exactly as create_urls does."""
+    request: dict[str, Any] = {"token": token, "actions": actions}
+    for name, value in kwargs.items():
+        request[{"expires_at": "expiration"}.get(name, name)] = value
+    with pytest.raises(InvalidRequest) as by_model:
+        minter().create_urls(request, now=NOW)
+    with pytest.raises(InvalidRequest) as by_mint:
+        minter().mint(token, actions, now=NOW, **kwargs)
+    assert type(by_mint.value) is type(by_model.value)
+    assert str(by_mint.value) == str(by_model.value)
+
+
+_QUERY_PIECES = st.sampled_from(["", "=", "data", "action", "type", "a", "x_y", "==", ";", "-"])
+
+
+def _parsed(text: str) -> object:
+    """What CallbackQuery.parse makes of ``text``: the query, or the type of its error."""
+    try:
+        return CallbackQuery.parse(text)
+    except (InvalidPayload, PayloadTooLarge) as error:
+        return type(error)
+
+
+@hypothesis.given(
+    st.lists(st.tuples(_QUERY_PIECES, st.sampled_from(["=", ""]), _QUERY_PIECES), max_size=8),
+    st.integers(min_value=0, max_value=8),
+)
+def test_query_parsing_is_parse_qsl_with_or_without_escapes(
+    pieces: list[tuple[str, str, str]], data_at: int
+) -> None:
+    """A query with nothing to unquote parses as the same query escaped (through parse_qsl)."""
+    parts = ["".join(piece) for piece in pieces]
+    parts.insert(data_at, "data=blob")
+    query = "&".join(parts)
+    assert _parsed(query) == _parsed(query.replace("a", "%61"))
+
+
+@pytest.mark.parametrize("fields", [63, 64, 65])
+def test_the_field_cap_holds_with_or_without_escapes(fields: int) -> None:
+    """At most 64 fields, counted as parse_qsl counts them, whether escaped or not."""
+    query = "&".join(["data=blob"] + ["x=1"] * (fields - 1))
+    assert _parsed(query) == _parsed(query.replace("a", "%61"))
+    assert (_parsed(query) is InvalidPayload) == (fields > 64)

@@ -91,6 +91,9 @@ _MODEL_CONFIG = ConfigDict(
     populate_by_name=True,
     serialize_by_alias=True,
     hide_input_in_errors=True,
+    # Schemas are built on first use: a process that only mints success actions never builds
+    # the POST action, outcome and request schemas.
+    defer_build=True,
 )
 
 
@@ -501,7 +504,7 @@ Action: TypeAlias = Annotated[
 ]
 """Any action, discriminated by ``type``."""
 
-ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
+ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action, config=ConfigDict(defer_build=True))
 """Validates and dumps a single `Action` (e.g. ``ACTION_ADAPTER.validate_json(data)``).
 
 Dumps made with ``exclude_defaults=True`` or ``exclude_none=True`` (compact) still parse back to

@@ -25,6 +25,7 @@ and ``X-Frame-Options: DENY``; the built-in HTML pages also carry a strict
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from collections.abc import Mapping
@@ -130,6 +131,12 @@ def negotiate(accept: str | None) -> MediaType:
     """
     if not accept or len(accept) > _MAX_ACCEPT_LENGTH:
         return JSON
+    return _negotiate(accept)
+
+
+# Browsers send a handful of distinct Accept headers; anything else only evicts entries.
+@functools.lru_cache(maxsize=256)
+def _negotiate(accept: str) -> MediaType:
     ranges: list[tuple[str, str, float, int]] = []
     for index, item in enumerate(accept.split(",")[:_MAX_ACCEPT_RANGES]):
         media_range, *params = item.split(";")
@@ -247,6 +254,9 @@ def _action_json(action: Action) -> dict[str, str]:
 # --- success --------------------------------------------------------------------------------
 
 
+_DEFAULT_SPEC: Final = ResponseSpec()  # frozen: one instance serves every default answer
+
+
 def render_success(
     action: Action,
     *,
@@ -262,7 +272,7 @@ def render_success(
         response: the custom response (output parameters already applied), or ``None``.
         media_type: from `negotiate()`.
     """
-    spec = response if response is not None else ResponseSpec()
+    spec = response if response is not None else _DEFAULT_SPEC
     if spec.redirect is not None:
         return CallbackResponse(status=303, headers=_headers(None, Location=spec.redirect))
     if media_type == JSON:

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, cast
-from urllib.parse import parse_qsl
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from ._claims import Claims, new_transaction_id, utcnow, wire_time
 from ._codec import Codec
@@ -37,18 +37,17 @@ from ._models import (
     PostAction,
     SuccessAction,
     format_utc,
-    parse_action,
     parse_create_urls_request,
 )
 from .errors import (
     ActionMismatched,
     ConfigurationError,
-    DuplicateActionName,
     InvalidDate,
     InvalidPayload,
-    InvalidRequest,
     PayloadTooLarge,
 )
+
+_PLAIN_BLOB = re.compile(r"[A-Za-z0-9_-]+")
 
 MINT_LOGGER_NAME = "sfn_callback_urls.mint"
 """The logger of the one record per mint."""
@@ -81,31 +80,28 @@ def _url(base: str, action: Action, blob: str) -> str:
 
 
 def callback_url(base_url: str, action: Action, blob: str) -> str:
-    """The callback URL for ``action`` sealed as ``blob`` under ``base_url``."""
-    return _url(_check_base_url(base_url), action, blob)
+    """The callback URL for ``action`` sealed as ``blob`` under ``base_url``.
+
+    ``blob`` is quoted if it needs it (ours never do: they are URL-safe base64).
+    """
+    base = _check_base_url(base_url)
+    if not _PLAIN_BLOB.fullmatch(blob):
+        query = urlencode({QUERY_ACTION: action.name, QUERY_TYPE: action.type, QUERY_DATA: blob})
+        return f"{base}{CALLBACK_PATH}?{query}"
+    return _url(base, action, blob)
 
 
-def _checked_actions(actions: Sequence[Action | Mapping[str, Any]]) -> list[Action]:
-    """The actions as models (mappings are parsed), each name once, at least one."""
-    if isinstance(actions, (str, bytes, Mapping)) or not isinstance(actions, Sequence):
-        raise InvalidRequest("actions: must be a list of actions")
-    if not actions:
-        raise InvalidRequest("actions: at least one action is required")
-    checked: list[Action] = []
-    names: set[str] = set()
-    for given in actions:
+def _plain_actions(actions: object) -> list[Action] | None:
+    """The actions if they are models with unique names (at least one), else ``None``."""
+    if not isinstance(actions, (list, tuple)) or not actions:
+        return None
+    names = set()
+    for action in actions:
         # type() first: pydantic's metaclass makes isinstance() slow, and this runs per mint.
-        if type(given) in _ACTION_CLASSES or isinstance(given, _ACTION_CLASSES):
-            action = cast(Action, given)
-        else:
-            action = parse_action(given)
-        if action.name in names:
-            raise DuplicateActionName(
-                f"actions: action name {action.name!r} is given more than once"
-            )
+        if type(action) not in _ACTION_CLASSES and not isinstance(action, _ACTION_CLASSES):
+            return None
         names.add(action.name)
-        checked.append(action)
-    return checked
+    return list(actions) if len(names) == len(actions) else None
 
 
 class Minter:
@@ -160,29 +156,37 @@ class Minter:
             InvalidRequest: the token, actions or expiry are invalid (as for `create_urls()`).
             ConfigurationError: no base URL is known, or ``base_url`` is not one.
         """
-        # The same rules as a create-URLs request's, checked directly: the actions are models
-        # already, and validating them again through the request model would cost more than
-        # sealing them.
         now = utcnow() if now is None else now
         if expires_at is not None and expires_in is not None:
             raise InvalidDate("Give expires_at or expires_in, not both.")
         if expires_in is not None:
             expires_at = now + expires_in
-        if not isinstance(token, str) or not 1 <= len(token) <= MAX_TOKEN_LENGTH:
-            raise InvalidRequest(f"token: must be a string of 1 to {MAX_TOKEN_LENGTH} characters")
-        checked = _checked_actions(actions)
+        # The common case checked directly (models already, an ASCII token, an aware future
+        # expiry): validating the actions again through the request model would cost more than
+        # sealing them. Anything else goes through the model, which says exactly what is wrong.
+        actions_ok = _plain_actions(actions)
+        if (
+            actions_ok is not None
+            and type(token) is str
+            and 1 <= len(token) <= MAX_TOKEN_LENGTH
+            and token.isascii()
+            and type(enable_output_parameters) is bool
+            and (expires_at is None or (expires_at.utcoffset() is not None and expires_at > now))
+            and (base_url is None or http_url_problem(base_url, allow_query=False) is None)
+        ):
+            base = self.base_url if base_url is None else base_url.rstrip("/")
+            expiration = None if expires_at is None else expires_at.astimezone(timezone.utc)
+            return self._mint(token, actions_ok, expiration, enable_output_parameters, base, now)
+        payload: dict[str, Any] = {
+            "token": token,
+            "actions": list(actions) if isinstance(actions, (list, tuple)) else actions,
+            "enable_output_parameters": enable_output_parameters,
+        }
         if expires_at is not None:
-            if expires_at.tzinfo is None or expires_at.utcoffset() is None:
-                raise InvalidDate(
-                    "expiration: the expiration must include a timezone (e.g. timezone.utc)"
-                )
-            expires_at = expires_at.astimezone(timezone.utc)
-            if expires_at <= now:
-                raise InvalidDate("expiration: the expiration is in the past")
-        if not isinstance(enable_output_parameters, bool):
-            raise InvalidRequest("enable_output_parameters: must be true or false")
-        base = self.base_url if base_url is None else _check_base_url(base_url)
-        return self._mint(token, checked, expires_at, enable_output_parameters, base, now)
+            payload["expiration"] = expires_at
+        if base_url is not None:
+            payload["base_url"] = base_url
+        return self.create_urls(payload, now=now)
 
     def create_urls(
         self,

@@ -93,6 +93,17 @@ class App:
         self._stepfunctions_client = stepfunctions_client
         self._callback_handler: CallbackHandler | None = None
 
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] = os.environ, *, stepfunctions_client: Any = None
+    ) -> App:
+        """The app the environment configures (the variables of ``docs/deploy.md``).
+
+        Raises:
+            ConfigurationError, KeyUnavailable: see `Codec.from_environment()`.
+        """
+        return cls(Settings.from_environment(environ), stepfunctions_client=stepfunctions_client)
+
     @property
     def callback_handler(self) -> CallbackHandler:
         """The handler of callback requests, configured from the settings."""
@@ -170,7 +181,7 @@ def get_app() -> App:
         with _app_lock:
             if _app is None:
                 _keep_the_audit_trail()
-                _app = App(Settings.from_environment(os.environ))
+                _app = App.from_environment(os.environ)
             app = _app
     return app
 
@@ -186,11 +197,16 @@ def _keep_the_audit_trail() -> None:
         library.setLevel(logging.INFO)
 
 
-def reset_app() -> None:
-    """Forget the configured app (tests change the environment between cases)."""
+def reset_app(app: App | None = None) -> None:
+    """Forget the configured app, so the next invocation reads the environment again.
+
+    Args:
+        app: use this app instead from now on (e.g. `App.from_environment()` with a Step
+            Functions client of your tests).
+    """
     global _app
     with _app_lock:
-        _app = None
+        _app = app
 
 
 def _log_error(error: SfnCallbackUrlsError) -> None:

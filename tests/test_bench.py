@@ -1,0 +1,83 @@
+"""``benchmarks/bench.py`` inside the suite: its rows run and check what they time; no timing.
+
+The benchmark uses the public API only; these tests keep it working while modules move.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from sfn_callback_urls import aws_lambda
+
+BENCH_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    """``benchmarks/bench.py`` imported as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("sfn_callback_urls_bench", BENCH_PY)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The variables the user rows set, restored afterwards, and a fresh app before and after."""
+    monkeypatch.setenv("SFN_CALLBACK_URLS_KEY", "")
+    monkeypatch.setenv(aws_lambda.ENV_BASE_URL, "")
+    aws_lambda.reset_app()
+    yield
+    aws_lambda.reset_app()
+
+
+@pytest.mark.usefixtures("lambda_environment")
+def test_every_user_row_runs_and_checks_its_call(bench: ModuleType) -> None:
+    """The user rows build (each checks its call's result once) and each runs again."""
+    payload = bench.Payload.default()
+    rows = bench.user_rows(payload)
+    assert [row.group for row in rows] == ["user"] * 7
+    for row in rows:
+        row.func()
+    mint = rows[0]
+    assert mint.blob_chars is not None
+    assert mint.url_chars is not None
+    assert mint.blob_chars < mint.url_chars <= bench.MAX_URL
+
+
+def test_floor_peer_and_inner_rows_open_what_they_seal(bench: ModuleType) -> None:
+    """Each implementation's open row gives back the token its seal row sealed."""
+    payload = bench.Payload.default()
+    cases = [
+        *bench.floor_case(payload),
+        *bench.fernet_case(payload),
+        *bench.itsdangerous_case(payload),
+        *bench.inner_cases(payload),
+    ]
+    for case in cases:
+        seal, opened = bench.case_rows(case, payload)  # checks the token round trip
+        assert (seal.side, opened.side) == ("seal", "open")
+        assert opened.func() == payload.token
+
+
+def test_cold_children_run_and_report(bench: ModuleType) -> None:
+    """Each cold-start child runs once and reports its times and the heavy modules it loaded."""
+    key = bench.LocalKey.generate().to_string()
+    env = {"BENCH_KEY": key, "BENCH_TOKEN": "AAAA", "BENCH_BASE": bench.BASE_URL}
+    by_key = {kind.key: kind for kind in bench.COLD_KINDS}
+    inside, wall, cpu, heavy = bench.run_child(by_key["boto3_import"], env)
+    assert 0 < inside < wall
+    assert cpu > 0
+    assert heavy == ["boto3", "botocore"]
+    inside, wall, cpu, heavy = bench.run_child(by_key["cold_mint"], env)
+    assert 0 < inside < wall
+    assert heavy == []
