@@ -81,7 +81,8 @@ if function is not None and smoke == "create-urls":
     from sfn_callback_urls import LocalKey
     os.environ["SFN_CALLBACK_URLS_KEY"] = LocalKey.generate().to_string()
     os.environ["CALLBACK_BASE_URL"] = "https://example.invalid/v1"
-    request = {"token": "A" * 684, "actions": [{"name": "approve", "type": "success", "output": {}}]}
+    action = {"name": "approve", "type": "success", "output": {}}
+    request = {"token": "A" * 684, "actions": [action]}
     try:
         answer = function(request, None)
         url = answer["urls"]["approve"]
@@ -91,7 +92,8 @@ if function is not None and smoke == "create-urls":
         report["errors"].append("create-URLs invocation: %r" % (error,))
 try:
     import boto3
-    report["boto3"] = "%s from %s" % (boto3.__version__, os.path.dirname(os.path.dirname(boto3.__file__)))
+    where = os.path.dirname(os.path.dirname(boto3.__file__))
+    report["boto3"] = "%s from %s" % (boto3.__version__, where)
 except Exception as error:
     report["errors"].append("boto3: %r" % (error,))
     report["boto3"] = None
@@ -115,7 +117,7 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     return {name: value}
 
 
@@ -197,6 +199,8 @@ def check_function(
     if HOST_ARCH not in architectures:
         print(f"  {name}: {sorted(architectures)} do not include this machine's {HOST_ARCH}")
         return errors
+    if not isinstance(runtime, str) or not runtime.startswith("python"):
+        return [*errors, f"Runtime {runtime!r} is not a Python runtime"]
     python = runtime_python(runtime)
     command = [python, "-I", "-S", "-B", "-c", PROBE, str(folder), str(context["boto3"])]
     command += [handler, SMOKE.get(handler, "")]
@@ -209,7 +213,9 @@ def check_function(
     if bytecode["wrong"]:
         errors.append(f"bytecode not for {runtime} or not unchecked-hash: {bytecode['wrong'][:5]}")
     if bytecode["missing"] and not context["allow_missing_bytecode"]:
-        errors.append(f"{len(bytecode['missing'])} modules without bytecode, e.g. {bytecode['missing'][:3]}")
+        errors.append(
+            f"{len(bytecode['missing'])} modules without bytecode, e.g. {bytecode['missing'][:3]}"
+        )
     print(
         f"  {name}: {handler} on {runtime} ({', '.join(architectures)}):"
         f" {len(report['extensions'])} native modules imported,"
@@ -227,9 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--boto3", type=Path, required=True, help="a folder holding boto3")
     parser.add_argument("--allow-missing-bytecode", action="store_true")
     args = parser.parse_args(argv)
-    template = yaml.load(  # noqa: S506 - a SafeLoader subclass
-        (args.build_dir / "template.yaml").read_text(encoding="utf-8"), CloudFormationLoader
-    )
+    text = (args.build_dir / "template.yaml").read_text(encoding="utf-8")
+    template = yaml.load(text, CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
     context = {
         "build_dir": args.build_dir,
         "boto3": args.boto3.resolve(),

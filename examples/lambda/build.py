@@ -82,7 +82,7 @@ def build_wheel(work: Path) -> Path:
 
 
 def install(wheel: Path, arch: str, target: Path) -> None:
-    """Install ``wheel`` and its dependencies for the runtime's Python on ``arch`` into ``target``."""
+    """Install ``wheel`` and its dependencies for Lambda's Python on ``arch`` in ``target``."""
     run(
         [
             sys.executable,
@@ -243,7 +243,9 @@ def build(artifacts: Path) -> None:
     shared = parent / f".sfn-callback-urls-{fingerprint()}"
     if not shared.is_dir():
         # Work beside the functions' folders: the last step is an atomic rename into place.
-        with tempfile.TemporaryDirectory(prefix=".sfn-callback-urls-work-", dir=parent) as temporary:
+        with tempfile.TemporaryDirectory(
+            prefix=".sfn-callback-urls-work-", dir=parent
+        ) as temporary:
             work = Path(temporary)
             wheel = build_wheel(work)
             package = normalise(wheel.name.split("-")[0])
