@@ -9,7 +9,7 @@ ones, and stays small enough for fast tests::
     @given(claims())
     def test_my_handler_round_trips(c): ...
 
-Needs hypothesis: ``pip install 'sfn-callback-urls[tests]'``.
+Needs hypothesis: ``pip install 'sfn-callback-urls[testing]'``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ try:
     from hypothesis import strategies as st
 except ImportError as exc:  # pragma: no cover - exercised without the extra only
     raise ImportError(
-        "sfn_callback_urls.testing needs hypothesis: pip install 'sfn-callback-urls[tests]'"
+        "sfn_callback_urls.testing needs hypothesis: pip install 'sfn-callback-urls[testing]'"
     ) from exc
 
 from pydantic import JsonValue
