@@ -116,8 +116,8 @@ def sam(session: nox.Session) -> None:
     boto3 = tmp / "runtime-boto3"
     if not (boto3 / "boto3").is_dir():
         session.run(
-            "python", "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(boto3),
-            RUNTIME_BOTO3,
+            "python", "-m", "pip", "install", "--quiet", "--no-compile", "--no-warn-conflicts",
+            "--target", str(boto3), RUNTIME_BOTO3,
         )  # fmt: skip
     check = Path("examples/check_build.py").resolve()
     templates = sorted(
