@@ -1,7 +1,13 @@
-"""Sessions: tests, lint, typecheck, bench, load, demo, docs. `nox -l` lists them."""
+"""Sessions: tests, lint, typecheck, tests_tools, sam, bench, load, demo, docs, fuzz (`nox -l`).
+
+The README's `nox -s tests lint typecheck` stays light: the suite runs once per supported Python
+with the `tests` extra only; the tests that drive heavy tools (headless Chromium, atheris) run in
+`tests_tools`, the SAM templates' checks (SAM CLI, cfn-lint) in `sam`. `.ci/run` runs them all.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -9,18 +15,61 @@ from pathlib import Path
 
 import nox
 
+nox.needs_version = ">=2024.10.9"  # nox.project.python_versions
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
-nox.options.error_on_missing_interpreters = True
+# A Python of the matrix that is not installed is skipped with a warning, except on CI (the `CI`
+# variable), where it is an error: CI never passes by running fewer versions than it claims.
 
-SRC = ["src", "tests", "benchmarks", "fuzz", "noxfile.py"]
+SRC = ["src", "tests", "benchmarks", "fuzz", "examples", "noxfile.py"]
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+#: Every Python the classifiers name, oldest first.
+PYTHONS = nox.project.python_versions(PYPROJECT)
+
+
+def _test_pythons() -> list[str]:
+    """The Pythons `tests` runs on: all of PYTHONS, or those SFN_CALLBACK_URLS_TEST_PYTHONS names.
+
+    The variable takes versions and the words `oldest` and `newest`, comma-separated; `.ci/run`
+    sets `oldest,newest` to keep CI fast.
+    """
+    wanted = os.environ.get("SFN_CALLBACK_URLS_TEST_PYTHONS", "").replace(" ", "")
+    if not wanted:
+        return PYTHONS
+    aliases = {"oldest": PYTHONS[0], "newest": PYTHONS[-1]}
+    chosen = {aliases.get(item, item) for item in wanted.split(",") if item}
+    unknown = chosen - set(PYTHONS)
+    if unknown:
+        raise SystemExit(f"SFN_CALLBACK_URLS_TEST_PYTHONS: {sorted(unknown)} not in {PYTHONS}")
+    return [python for python in PYTHONS if python in chosen]
+
+
+#: The tests that need heavy tools (selenium, atheris): `tests` leaves them to `tests_tools`.
+TOOL_TESTS = ["tests/test_browser.py", "tests/test_fuzz.py"]
+
+
+@nox.session(python=_test_pythons())
+def tests(session: nox.Session) -> None:
+    """Run the test suite on each supported Python (the `ci` hypothesis profile on CI).
+
+    The browser and fuzzing tests (TOOL_TESTS) are left out here: `tests_tools` runs them once,
+    with their heavy dependencies.
+    """
+    session.install("-e", ".[tests]")
+    ignored = [f"--ignore={path}" for path in TOOL_TESTS]
+    session.run("pytest", *ignored, *session.posargs)
+    session.log(f"Not run here: {', '.join(TOOL_TESTS)} (python3 -m nox -s tests_tools)")
 
 
 @nox.session
-def tests(session: nox.Session) -> None:
-    """Run the whole test suite (property tests use the `ci` hypothesis profile on CI)."""
-    session.install("-e", ".[tests]")
-    session.run("pytest", *session.posargs)
+def tests_tools(session: nox.Session) -> None:
+    """The tests that drive heavy tools: headless Chromium (selenium) and short atheris runs.
+
+    The browser tests need Debian's `chromium` and `chromium-driver` (`.ci/run` installs them)
+    and are skipped, with that reason, without them.
+    """
+    session.install("-e", ".[tests,browser,fuzz]")
+    session.run("pytest", *(session.posargs or TOOL_TESTS))
 
 
 @nox.session
@@ -33,15 +82,56 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
+    """mypy --strict on the package, with only what its imports need."""
     session.install(
         "-e",
-        ".[tests]",  # sfn_callback_urls.testing is typed against hypothesis
+        ".[testing]",  # sfn_callback_urls.testing is typed against hypothesis
         "mypy>=1.10",
         "boto3-stubs[stepfunctions,kms,sqs,ssm]",
         "types-jsonschema",
+        "aws-lambda-powertools>=3.0",  # adapters.powertools_response is typed against it
     )
-    session.run("mypy", "--strict", "src")
+    # tests/typechecks: code that must type-check against the public API (Powertools objects).
+    session.run("mypy", "--strict", "src", "tests/typechecks")
+
+
+#: The boto3 the Lambda Python runtimes provide is at least this old one: the check imports
+#: the handlers with it, as Lambda would (the build leaves boto3 out of the functions' code).
+RUNTIME_BOTO3 = "boto3>=1.34,<1.35"
+
+
+@nox.session
+def sam(session: nox.Session) -> None:
+    """Every SAM template under examples/: `sam validate --lint`, `sam build`, then load the code.
+
+    As a user would: `sam build` in the template's folder, no options. Then
+    examples/check_build.py imports each built function's handler with the template's runtime
+    Python (`python3.13` must be on PATH: with pyenv, PYENV_VERSION lists it; `.ci/run` sets it),
+    isolated from this machine's packages, with only a runtime-like boto3 beside the code, and
+    fails on any import error, any native module missing for an architecture, or missing
+    bytecode. One build serves both architectures (examples/lambda/build.py): the check reads
+    the ELF header of every native module for each.
+    """
+    session.install("aws-sam-cli", "pyyaml")
+    session.env.update({"SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"})
+    tmp = Path(session.create_tmp()).resolve()
+    boto3 = tmp / "runtime-boto3"
+    if not (boto3 / "boto3").is_dir():
+        session.run(
+            "python", "-m", "pip", "install", "--quiet", "--no-compile", "--no-warn-conflicts",
+            "--target", str(boto3), RUNTIME_BOTO3,
+        )  # fmt: skip
+    check = Path("examples/check_build.py").resolve()
+    templates = sorted(
+        path for path in Path("examples").rglob("template.yaml") if ".aws-sam" not in path.parts
+    )
+    root = Path.cwd()
+    for template in templates:
+        session.log(f"--- {template}")
+        with session.chdir(root / template.parent):
+            session.run("sam", "validate", "--lint")
+            session.run("sam", "build")
+            session.run("python", str(check), ".aws-sam/build", "--boto3", str(boto3))
 
 
 @nox.session
@@ -76,7 +166,9 @@ def demo(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation site (mkdocs-material + mkdocstrings) with warnings as errors."""
     session.install(".", "mkdocs-material", "mkdocstrings[python]", "griffe-sphinx")
-    session.run("mkdocs", "build", "--strict", "--site-dir", f"{session.create_tmp()}/site")
+    site = Path(session.create_tmp()).resolve() / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site))
+    session.log(f"The site is in {site}: open {site / 'index.html'}")
 
 
 FUZZ_TARGETS = ["fuzz_open_blob", "fuzz_callback_url", "fuzz_create_urls", "fuzz_handler"]

@@ -7,6 +7,7 @@ import base64
 import io
 import json
 from collections.abc import Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -412,7 +413,9 @@ def test_wsgi_refuses_large_bodies_unread() -> None:
     status, _, body = call_wsgi(
         make_wsgi_app(handler, max_body_size=10), "/respond", body=b"x" * 11
     )
-    assert status == "413 Request Entity Too Large"
+    # Python 3.13 renamed the phrase (RFC 9110): "Request Entity Too Large" -> "Content Too Large".
+    assert HTTPStatus(413).phrase in {"Request Entity Too Large", "Content Too Large"}
+    assert status == f"413 {HTTPStatus(413).phrase}"
     assert json.loads(body)["error"] == "PayloadTooLarge"
     assert handler.requests == []
 

@@ -29,7 +29,8 @@ IMAGES = Path(__file__).resolve().parent.parent / "docs" / "img"
 WINDOW = (760, 620)
 
 webdriver: Any = pytest.importorskip(
-    "selenium.webdriver", reason="selenium is not installed: pip install -e '.[tests]'"
+    "selenium.webdriver",
+    reason="selenium is not installed: pip install -e '.[browser]' (nox -s tests_tools)",
 )
 from selenium.webdriver.common.by import By  # noqa: E402 - after the skip
 from selenium.webdriver.support import expected_conditions  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import io
 import json
@@ -11,14 +12,23 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
+import yaml
+from moto import mock_aws
 
-from sfn_callback_urls import LocalKey
+from sfn_callback_urls import (
+    Codec,
+    KmsEnvelopeKey,
+    LocalKey,
+    Minter,
+    SuccessAction,
+    open_callback,
+)
 from sfn_callback_urls._complete import reset_default_client
-from sfn_callback_urls._config import ENV_KEY
+from sfn_callback_urls._config import ENV_BASE_URL, ENV_KEY
 from sfn_callback_urls._handler import CallbackRequest
 from sfn_callback_urls.aws_lambda import (
-    ENV_BASE_URL,
     create_urls_handler,
     get_app,
     process_callback_handler,
@@ -30,33 +40,296 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TEMPLATES = [EXAMPLES / "template.yaml", EXAMPLES / "approval_email" / "template.yaml"]
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1"
 URL = re.compile(r"https://\S+/respond\?\S+")
+APP_FUNCTIONS = {
+    "CreateUrlsApiFunction": "sfn_callback_urls.aws_lambda.create_urls_handler",
+    "CreateUrlsFunction": "sfn_callback_urls.aws_lambda.create_urls_handler",
+    "ProcessCallbackFunction": "sfn_callback_urls.aws_lambda.process_callback_handler",
+}
+REGION = "us-east-1"
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: str(path.relative_to(EXAMPLES)))
-def test_template_passes_cfn_lint(template: Path) -> None:
-    """cfn-lint (with the SAM transform) finds no error and no warning."""
-    api = pytest.importorskip(
-        "cfnlint.api", reason="cfn-lint is not installed: pip install 'sfn-callback-urls[tests]'"
-    )
-    matches = api.lint(template.read_text(encoding="utf-8"))
-    assert [str(match) for match in matches] == []
+def load_script(path: Path) -> ModuleType:
+    """Import one of the examples' scripts (they are not a package) by its path."""
+    spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+check_build = load_script(EXAMPLES / "check_build.py")
+build_script = load_script(EXAMPLES / "lambda" / "build.py")
+
+
+def read_template(path: Path) -> dict[str, Any]:
+    """A SAM template as data, short tags (``!Ref``) read as ``{"Ref": ...}``."""
+    loaded = yaml.load(path.read_text(encoding="utf-8"), check_build.CloudFormationLoader)  # noqa: S506
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The template's AWS::Serverless::Function resources by logical id."""
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+# The SAM CLI side (sam validate --lint, which runs cfn-lint; sam build; loading the built code
+# on the runtime's Python) is `nox -s sam`. These check what the templates promise, cheaply.
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda path: str(path.relative_to(EXAMPLES)))
+def test_every_function_is_built_by_its_makefile_for_the_build_scripts_python(path: Path) -> None:
+    """Each function: BuildMethod makefile, a Makefile target, the runtime build.py targets."""
+    template = read_template(path)
+    globals_ = template.get("Globals", {}).get("Function", {})
+    runtime = f"python{build_script.LAMBDA_PYTHON}"
+    assert functions(template)
+    for name, resource in functions(template).items():
+        properties = resource["Properties"]
+        assert resource["Metadata"]["BuildMethod"] == "makefile", name
+        assert properties.get("Runtime", globals_.get("Runtime")) == runtime, name
+        code = path.parent / properties.get("CodeUri", globals_.get("CodeUri"))
+        makefile = (code / "Makefile").read_text(encoding="utf-8")
+        assert f"build-{name}" in makefile or re.search(rf"FUNCTIONS :=.*\b{name}\b", makefile)
+        assert properties.get("Architectures", globals_.get("Architectures")) == [
+            {"Ref": "Architecture"}
+        ]
+        assert template["Parameters"]["Architecture"]["Default"] == "arm64"
+        assert template["Parameters"]["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
+    glue_makefile = (EXAMPLES / "approval_email" / "glue" / "Makefile").read_text(encoding="utf-8")
+    assert f"RUNTIME_PYTHON ?= {runtime}\n" in glue_makefile
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda path: str(path.relative_to(EXAMPLES)))
+def test_every_function_logs_json_to_a_log_group_with_retention(path: Path) -> None:
+    """LoggingConfig: JSON, INFO, and a log group of the stack whose retention is a parameter."""
+    template = read_template(path)
+    globals_ = template.get("Globals", {}).get("Function", {})
+    for name, resource in functions(template).items():
+        logging = {**globals_.get("LoggingConfig", {}), **resource["Properties"]["LoggingConfig"]}
+        assert logging["LogFormat"] == "JSON", name
+        assert logging["ApplicationLogLevel"] == "INFO", name
+        group = template["Resources"][logging["LogGroup"]["Ref"]]
+        assert group["Type"] == "AWS::Logs::LogGroup"
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    assert "LogRetentionInDays" in template["Parameters"]
 
 
 def test_the_app_template_wires_the_handlers() -> None:
-    """The template deploys this package's two handlers with the documented variables."""
-    text = (EXAMPLES / "template.yaml").read_text(encoding="utf-8")
-    assert "Handler: sfn_callback_urls.aws_lambda.create_urls_handler" in text
-    assert "Handler: sfn_callback_urls.aws_lambda.process_callback_handler" in text
-    assert "Runtime: python3.12" in text
-    for variable in (
+    """The app's three functions run this package's two handlers with the documented variables."""
+    template = read_template(EXAMPLES / "template.yaml")
+    found = {name: r["Properties"]["Handler"] for name, r in functions(template).items()}
+    assert found == APP_FUNCTIONS
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert set(variables) == {
         "KEY_ID",
         "SFN_CALLBACK_URLS_PURPOSE",
-        "CALLBACK_BASE_URL",
         "ENABLE_OUTPUT_PARAMETERS",
         "ENABLE_POST_ACTIONS",
         "CONFIRM_GET",
-    ):
-        assert f"{variable}:" in text
+    }
+    direct = template["Resources"]["CreateUrlsFunction"]["Properties"]["Environment"]
+    assert set(direct["Variables"]) == {"CALLBACK_BASE_URL"}
+
+
+def test_the_app_template_throttles_the_api_and_can_reserve_concurrency() -> None:
+    """Stage throttling for every method from two parameters; optional reserved concurrency."""
+    template = read_template(EXAMPLES / "template.yaml")
+    (settings,) = template["Resources"]["Api"]["Properties"]["MethodSettings"]
+    assert settings == {
+        "ResourcePath": "/*",
+        "HttpMethod": "*",
+        "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
+    }
+    callback = template["Resources"]["ProcessCallbackFunction"]["Properties"]
+    assert callback["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "HasReservedConcurrency",
+            {"Ref": "ReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert template["Parameters"]["ReservedConcurrency"]["Default"] == ""
+    create = template["Resources"]["CreateUrlsApiFunction"]["Properties"]["Events"]["CreateUrls"]
+    assert create["Properties"]["Auth"] == {"Authorizer": "AWS_IAM"}
+
+
+def test_the_app_template_grants_only_the_kms_calls_each_side_needs() -> None:
+    """Minting functions may GenerateDataKey, the callback Decrypt; nobody Encrypt/ReEncrypt."""
+    template = read_template(EXAMPLES / "template.yaml")
+    granted = {}
+    for name, resource in functions(template).items():
+        statements = [
+            s for policy in resource["Properties"]["Policies"] for s in policy["Statement"]
+        ]
+        granted[name] = {
+            action
+            for statement in statements
+            for action in (
+                [statement["Action"]]
+                if isinstance(statement["Action"], str)
+                else statement["Action"]
+            )
+            if action.startswith("kms:")
+        }
+    assert granted == {
+        "CreateUrlsApiFunction": {"kms:GenerateDataKey"},
+        "CreateUrlsFunction": {"kms:GenerateDataKey"},
+        "ProcessCallbackFunction": {"kms:Decrypt"},
+    }
+    policy = template["Resources"]["CallbackKey"]["Properties"]["KeyPolicy"]["Statement"]
+    denials = [statement for statement in policy if statement["Effect"] == "Deny"]
+    assert denials == [
+        {
+            "Sid": "NoEncryptOrReEncryptMintsUrls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["kms:Encrypt", "kms:ReEncrypt*"],
+            "Resource": "*",
+        }
+    ]
+
+
+def test_encrypt_under_the_purpose_context_would_forge_urls(aws_env: None) -> None:
+    """Why the key policy denies Encrypt: a data key the caller chose, Encrypt-ed, mints URLs."""
+    with mock_aws():
+        kms = boto3.client("kms", region_name=REGION)
+        key_id = kms.create_key()["KeyMetadata"]["Arn"]
+
+        class EncryptInsteadOfGenerate:
+            """A KMS client that answers GenerateDataKey with Encrypt of a key the caller chose."""
+
+            def __init__(self) -> None:
+                self.meta = kms.meta
+
+            def generate_data_key(self, **request: Any) -> dict[str, Any]:
+                chosen = bytes(range(32))
+                sealed = kms.encrypt(
+                    KeyId=request["KeyId"],
+                    Plaintext=chosen,
+                    EncryptionContext=request["EncryptionContext"],
+                )
+                return {"CiphertextBlob": sealed["CiphertextBlob"], "Plaintext": chosen}
+
+        forger = Codec(KmsEnvelopeKey(key_id, client=EncryptInsteadOfGenerate()), purpose="ok")
+        url = (
+            Minter(forger, base_url=BASE_URL)
+            .mint("A" * 684, [SuccessAction(name="approve", output={})])
+            .urls["approve"]
+        )
+        handler_codec = Codec(KmsEnvelopeKey(key_id, client=kms), purpose="ok")
+        assert open_callback(handler_codec, url).claims.token == "A" * 684
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda path: str(path.relative_to(EXAMPLES)))
+def test_sar_metadata_names_this_version(path: Path) -> None:
+    """The app's Serverless Application Repository metadata carries the package's version."""
+    metadata = read_template(path).get("Metadata", {}).get("AWS::ServerlessRepo::Application")
+    if path.parent != EXAMPLES:
+        assert metadata is None  # the example is not published
+        return
+    assert metadata["SemanticVersion"] == importlib.metadata.version("sfn-callback-urls")
+    assert metadata["SpdxLicenseId"] == "Apache-2.0"
+    for name in ("LicenseUrl", "ReadmeUrl"):
+        assert (path.parent / metadata[name]).is_file()
+
+
+# --- the build script and the check of its output ---------------------------------------------
+
+ELF_X86_64 = b"\x7fELF" + bytes(14) + (62).to_bytes(2, "little")
+ELF_ARM64 = b"\x7fELF" + bytes(14) + (183).to_bytes(2, "little")
+
+
+def write(path: Path, content: bytes | str) -> None:
+    """Write a file, making its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode()
+    path.write_bytes(content)
+
+
+def test_build_renames_abi3_modules_for_their_architecture(tmp_path: Path) -> None:
+    """An ``*.abi3.so`` becomes ``*.cpython-3XY-<arch>-linux-gnu.so``, so both can sit together."""
+    write(tmp_path / "cryptography" / "_rust.abi3.so", ELF_ARM64)
+    build_script.tag_abi3_modules(tmp_path, "aarch64")
+    version = build_script.LAMBDA_PYTHON.replace(".", "")
+    assert [path.name for path in (tmp_path / "cryptography").iterdir()] == [
+        f"_rust.cpython-{version}-aarch64-linux-gnu.so"
+    ]
+
+
+def test_build_merge_refuses_files_that_differ_between_architectures(tmp_path: Path) -> None:
+    """Identical files merge, metadata may differ, any other difference stops the build."""
+    x86, arm, merged = tmp_path / "x86", tmp_path / "arm", tmp_path / "merged"
+    for tree, machine in ((x86, ELF_X86_64), (arm, ELF_ARM64)):
+        write(tree / "pkg" / "__init__.py", "x = 1\n")
+        write(tree / "pkg-1.0.dist-info" / "WHEEL", f"Tag: {machine[-1]}\n")
+        write(tree / "pkg" / f"_ext.cpython-313-{tree.name}-linux-gnu.so", machine)
+    build_script.merge(x86, merged)
+    build_script.merge(arm, merged)
+    assert sorted(path.name for path in (merged / "pkg").iterdir()) == [
+        "__init__.py",
+        "_ext.cpython-313-arm-linux-gnu.so",
+        "_ext.cpython-313-x86-linux-gnu.so",
+    ]
+    write(arm / "pkg" / "__init__.py", "x = 2\n")
+    with pytest.raises(build_script.BuildError, match=re.escape("pkg/__init__.py differs")):
+        build_script.merge(arm, merged)
+
+
+def dist(target: Path, name: str, requires: list[str], files: list[str]) -> None:
+    """A fake installed distribution: METADATA, RECORD and its files."""
+    info = target / f"{name.replace('-', '_')}-1.0.dist-info"
+    metadata = [f"Name: {name}", *(f"Requires-Dist: {r}" for r in requires)]
+    write(info / "METADATA", "\n".join(metadata) + "\n")
+    record = [*files, f"{info.name}/METADATA", f"{info.name}/RECORD"]
+    write(info / "RECORD", "".join(f"{file},,\n" for file in record))
+    for file in files:
+        write(target / file, "")
+
+
+def test_build_leaves_boto3_to_the_runtime_unless_something_else_needs_it(tmp_path: Path) -> None:
+    """boto3's distributions are removed file by file; a dependency needing one stops the build."""
+    dist(tmp_path, "sfn-callback-urls", ["boto3>=1.34", "pydantic"], ["sfn_callback_urls/a.py"])
+    dist(tmp_path, "boto3", ["botocore"], ["boto3/__init__.py"])
+    dist(tmp_path, "botocore", ["urllib3; python_version >= '3.10'"], ["botocore/__init__.py"])
+    dist(
+        tmp_path,
+        "pydantic",
+        ["typing-extensions", "email-validator; extra == 'email'"],
+        ["pydantic/x.py"],
+    )
+    build_script.remove_provided(tmp_path, "sfn-callback-urls")
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "pydantic",
+        "pydantic-1.0.dist-info",
+        "sfn_callback_urls",
+        "sfn_callback_urls-1.0.dist-info",
+    ]
+    dist(tmp_path, "needs-urllib3", ["urllib3>=2"], ["needs_urllib3.py"])
+    with pytest.raises(build_script.BuildError, match="needs-urllib3 needs \\['urllib3'\\]"):
+        build_script.remove_provided(tmp_path, "sfn-callback-urls")
+
+
+def test_check_requires_every_native_module_for_every_architecture(tmp_path: Path) -> None:
+    """A native module built for one architecture only is reported, by its ELF header."""
+    write(tmp_path / "pkg" / "_a.cpython-313-x86_64-linux-gnu.so", ELF_X86_64)
+    write(tmp_path / "pkg" / "_a.cpython-313-aarch64-linux-gnu.so", ELF_ARM64)
+    write(tmp_path / "pkg" / "_b.cpython-313-x86_64-linux-gnu.so", ELF_X86_64)
+    write(tmp_path / "pkg" / "_c.so", b"not a library")
+    assert check_build.check_native(tmp_path, ["x86_64", "arm64"]) == [
+        "pkg/_c.so: not a Linux x86_64 or arm64 library",
+        "pkg/_b: no arm64 build (found ['x86_64'])",
+    ]
+    assert check_build.check_native(tmp_path, ["x86_64"]) == [
+        "pkg/_c.so: not a Linux x86_64 or arm64 library"
+    ]
 
 
 # --- the approval e-mail's glue function -----------------------------------------------------

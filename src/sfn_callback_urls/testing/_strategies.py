@@ -11,7 +11,7 @@ from sfn_callback_urls.testing import claims
 def test_my_handler_round_trips(c): ...
 ```
 
-Needs hypothesis: ``pip install 'sfn-callback-urls[tests]'``.
+Needs hypothesis: ``pip install 'sfn-callback-urls[testing]'``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ try:
     from hypothesis import strategies as st
 except ImportError as exc:  # pragma: no cover - exercised without the extra only
     raise ImportError(
-        "sfn_callback_urls.testing needs hypothesis: pip install 'sfn-callback-urls[tests]'"
+        "sfn_callback_urls.testing needs hypothesis: pip install 'sfn-callback-urls[testing]'"
     ) from exc
 
 from pydantic import JsonValue
