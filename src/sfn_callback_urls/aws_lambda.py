@@ -66,6 +66,8 @@ __all__ = [
     "reset_app",
 ]
 
+#: The app's one logger: its mint and callback records (fields as in `CallbackHandler`), and its
+#: errors. Set to INFO on the first invocation unless configured: the audit trail.
 logger = logging.getLogger(__name__)
 
 _URLS_PATH = "/urls"
@@ -86,7 +88,7 @@ class App:
         self.codec: Codec = settings.codec()
         """Seals and opens blobs with the configured keys and purpose."""
         try:
-            self.minter = Minter(self.codec, base_url=settings.base_url)
+            self.minter = Minter(self.codec, base_url=settings.base_url, logger=logger)
             """Mints the create-URLs responses."""
         except ConfigurationError as error:
             raise ConfigurationError(f"{ENV_BASE_URL}: {error.message}") from None
@@ -114,6 +116,7 @@ class App:
                 enable_output_parameters=self.settings.enable_output_parameters,
                 enable_post_actions=self.settings.enable_post_actions,
                 confirm_get=self.settings.confirm_get,
+                logger=logger,
             )
         return self._callback_handler
 
@@ -159,7 +162,7 @@ class App:
                     f"No base URL: set {ENV_BASE_URL} on the function, "
                     "or give base_url in the request."
                 )
-            minter = Minter(self.codec, base_url=default_base_url)
+            minter = Minter(self.codec, base_url=default_base_url, logger=logger)
         return minter.create_urls(request, now=now)
 
 
@@ -187,14 +190,14 @@ def get_app() -> App:
 
 
 def _keep_the_audit_trail() -> None:
-    """Let the mint and callback records (INFO) through, whatever the root logger's level.
+    """Let the app's mint and callback records (INFO) through, whatever the root logger's level.
 
     Lambda's root logger is at WARNING unless the function's log level says otherwise, which
-    would drop the record of every approval. An explicit level on our logger is respected.
+    would drop the record of every approval. The app logs to this module's logger, so only it
+    is set (and only when nobody set it): the library's own loggers keep their configuration.
     """
-    library = logging.getLogger("sfn_callback_urls")
-    if library.level == logging.NOTSET:
-        library.setLevel(logging.INFO)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
 
 
 def reset_app(app: App | None = None) -> None:
