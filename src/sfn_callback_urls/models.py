@@ -37,6 +37,9 @@ import jsonpath_ng.ext.parser
 import jsonschema.exceptions
 import jsonschema.protocols
 import jsonschema.validators
+import referencing
+import referencing.exceptions
+import referencing.jsonschema
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -252,9 +255,69 @@ def _validator_class(schema: dict[str, Any]) -> type[jsonschema.protocols.Valida
     return cls
 
 
+#: References a schema may hold: resolved only inside the schema itself (they must start with #).
+_REF_KEYWORDS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
+#: Keywords that give a (sub)schema a base URI of its own; only plain-name fragments are allowed.
+_ID_KEYWORDS = frozenset({"$id", "id"})
+#: No remote retrieval at all: ``$ref`` resolves within the schema (and the built-in
+#: metaschemas), never over the network or from files.
+_NO_RETRIEVAL = referencing.Registry()  # type: ignore[var-annotated]
+
+
+def _local_references(schema: Any) -> list[str]:
+    """Every ``$ref``-like string in ``schema``; raise ``ValueError`` for one leaving the schema.
+
+    Walks every value (data keywords such as ``const`` included: a false refusal there is
+    harmless, a subschema missed is not).
+    """
+    refs: list[str] = []
+    stack = [schema]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if not isinstance(value, str):
+                    stack.append(value)
+                elif key in _REF_KEYWORDS:
+                    if not value.startswith("#"):
+                        raise ValueError(
+                            f"{key} {_shorten(value, 80)!r} points outside the schema; only "
+                            "local references such as '#/$defs/name' are allowed"
+                        )
+                    refs.append(value)
+                elif key in _ID_KEYWORDS and not value.startswith("#"):
+                    raise ValueError(
+                        f"{key} {_shorten(value, 80)!r} is not allowed: a schema cannot name "
+                        "or load other resources"
+                    )
+    return refs
+
+
+def _check_references(schema: dict[str, Any]) -> None:
+    """Refuse references that leave the schema, and local ones that point nowhere."""
+    refs = _local_references(schema)
+    if not refs:
+        return
+    dialect = schema.get("$schema")
+    specification = (
+        referencing.jsonschema.specification_with(dialect)
+        if isinstance(dialect, str)
+        else referencing.jsonschema.DRAFT202012
+    )
+    resolver = _NO_RETRIEVAL.resolver_with_root(specification.create_resource(schema))
+    for ref in refs:
+        try:
+            resolver.lookup(ref)
+        except Exception:  # Unresolvable, or a malformed pointer
+            raise ValueError(f"$ref {_shorten(ref, 80)!r} points nowhere in the schema") from None
+
+
 def _check_json_schema_or_raise(schema: dict[str, Any]) -> None:
     try:
         _validator_class(schema).check_schema(schema)
+        _check_references(schema)
     except jsonschema.exceptions.SchemaError as exc:
         reason = exc.message
     except Exception as exc:  # anything else a broken schema can trigger
@@ -308,15 +371,17 @@ def _hardened(cls: type[jsonschema.protocols.Validator]) -> type[jsonschema.prot
 def _compiled_validator(schema_text: str) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_text)
     _check_json_schema_or_raise(schema)
-    return _hardened(_validator_class(schema))(schema)
+    return _hardened(_validator_class(schema))(schema, registry=_NO_RETRIEVAL)
 
 
 def compile_json_schema(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
     """Return a checked, compiled JSON Schema validator for ``schema`` (cached on its JSON text).
 
     The dialect comes from ``$schema`` (the latest draft when absent; an unknown one is refused).
-    Formats are not asserted (``format`` is an annotation, as in the original app) and remote
-    ``$ref`` s are never fetched.
+    Formats are not asserted (``format`` is an annotation, as in the original app). Nothing is
+    ever fetched: a ``$ref`` (or ``$dynamicRef``) must be local (``#/$defs/name``) and resolve
+    within the schema, and ``$id``/``id`` may not name another resource; the validator
+    resolves against an empty registry.
 
     Raises:
         InvalidJsonSchema: the schema is not a valid JSON Schema.
