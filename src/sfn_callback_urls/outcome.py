@@ -238,8 +238,9 @@ def _body_problem(value: Any, depth_limit: int) -> str | None:
     """What makes a decoded body unusable, or ``None`` (one iterative walk: no recursion).
 
     Arrays and objects may nest at most ``depth_limit`` levels, and no string (object keys
-    included) may hold a lone surrogate: ``json.loads`` decodes ``"\\ud800"`` to one, and such
-    a string cannot be encoded as UTF-8 for Step Functions, a log line or a regex engine.
+    included) may hold a lone surrogate: ``json.loads`` decodes the JSON escape of U+D800 to
+    one, and such a string cannot be encoded as UTF-8 for Step Functions, a log line or a regex
+    engine.
     """
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -269,7 +270,7 @@ def parse_json_body(body: bytes, content_type: str | None) -> Any:
         UnsupportedMediaType: ``content_type`` is not JSON.
         PayloadTooLarge: the body is larger than `MAX_POST_BODY_SIZE`.
         InvalidPostActionBody: the body is not JSON (``NaN`` and ``Infinity`` included), nests
-            deeper than `MAX_POST_BODY_DEPTH`, or holds a lone surrogate (``"\\ud800"``) in a
+            deeper than `MAX_POST_BODY_DEPTH`, or holds a lone surrogate (U+D800 to U+DFFF) in a
             string or key.
     """
     if not is_json_media_type(content_type):
