@@ -12,8 +12,8 @@ One request goes through these steps, each one module's job:
    POST, where a GET may have to be confirmed by a POST (link scanners) and a HEAD never
    completes anything;
 5. decide the outcome (`resolve_outcome()`);
-6. complete the task (`complete()`);
-7. render the answer (`sfn_callback_urls.render`).
+6. render the answer (`sfn_callback_urls.render`), before anything happened;
+7. complete the task (`complete()`).
 
 `CallbackHandler.handle()` never raises and never shows a traceback: library errors are
 answered with their status and fixed bodies, anything else with a 500 that carries a
@@ -253,13 +253,15 @@ class CallbackHandler:
                 action, transaction_id=claims.transaction_id, media_type=media_type
             )
             return page, "confirm"
-        self._send(resolved.completion)
+        # Rendered before the task is touched: an answer that cannot be built or sent is
+        # refused while nothing has happened yet.
         response = render_success(
             action,
             transaction_id=claims.transaction_id,
             response=resolved.response,
             media_type=media_type,
         )
+        self._send(resolved.completion)
         return response, "completed"
 
     def _must_confirm(self, action: Action) -> bool:

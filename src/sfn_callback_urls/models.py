@@ -31,7 +31,7 @@ import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Protocol, TypeAlias, cast
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jsonpath_ng.ext.parser
 import jsonschema.exceptions
@@ -199,8 +199,51 @@ def _check_http_url(value: str, *, allow_query: bool) -> str:
     return value
 
 
+#: Every printable ASCII character: `_ascii_url` percent-encodes only what lies outside it.
+_PRINTABLE_ASCII = "".join(chr(code) for code in range(0x21, 0x7F))
+
+
+def _ascii_url(url: str) -> str:
+    """``url`` (absolute, ``scheme://...``) as it goes on the wire: ASCII only.
+
+    A non-ASCII host becomes its IDNA form (``exämple.com`` -> ``xn--exmple-cua.com``); any
+    other non-ASCII character is percent-encoded as UTF-8. ASCII URLs come back unchanged, so
+    this is idempotent. HTTP header values are Latin-1 at best (WSGI servers and the ASGI app
+    refuse anything else), so a ``Location`` must be ASCII.
+
+    Raises:
+        ValueError: the host has no IDNA form (e.g. an empty or overlong label).
+    """
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    prefix = url[: len(parts.scheme) + 3]
+    if prefix[len(parts.scheme) :] != "://":
+        raise ValueError("not an absolute URL")
+    netloc = parts.netloc
+    rest = url[len(prefix) + len(netloc) :]
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport, "", ""
+    if not hostport.startswith("[") and hostport.count(":") == 1:
+        host, colon, port = hostport.partition(":")
+    try:
+        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError("the host has no IDNA (ASCII) form") from None
+    encoded_netloc = f"{quote(userinfo, safe=_PRINTABLE_ASCII)}{at}{ascii_host}{colon}{port}"
+    return prefix + encoded_netloc + quote(rest, safe=_PRINTABLE_ASCII)
+
+
 def _check_redirect(value: str | None) -> str | None:
-    return None if value is None else _check_http_url(value, allow_query=True)
+    if value is None:
+        return None
+    _check_http_url(value, allow_query=True)
+    try:
+        return _ascii_url(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "invalid_url", "the URL's host cannot be written in ASCII (IDNA)"
+        ) from None
 
 
 def _check_base_url(value: str | None) -> str | None:
@@ -475,7 +518,11 @@ class ResponseSpec(_JsonSafe):
     model_config = _MODEL_CONFIG
 
     redirect: Annotated[str | None, AfterValidator(_check_redirect)] = None
-    """Absolute http:// or https:// URL to redirect to; excludes the other fields."""
+    """Absolute http:// or https:// URL to redirect to; excludes the other fields.
+
+    Stored as it goes on the wire: a non-ASCII host in its IDNA form, other non-ASCII
+    characters percent-encoded (``https://exämple.com/ü`` -> ``https://xn--exmple-cua.com/%C3%BC``).
+    """
     json_: JsonValue = Field(default=None, alias="json")
     """Custom JSON body (any JSON value); ``None`` for the default one."""
     html: str | None = None

@@ -29,8 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from .errors import SfnCallbackUrlsError
+from .errors import OutputFormatting, SfnCallbackUrlsError
 from .models import Action, ResponseSpec
+from .models import _ascii_url as _wire_url
 
 __all__ = [
     "BUILTIN_HTML_CSP",
@@ -159,13 +160,25 @@ def negotiate(accept: str | None) -> MediaType:
 # --- building blocks ------------------------------------------------------------------------
 
 
+def _sendable(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` if every value can go on the wire (ASCII, no line breaks); else a 400.
+
+    Rendering happens before the task is completed, so an answer that could not be sent is
+    refused before anything happened, never after.
+    """
+    for value in headers.values():
+        if not value.isascii() or any(ch in value for ch in "\r\n\0"):
+            raise OutputFormatting("The answer cannot be sent: a header value is not ASCII text.")
+    return headers
+
+
 def _headers(content_type: str | None, **extra: str) -> dict[str, str]:
     headers = dict(SECURITY_HEADERS)
     if content_type is not None:
         headers["Content-Type"] = content_type
         headers["Vary"] = "Accept"
     headers.update(extra)
-    return headers
+    return _sendable(headers)
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -185,6 +198,7 @@ def _respond(
         headers["Content-Security-Policy"] = BUILTIN_HTML_CSP if builtin else CUSTOM_HTML_CSP
     if extra_headers:
         headers.update(extra_headers)
+        _sendable(headers)
     data = body.encode("utf-8") if isinstance(body, str) else body
     return CallbackResponse(status=status, headers=headers, body=data)
 
@@ -251,6 +265,9 @@ def render_success(
 ) -> CallbackResponse:
     """The answer to a completed callback.
 
+    Raises:
+        OutputFormatting: the answer cannot be sent (a header value that is not ASCII).
+
     Args:
         action: the sealed action (its name and type are reported).
         transaction_id: the id the URLs were minted under.
@@ -259,7 +276,11 @@ def render_success(
     """
     spec = response if response is not None else ResponseSpec()
     if spec.redirect is not None:
-        return CallbackResponse(status=303, headers=_headers(None, Location=spec.redirect))
+        try:  # minted redirects are ASCII already; a blob from an older minter may not be
+            location = _wire_url(spec.redirect)
+        except ValueError:
+            raise OutputFormatting("The redirect URL cannot be sent.") from None
+        return CallbackResponse(status=303, headers=_headers(None, Location=location))
     if media_type == JSON:
         if spec.json_ is not None:
             return _respond(200, JSON, _json_bytes(spec.json_))
