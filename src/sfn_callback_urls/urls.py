@@ -7,6 +7,7 @@ never trusted on their own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -171,6 +172,16 @@ class Minter:
         )
 
 
+_WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|/")
+
+
+def _query_string(text: str) -> str:
+    """The query string of a whole URL, or ``text`` itself (a leading ``?`` dropped)."""
+    if _WHOLE_URL.match(text):
+        return text.partition("#")[0].partition("?")[2]
+    return text[1:] if text.startswith("?") else text
+
+
 @dataclass(frozen=True)
 class CallbackQuery:
     """The parts of a callback URL's query string, not yet verified.
@@ -191,14 +202,17 @@ class CallbackQuery:
     def parse(cls, url_or_query: str | Mapping[str, str]) -> CallbackQuery:
         """Read a full URL, a bare query string, or an already-parsed mapping.
 
+        Only a whole URL (``scheme://...``, or a path starting with ``/``) is cut at its first
+        ``?`` (and its ``#``); any other string is a query string and read whole, as the front
+        end that delivered it read it: in ``...&note=why?`` the ``?`` is part of a value, and
+        ``data=X?&data=BLOB`` holds two ``data`` parameters (refused), never just the second.
+
         Raises:
             PayloadTooLarge: the query string (or mapping) is implausibly long.
             InvalidPayload: there is no single ``data`` parameter, or more than 64 parameters.
         """
         if isinstance(url_or_query, str):
-            query = url_or_query.split("#", 1)[0]
-            if "?" in query:
-                query = query.split("?", 1)[1]
+            query = _query_string(url_or_query)
             if len(query) > MAX_QUERY_LENGTH:
                 raise PayloadTooLarge
             try:
