@@ -30,7 +30,6 @@ Environment variables (``docs/deploy.md`` has the full story):
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -40,7 +39,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from .adapters import JSON_CONTENT_TYPE, error_response, is_callback_path, not_found_response
+from .adapters import error_response, is_callback_path, not_found_response
 from .adapters.aws_lambda import (
     EventSource,
     UnsupportedEvent,
@@ -64,6 +63,7 @@ from .keys import KeyBackend, Keyring
 from .keys.kms import ENV_KEY, ENV_PARAMETER, ENV_WRAPPED_KEY, KmsEnvelopeKey
 from .keys.kms import keyring_from_environment as _keyring_from_environment
 from .models import CreateUrlsResponse, parse_create_urls_request
+from .render import render_json
 from .urls import Minter
 
 __all__ = [
@@ -98,7 +98,6 @@ ENV_CONFIRM_GET = "CONFIRM_GET"
 
 _TRUTHY = frozenset({"true", "1", "yes"})
 _URLS_PATH = "/urls"
-_JSON_HEADERS = {"Content-Type": JSON_CONTENT_TYPE}
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -305,7 +304,7 @@ def _is_json(content_type: str) -> bool:
 
 
 def _json_answer(status: int, body: Mapping[str, Any]) -> CallbackResponse:
-    return CallbackResponse(status, _JSON_HEADERS, json.dumps(body).encode("utf-8"))
+    return render_json(status, body)
 
 
 def _create_urls_over_http(event: Mapping[str, Any]) -> CallbackResponse:
@@ -315,8 +314,8 @@ def _create_urls_over_http(event: Mapping[str, Any]) -> CallbackResponse:
         _log_error(refused)
         return error_response(refused)
     if request.method != "POST":
-        refusal = error_response(MethodNotAllowed(allowed=("POST",)))
-        return CallbackResponse(refusal.status, {**refusal.headers, "Allow": "POST"}, refusal.body)
+        refused = MethodNotAllowed(allowed=("POST",))
+        return render_json(refused.status, refused.to_dict(), headers={"Allow": "POST"})
     content_type = request.headers.get("content-type", "")
     if content_type and not _is_json(content_type):
         return error_response(UnsupportedMediaType())

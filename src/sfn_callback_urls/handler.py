@@ -53,6 +53,7 @@ from .render import (
     negotiate,
     render_confirm,
     render_error,
+    render_json,
     render_success,
 )
 from .urls import CallbackQuery, OpenedCallback, check_query_matches
@@ -75,17 +76,9 @@ LogOutcome = Literal["completed", "confirm", "rejected", "error"]
 _POST_ONLY: Final = ("POST",)
 _GET_OR_POST: Final = ("GET", "HEAD", "POST")
 
-# Answered when even rendering the error failed: fixed bytes, nothing that can go wrong.
-_LAST_RESORT: Final = CallbackResponse(
-    status=500,
-    headers={
-        "Content-Type": "application/json",
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-    },
-    body=b'{"error":"InternalError","message":"An internal error occurred."}',
+# Answered when even rendering the error failed: built once, at import, by the render module.
+_LAST_RESORT: Final = render_json(
+    500, {"error": "InternalError", "message": "An internal error occurred."}
 )
 
 

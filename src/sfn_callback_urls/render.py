@@ -15,7 +15,8 @@ Every value that comes from a blob or a request is HTML-escaped in the built-in 
 ``html`` body is the minter's own (authenticated) HTML and is served as is; output parameters
 substituted into it were escaped by `sfn_callback_urls.outcome`.
 
-Every response carries ``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``,
+Every response, the adapters' own included (`render_json()`), carries
+``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``,
 ``Referrer-Policy: no-referrer`` (the URL is a capability: it must not leak through ``Referer``)
 and ``X-Frame-Options: DENY``; the built-in HTML pages also carry a strict
 ``Content-Security-Policy``.
@@ -45,6 +46,7 @@ __all__ = [
     "negotiate",
     "render_confirm",
     "render_error",
+    "render_json",
     "render_success",
 ]
 
@@ -251,6 +253,22 @@ def _e(value: object) -> str:
 
 def _action_json(action: Action) -> dict[str, str]:
     return {"name": action.name, "type": action.type}
+
+
+def render_json(
+    status: int, body: Any, *, headers: Mapping[str, str] | None = None
+) -> CallbackResponse:
+    """A JSON answer with every security header.
+
+    Every answer is built in this module, so that a header is one edit: the adapters' own
+    answers (404, 413, a bad ``Content-Length``) and the create-URLs API use this one.
+
+    Args:
+        status: the HTTP status.
+        body: any JSON value.
+        headers: extra headers (e.g. ``Allow`` on a 405).
+    """
+    return _respond(status, JSON, _json_bytes(body), extra_headers=headers)
 
 
 # --- success --------------------------------------------------------------------------------

@@ -18,13 +18,13 @@ This package imports its submodules on first use, so a Lambda function pays for 
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import PayloadTooLarge, RequestError, SfnCallbackUrlsError
 from ..handler import CallbackRequest, CallbackResponse
+from ..render import render_json
 from ..urls import CALLBACK_PATH
 
 if TYPE_CHECKING:
@@ -78,11 +78,8 @@ def is_callback_path(path: str) -> bool:
 
 
 def _json_response(status: int, body: Mapping[str, Any]) -> CallbackResponse:
-    return CallbackResponse(
-        status=status,
-        headers={"Content-Type": JSON_CONTENT_TYPE},
-        body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
-    )
+    # Built by the render module, like every answer: same security headers everywhere.
+    return render_json(status, body)
 
 
 def error_response(error: SfnCallbackUrlsError) -> CallbackResponse:
