@@ -529,6 +529,28 @@ class ResponseSpec(_JsonSafe):
     """Custom HTML body."""
     text: str | None = None
     """Custom plain-text body."""
+    allow_scripts: bool = Field(default=False, strict=True)
+    """Let the custom ``html`` run script. By default its ``Content-Security-Policy`` has
+    ``script-src 'none'``: output parameters are HTML-escaped, which is safe in text and quoted
+    attributes but not inside ``<script>``, ``href``/``src`` or event handlers. Set it only for
+    HTML whose scripts never see a parameter. Never written into blobs when false."""
+
+    @model_serializer(mode="wrap")
+    def _omit_allow_scripts_when_false(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # The contract's shape (and every blob minted before the field existed) is unchanged
+        # unless a minter opts in.
+        data = handler(self)
+        if isinstance(data, dict) and not self.allow_scripts:
+            data.pop("allow_scripts", None)
+        return data
+
+    @model_validator(mode="after")
+    def _scripts_need_html(self) -> Self:
+        if self.allow_scripts and self.html is None:
+            raise PydanticCustomError(
+                "invalid_response", "allow_scripts applies to a custom html body only"
+            )
+        return self
 
     @model_validator(mode="after")
     def _redirect_is_exclusive(self) -> Self:

@@ -13,7 +13,9 @@ Everything here is a pure function from what happened to a `CallbackResponse`:
 
 Every value that comes from a blob or a request is HTML-escaped in the built-in pages. A custom
 ``html`` body is the minter's own (authenticated) HTML and is served as is; output parameters
-substituted into it were escaped by `sfn_callback_urls.outcome`.
+substituted into it were escaped by `sfn_callback_urls.outcome`, which is enough in text and
+quoted attributes but not in scripts or URLs, so its ``Content-Security-Policy`` forbids script
+unless the minter set ``allow_scripts``.
 
 Every response, the adapters' own included (`render_json()`), carries
 ``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``,
@@ -37,6 +39,7 @@ from .models import _ascii_url as _wire_url
 __all__ = [
     "BUILTIN_HTML_CSP",
     "CUSTOM_HTML_CSP",
+    "CUSTOM_HTML_WITH_SCRIPTS_CSP",
     "HTML",
     "JSON",
     "SECURITY_HEADERS",
@@ -83,8 +86,13 @@ BUILTIN_HTML_CSP: Final = (
 )
 """``Content-Security-Policy`` of the built-in HTML pages: no scripts, no fetches, no framing."""
 
-CUSTOM_HTML_CSP: Final = "frame-ancestors 'none'; base-uri 'none'"
-"""``Content-Security-Policy`` of a minter's custom HTML: no framing, the rest is theirs."""
+CUSTOM_HTML_CSP: Final = (
+    "script-src 'none'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+"""``Content-Security-Policy`` of a minter's custom HTML: no script, no plugins, no framing."""
+
+CUSTOM_HTML_WITH_SCRIPTS_CSP: Final = "frame-ancestors 'none'; base-uri 'none'"
+"""``Content-Security-Policy`` of custom HTML minted with ``allow_scripts``: no framing."""
 
 _MAX_ACCEPT_LENGTH: Final = 4096
 _MAX_ACCEPT_RANGES: Final = 64
@@ -193,11 +201,17 @@ def _respond(
     body: str | bytes,
     *,
     builtin: bool = True,
+    allow_scripts: bool = False,
     extra_headers: Mapping[str, str] | None = None,
 ) -> CallbackResponse:
     headers = _headers(_CONTENT_TYPES[media_type])
     if media_type == HTML:
-        headers["Content-Security-Policy"] = BUILTIN_HTML_CSP if builtin else CUSTOM_HTML_CSP
+        if builtin:
+            headers["Content-Security-Policy"] = BUILTIN_HTML_CSP
+        elif allow_scripts:
+            headers["Content-Security-Policy"] = CUSTOM_HTML_WITH_SCRIPTS_CSP
+        else:
+            headers["Content-Security-Policy"] = CUSTOM_HTML_CSP
     if extra_headers:
         headers.update(extra_headers)
         _sendable(headers)
@@ -306,7 +320,7 @@ def render_success(
         return _respond(200, JSON, _json_bytes(body))
     if media_type == HTML:
         if spec.html is not None:
-            return _respond(200, HTML, spec.html, builtin=False)
+            return _respond(200, HTML, spec.html, builtin=False, allow_scripts=spec.allow_scripts)
         page = _page(
             title="Done",
             heading=f"Done: your response &#x27;{_e(action.name)}&#x27; was recorded",
