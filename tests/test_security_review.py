@@ -751,11 +751,16 @@ def _api_gateway_event(url: str) -> dict[str, Any]:
     }
 
 
-def _run_completion(machine: ApprovalMachine) -> tuple[str, str]:
-    """Mint with the ready app and click through it; returns (token, execution ARN)."""
+def _run_completion(machine: ApprovalMachine, capture: _Capture) -> tuple[str, str]:
+    """Mint with the ready app and click through it; returns (token, execution ARN).
+
+    The capture starts once the token is read: the test's own SQS receive (and moto's SQS
+    send inside the execution) log it through botocore before the app runs at all.
+    """
     reset_app()
     execution = machine.start()
     token, _ = machine.wait_for_token()
+    capture.records.clear()
     minted = create_urls_handler(
         {
             "token": token,
@@ -793,7 +798,7 @@ def test_finding_7_aws_debug_logs_never_carry_tokens_or_keys(
     for name in ("SFN_CALLBACK_URLS_KEY", "SFN_CALLBACK_URLS_DEBUG_AWS"):
         monkeypatch.delenv(name, raising=False)
     try:
-        token, _ = _run_completion(approval_machine)
+        token, _ = _run_completion(approval_machine, root_at_debug)
     finally:
         reset_app()
     assert plaintexts, "the app did not use KMS envelope keys"
@@ -822,7 +827,7 @@ def test_finding_7_the_aws_debug_logs_can_be_asked_for(
     monkeypatch.delenv("KEY_ID", raising=False)
     monkeypatch.setenv("SFN_CALLBACK_URLS_DEBUG_AWS", "true")
     try:
-        token, _ = _run_completion(approval_machine)
+        token, _ = _run_completion(approval_machine, root_at_debug)
     finally:
         reset_app()
     assert any(token in record for record in root_at_debug.records if "botocore" in record)

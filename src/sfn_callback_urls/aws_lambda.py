@@ -25,7 +25,10 @@ Environment variables (``docs/deploy.md`` has the full story):
 - ``CALLBACK_BASE_URL``: where ``/respond`` is served; by default derived from the API Gateway
   event (``https://{domainName}/{stage}``); a request's own ``base_url`` wins, as in the original;
 - ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS``, ``CONFIRM_GET``: ``true``/``1``/``yes``
-  (any case) to enable; anything else, or unset, disables.
+  (any case) to enable; anything else, or unset, disables;
+- ``SFN_CALLBACK_URLS_DEBUG_AWS``: ``true`` to let botocore log at DEBUG; by default its loggers
+  are kept at INFO or above (`quiet_aws_loggers()`), because at DEBUG they log task tokens and
+  KMS plaintext keys.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ from .urls import Minter
 __all__ = [
     "ENV_BASE_URL",
     "ENV_CONFIRM_GET",
+    "ENV_DEBUG_AWS",
     "ENV_ENABLE_OUTPUT_PARAMETERS",
     "ENV_ENABLE_POST_ACTIONS",
     "ENV_KEY_ID",
@@ -78,6 +82,7 @@ __all__ = [
     "create_urls_handler",
     "get_app",
     "process_callback_handler",
+    "quiet_aws_loggers",
     "reset_app",
 ]
 
@@ -96,12 +101,34 @@ ENV_ENABLE_POST_ACTIONS = "ENABLE_POST_ACTIONS"
 #: Ask for a confirmation before acting on a GET (link scanners in mail systems click links).
 ENV_CONFIRM_GET = "CONFIRM_GET"
 
+#: ``true`` lets the AWS SDK's loggers log at DEBUG (they then log task tokens and key material).
+ENV_DEBUG_AWS = "SFN_CALLBACK_URLS_DEBUG_AWS"
+
 _TRUTHY = frozenset({"true", "1", "yes"})
+_AWS_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
 _URLS_PATH = "/urls"
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
     return environ.get(name, "").strip().lower() in _TRUTHY
+
+
+def quiet_aws_loggers(environ: Mapping[str, str] = os.environ) -> None:
+    """Keep the AWS SDK's loggers (botocore, boto3, urllib3, s3transfer) at INFO or above.
+
+    At DEBUG, botocore logs every request and response body: the task token of each
+    ``SendTask*`` call, the plaintext data keys of KMS ``GenerateDataKey``/``Decrypt``, the MACs
+    that derived keys are, and decrypted keyrings. A root logger at DEBUG (a common Lambda
+    setting) would send them all to CloudWatch. The ready handlers and ``serve`` call this on
+    every invocation; call it in your own handler if you log at DEBUG. Setting
+    ``SFN_CALLBACK_URLS_DEBUG_AWS=true`` is the explicit opt-out: the levels are left alone.
+    """
+    if _flag(environ, ENV_DEBUG_AWS):
+        return
+    for name in _AWS_LOGGERS:
+        aws_logger = logging.getLogger(name)
+        if aws_logger.getEffectiveLevel() < logging.INFO:
+            aws_logger.setLevel(logging.INFO)
 
 
 def _keyring(environ: Mapping[str, str]) -> Keyring:
@@ -339,6 +366,7 @@ def create_urls_handler(event: Any, context: Any) -> dict[str, Any]:
     ``{"error", "message"}`` (returned, not raised, as the original did). Behind API Gateway,
     the result is the proxy answer: 200 with the response JSON, the error JSON otherwise.
     """
+    quiet_aws_loggers()
     if is_http_event(event):
         return response_to_event(_create_urls_over_http(event), event)
     error: SfnCallbackUrlsError
@@ -379,6 +407,7 @@ def process_callback_handler(event: Any, context: Any) -> dict[str, Any]:
     Any other path answers 404. An event that is not an HTTP event gets
     ``{"error": "UnsupportedEvent", "message"}``.
     """
+    quiet_aws_loggers()
     try:
         detect_event_source(event)
     except UnsupportedEvent as error:

@@ -404,6 +404,9 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     server = LocalServer(app, host=args.host, port=args.port)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    from .aws_lambda import quiet_aws_loggers
+
+    quiet_aws_loggers()  # botocore at DEBUG logs task tokens (SFN_CALLBACK_URLS_DEBUG_AWS=true)
     options = [
         name
         for name, enabled in (
