@@ -74,6 +74,10 @@ _SECRET_LENGTH = 32
 _MAX_MAC_MESSAGE = 4096  # GenerateMac's limit on Message
 _WRAPPED_PURPOSE = "local-keyring"
 _WRAPPED_CACHE_SIZE = 16
+# Key headers KMS refused (a forged or damaged data key) are remembered this long, so that one
+# forged URL replayed N times costs one KMS call, not N; bounded, oldest forgotten first.
+_REFUSED_TTL_SECONDS = 60.0
+_REFUSED_CACHE_SIZE = 4096
 # KMS answers these when a ciphertext cannot be valid for the key and context we asked for:
 # the caller sent a bad blob (HTTP 400). Everything else (AccessDenied included) is our problem.
 _INVALID_CIPHERTEXT_CODES = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
@@ -186,6 +190,36 @@ class _LruCache(Generic[_K]):
             return value
 
 
+class _RefusedHeaders:
+    """A bounded, thread-safe set of refused key headers (by digest) that expire after a TTL."""
+
+    __slots__ = ("_clock", "_data", "_lock", "_maxsize", "_ttl")
+
+    def __init__(self, maxsize: int, ttl: float, clock: Callable[[], float]) -> None:
+        self._maxsize = maxsize
+        self._ttl = ttl
+        self._clock = clock
+        self._data: OrderedDict[tuple[str, bytes], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: tuple[str, bytes]) -> bool:
+        with self._lock:
+            refused_at = self._data.get(key)
+            if refused_at is None:
+                return False
+            if self._clock() - refused_at >= self._ttl:
+                del self._data[key]
+                return False
+            return True
+
+    def add(self, key: tuple[str, bytes]) -> None:
+        with self._lock:
+            self._data[key] = self._clock()
+            self._data.move_to_end(key)
+            while len(self._data) > self._maxsize:
+                self._data.popitem(last=False)
+
+
 class _MintingEntry:
     __slots__ = ("created", "data_key", "header", "uses")
 
@@ -212,6 +246,7 @@ class _KmsKey:
         "_mint_lock",
         "_minting",
         "_opened",
+        "_refused",
         "_session",
         "_wire_id",
     )
@@ -250,6 +285,7 @@ class _KmsKey:
         self._mint_lock = threading.Lock()
         self._minting: dict[str, _MintingEntry] = {}
         self._opened: _LruCache[tuple[str, bytes]] = _LruCache(cache_size, self._max_age, clock)
+        self._refused = _RefusedHeaders(_REFUSED_CACHE_SIZE, _REFUSED_TTL_SECONDS, clock)
 
     @property
     def key_id(self) -> bytes:
@@ -300,16 +336,30 @@ class _KmsKey:
     def open_key(self, key_header: bytes, purpose: str) -> DataKey:
         """The data key of a blob's ``key_header``, from the cache or from KMS.
 
+        A header KMS refused is remembered (by digest and purpose) for 60 seconds, so a forged
+        URL replayed many times costs one KMS call per minute, not one per request. Failures of
+        KMS itself (``KeyUnavailable``) are never remembered.
+
         Raises:
             InvalidPayload: the header cannot be one we minted for this key and purpose.
             KeyUnavailable: KMS failed (disabled or missing key, access denied, outage, ...).
         """
         self._check_header(key_header)
+        refused = (purpose, hashlib.sha256(key_header).digest())
+
+        def load() -> DataKey:
+            # Runs under the cache's per-header lock: concurrent replays of one forgery wait
+            # for the first KMS answer, then find it here.
+            if refused in self._refused:
+                raise InvalidPayload
+            try:
+                return DataKey(self._recover_secret(key_header, purpose))
+            except InvalidPayload:
+                self._refused.add(refused)
+                raise
+
         # The cache key includes the purpose: the same header must not open under another one.
-        return self._opened.get_or_load(
-            (purpose, bytes(key_header)),
-            lambda: DataKey(self._recover_secret(key_header, purpose)),
-        )
+        return self._opened.get_or_load((purpose, bytes(key_header)), load)
 
     def _new_data_key(self, purpose: str) -> tuple[bytes, bytes]:
         raise NotImplementedError
