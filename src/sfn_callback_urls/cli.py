@@ -235,9 +235,17 @@ exit codes: 0 the execution ended as expected, 1 it did not (or no click before 
 
 
 def _add_key_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
+    source = command.add_mutually_exclusive_group()
+    source.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="a file holding a local key or comma-separated keyring (default: the environment "
+        f"variable ${KEY_ENV_VAR}, which is the other safe place)",
+    )
+    source.add_argument(
         "--key",
-        help=f"a local key or comma-separated keyring (default: ${KEY_ENV_VAR})",
+        help="the key itself: discouraged, since command lines are visible to other users in "
+        f"the process list and kept in shell history; prefer ${KEY_ENV_VAR} or --key-file",
     )
     command.add_argument(
         "--mode",
@@ -252,11 +260,21 @@ def _add_key_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _read_key_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        raise ConfigurationError(f"Cannot read the key file {path}: {reason}.") from None
+
+
 def _codec(args: argparse.Namespace) -> Codec:
-    text = args.key or os.environ.get(KEY_ENV_VAR)
+    key_file = getattr(args, "key_file", None)
+    text = args.key or (_read_key_file(key_file) if key_file else os.environ.get(KEY_ENV_VAR))
     if not text:
         raise ConfigurationError(
-            f"No key: pass --key or set ${KEY_ENV_VAR} (make one with `{_PROG} keygen`)."
+            f"No key: set ${KEY_ENV_VAR} or pass --key-file (make one with `{_PROG} keygen`)."
         )
     mode = Mode.SIGNED if args.mode == "signed" else Mode.ENCRYPTED
     return Codec(Keyring.from_string(text), mode=mode, purpose=args.purpose)

@@ -82,9 +82,12 @@ _LAST_RESORT: Final = render_json(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CallbackRequest:
     """An HTTP request to the callback endpoint, as any framework sees it.
+
+    Its ``repr`` shows the method, the sizes of the query and body and the header names only:
+    the query holds the blob (a capability), and bodies and headers (cookies) may hold secrets.
 
     Attributes:
         method: the HTTP method, upper case.
@@ -97,6 +100,13 @@ class CallbackRequest:
     query: str | Mapping[str, str] = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+
+    def __repr__(self) -> str:
+        unit = "characters" if isinstance(self.query, str) else "parameters"
+        return (
+            f"CallbackRequest(method={self.method!r}, query=<{len(self.query)} {unit}>, "
+            f"headers={sorted(self.headers)!r}, body=<{len(self.body)} bytes>)"
+        )
 
 
 class CompleteFunction(Protocol):
