@@ -37,6 +37,7 @@ import jsonpath_ng.ext.parser
 import jsonschema.exceptions
 import jsonschema.protocols
 import jsonschema.validators
+import re2
 import referencing
 import referencing.exceptions
 import referencing.jsonschema
@@ -357,10 +358,109 @@ def _check_references(schema: dict[str, Any]) -> None:
             raise ValueError(f"$ref {_shorten(ref, 80)!r} points nowhere in the schema") from None
 
 
+# --- regular expressions in linear time (RE2) ---------------------------------------------------
+#
+# The minter writes the patterns, whoever holds the URL writes the body they run on: with
+# Python's backtracking ``re``, ``^(a+)+$`` takes seconds on 26 characters. jsonschema calls
+# ``re.search`` in ``pattern``, ``patternProperties`` and ``additionalProperties`` (those three
+# are replaced below by RE2 versions), and in the evaluated-keys walk of
+# ``unevaluatedProperties``, which is refused next to ``patternProperties`` instead.
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # RE2 would print every refused pattern to stderr
+
+
+@functools.lru_cache(maxsize=1024)
+def _linear_regex(pattern: str) -> Any:
+    """``pattern`` compiled by RE2: matching takes time linear in the input, never backtracks.
+
+    Raises:
+        ValueError: RE2 cannot run it (backreferences, lookaround and a few other
+            backtracking-only constructs).
+    """
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error:
+        raise ValueError(
+            f"pattern {_shorten(pattern, 80)!r} cannot run in linear time (RE2 does not support "
+            "backreferences or lookaround)"
+        ) from None
+
+
+def _check_patterns(schema: Any) -> None:
+    """Compile every ``pattern`` and ``patternProperties`` key with RE2 (at mint time)."""
+    stack = [schema]
+    has_pattern_properties = has_unevaluated_properties = False
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if key == "pattern" and isinstance(value, str):
+                    _linear_regex(value)
+                elif key == "patternProperties" and isinstance(value, dict):
+                    has_pattern_properties = True
+                    for pattern in value:
+                        _linear_regex(pattern)
+                elif key == "unevaluatedProperties":
+                    has_unevaluated_properties = True
+                stack.append(value)
+    if has_pattern_properties and has_unevaluated_properties:
+        raise ValueError(
+            "unevaluatedProperties cannot be combined with patternProperties (their patterns "
+            "would run on a backtracking engine); use additionalProperties"
+        )
+
+
+def _search(pattern: str, text: str) -> bool:
+    return _linear_regex(pattern).search(text) is not None
+
+
+def _pattern(
+    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[jsonschema.exceptions.ValidationError]:
+    if validator.is_type(instance, "string") and not _search(pattern, instance):
+        yield jsonschema.exceptions.ValidationError(f"the string does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: Mapping[str, Any], instance: Any, schema: Mapping[str, Any]
+) -> Iterator[jsonschema.exceptions.ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if _search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(
+    validator: Any, additional: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[jsonschema.exceptions.ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = [
+        key
+        for key in instance
+        if key not in properties and not any(_search(pattern, key) for pattern in patterns)
+    ]
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        yield jsonschema.exceptions.ValidationError(
+            f"additional properties are not allowed ({len(extras)} unexpected)"
+        )
+
+
 def _check_json_schema_or_raise(schema: dict[str, Any]) -> None:
     try:
         _validator_class(schema).check_schema(schema)
         _check_references(schema)
+        _check_patterns(schema)
     except jsonschema.exceptions.SchemaError as exc:
         reason = exc.message
     except Exception as exc:  # anything else a broken schema can trigger
@@ -403,9 +503,15 @@ def _unique_items(
 
 @functools.lru_cache(maxsize=16)
 def _hardened(cls: type[jsonschema.protocols.Validator]) -> type[jsonschema.protocols.Validator]:
-    """The validator class with a linear-time ``uniqueItems``."""
+    """The validator class with a linear-time ``uniqueItems`` and RE2 regular expressions."""
     hardened: type[jsonschema.protocols.Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-        cls, {"uniqueItems": _unique_items}
+        cls,
+        {
+            "uniqueItems": _unique_items,
+            "pattern": _pattern,
+            "patternProperties": _pattern_properties,
+            "additionalProperties": _additional_properties,
+        },
     )
     return hardened
 
@@ -421,7 +527,9 @@ def compile_json_schema(schema: Mapping[str, Any]) -> jsonschema.protocols.Valid
     """Return a checked, compiled JSON Schema validator for ``schema`` (cached on its JSON text).
 
     The dialect comes from ``$schema`` (the latest draft when absent; an unknown one is refused).
-    Formats are not asserted (``format`` is an annotation, as in the original app). Nothing is
+    Formats are not asserted (``format`` is an annotation, as in the original app). Regular
+    expressions (``pattern``, ``patternProperties``) run on RE2, in time linear in the input; a
+    pattern RE2 cannot run (backreferences, lookaround) is refused. Nothing is
     ever fetched: a ``$ref`` (or ``$dynamicRef``) must be local (``#/$defs/name``) and resolve
     within the schema, and ``$id``/``id`` may not name another resource; the validator
     resolves against an empty registry.
