@@ -207,7 +207,7 @@ def wsgi_call(
     started: dict[str, Any] = {}
 
     def start_response(status: str, response_headers: list[tuple[str, str]]) -> None:
-        for name, value in response_headers:
+        for _name, value in response_headers:
             value.encode("latin-1")  # PEP 3333: header values must be latin-1
         started["status"] = int(status.split()[0])
         started["headers"] = {name.lower(): value for name, value in response_headers}
@@ -258,7 +258,9 @@ def asgi_call(
     asyncio.run(app(scope, receive, send))
     start = next(message for message in sent if message["type"] == "http.response.start")
     body_out = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    headers_out = {bytes(n).decode("latin-1"): bytes(v).decode("latin-1") for n, v in start["headers"]}
+    headers_out = {
+        bytes(n).decode("latin-1"): bytes(v).decode("latin-1") for n, v in start["headers"]
+    }
     return Answer(start["status"], headers_out, body_out)
 
 
@@ -379,7 +381,7 @@ def _sealed_anyway(codec: Codec, schema: dict[str, Any]) -> str:
 def test_finding_1_a_callback_never_fetches_a_ref(
     schema_server: tuple[str, list[str]], schema_file: str
 ) -> None:
-    """Finding 1: a URL sealed with a remote or file `$ref` is refused; no socket, no file opened."""
+    """Finding 1: a URL sealed with a remote or file `$ref` is refused; no socket or file opened."""
     remote, requests = schema_server
     codec = new_codec()
     client = RecordingClient()
@@ -584,7 +586,7 @@ def test_finding_4_whole_urls_and_bare_queries_are_read_like_a_front_end() -> No
 
 ODD_LENGTHS = {
     "²": 400,
-    "٥": 400,
+    "\u0665": 400,  # ARABIC-INDIC DIGIT FIVE
     "+5": 400,
     "-1": 400,
     "5, 5": 400,
@@ -836,8 +838,10 @@ def test_finding_7_the_aws_debug_logs_can_be_asked_for(
 # --- finding 9: the adapters' own answers carry the security headers --------------------------
 
 
-def test_finding_9_adapter_answers_carry_the_security_headers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Finding 9: the WSGI, ASGI and Lambda adapters' own 404/413/400/405/415 answers are hardened."""
+def test_finding_9_adapter_answers_carry_the_security_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding 9: the WSGI, ASGI and Lambda adapters' own error answers carry security headers."""
     handler = CallbackHandler(new_codec(), stepfunctions_client=RecordingClient())
     wsgi, asgi = make_wsgi_app(handler, max_body_size=10), make_asgi_app(handler, max_body_size=10)
     answers = [
@@ -1049,7 +1053,7 @@ def test_recursive_jsonpaths_are_bounded_on_large_bodies() -> None:
         }
     )
     url = mint(codec, action)
-    big = json.dumps([[i, i] for i in range(30_000)]).encode()
+    big = json.dumps([[i, i] for i in range(12_000)]).encode()  # 36,001 values, < 256 KiB
     started = time.perf_counter()
     response = post(handler, url, big)
     elapsed = time.perf_counter() - started

@@ -17,8 +17,8 @@ whatever the person holding the URL typed, so:
   scheme or host differs from the template's (no open redirects).
 
 POST actions never use output parameters (as in the original). Their body must be JSON, at most
-`MAX_POST_BODY_SIZE` bytes and `MAX_POST_BODY_DEPTH` levels deep; the first outcome
-whose JSON Schema accepts it wins.
+`MAX_POST_BODY_SIZE` bytes, `MAX_POST_BODY_DEPTH` levels deep and `MAX_POST_BODY_VALUES`
+values; the first outcome whose JSON Schema accepts it wins.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ from .urls import QUERY_DATA, OpenedCallback
 __all__ = [
     "MAX_POST_BODY_DEPTH",
     "MAX_POST_BODY_SIZE",
+    "MAX_POST_BODY_VALUES",
     "ResolvedOutcome",
     "is_json_media_type",
     "parse_json_body",
@@ -72,6 +73,11 @@ MAX_POST_BODY_SIZE = 256 * 1024
 
 MAX_POST_BODY_DEPTH = 64
 """Deepest nesting of arrays and objects accepted in a POST body."""
+
+MAX_POST_BODY_VALUES = 10_000
+"""Most JSON values (strings, numbers, booleans, nulls, arrays and objects; not keys) accepted
+in a POST body. JSON Schema and JSONPath (``$..*`` above all) cost time per value: this bounds
+both, where the 256 KiB size cap alone allows about 130,000 values."""
 
 
 @dataclass(frozen=True)
@@ -234,17 +240,22 @@ def _refuse_constant(name: str) -> Any:
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _body_problem(value: Any, depth_limit: int) -> str | None:
+def _body_problem(value: Any, depth_limit: int, value_limit: int) -> str | None:
     """What makes a decoded body unusable, or ``None`` (one iterative walk: no recursion).
 
-    Arrays and objects may nest at most ``depth_limit`` levels, and no string (object keys
-    included) may hold a lone surrogate: ``json.loads`` decodes the JSON escape of U+D800 to
-    one, and such a string cannot be encoded as UTF-8 for Step Functions, a log line or a regex
-    engine.
+    At most ``value_limit`` JSON values, arrays and objects nested at most ``depth_limit``
+    levels, and no string (object keys included) with a lone surrogate: ``json.loads`` decodes
+    the JSON escape of U+D800 to one, and such a string cannot be encoded as UTF-8 for Step
+    Functions, a log line or a regex engine.
     """
     stack: list[tuple[Any, int]] = [(value, 1)]
+    values = 0
     while stack:
         item, depth = stack.pop()
+        if depth > 0:  # keys are pushed with depth 0: strings to check, not values to count
+            values += 1
+            if values > value_limit:
+                return f"The request body holds more than {value_limit:,} JSON values."
         if isinstance(item, str):
             if not item.isascii() and _LONE_SURROGATE.search(item):
                 return (
@@ -256,7 +267,7 @@ def _body_problem(value: Any, depth_limit: int) -> str | None:
         if depth > depth_limit:
             return f"The request body nests more than {depth_limit} levels deep."
         if isinstance(item, dict):
-            stack.extend((key, depth) for key in item)
+            stack.extend((key, 0) for key in item)
             stack.extend((child, depth + 1) for child in item.values())
         else:
             stack.extend((child, depth + 1) for child in item)
@@ -270,8 +281,8 @@ def parse_json_body(body: bytes, content_type: str | None) -> Any:
         UnsupportedMediaType: ``content_type`` is not JSON.
         PayloadTooLarge: the body is larger than `MAX_POST_BODY_SIZE`.
         InvalidPostActionBody: the body is not JSON (``NaN`` and ``Infinity`` included), nests
-            deeper than `MAX_POST_BODY_DEPTH`, or holds a lone surrogate (U+D800 to U+DFFF) in a
-            string or key.
+            deeper than `MAX_POST_BODY_DEPTH`, holds more than `MAX_POST_BODY_VALUES` values,
+            or holds a lone surrogate (U+D800 to U+DFFF) in a string or key.
     """
     if not is_json_media_type(content_type):
         raise UnsupportedMediaType
@@ -286,7 +297,7 @@ def parse_json_body(body: bytes, content_type: str | None) -> Any:
         raise too_deep from None
     except ValueError:  # JSONDecodeError and UnicodeDecodeError included
         raise InvalidPostActionBody("The request body is not valid JSON.") from None
-    problem = _body_problem(value, MAX_POST_BODY_DEPTH)
+    problem = _body_problem(value, MAX_POST_BODY_DEPTH, MAX_POST_BODY_VALUES)
     if problem is not None:
         raise InvalidPostActionBody(problem)
     return value
