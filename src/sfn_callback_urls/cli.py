@@ -332,6 +332,7 @@ def _iso(moment: Any) -> str:
 def _inspect(args: argparse.Namespace, out: TextIO) -> int:
     codec = _codec(args)
     text: str = args.url.strip()
+    text = text[1:] if text.startswith("?") else text  # a query pasted with its '?'
     try:
         query = CallbackQuery.parse(text if ("=" in text or "?" in text) else {"data": text})
         opened = open_callback(codec, query)

@@ -176,10 +176,10 @@ _WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|/")
 
 
 def _query_string(text: str) -> str:
-    """The query string of a whole URL, or ``text`` itself (a leading ``?`` dropped)."""
+    """The query string of a whole URL, or ``text`` itself: it is a query string already."""
     if _WHOLE_URL.match(text):
         return text.partition("#")[0].partition("?")[2]
-    return text[1:] if text.startswith("?") else text
+    return text
 
 
 @dataclass(frozen=True)
@@ -204,8 +204,9 @@ class CallbackQuery:
 
         Only a whole URL (``scheme://...``, or a path starting with ``/``) is cut at its first
         ``?`` (and its ``#``); any other string is a query string and read whole, as the front
-        end that delivered it read it: in ``...&note=why?`` the ``?`` is part of a value, and
-        ``data=X?&data=BLOB`` holds two ``data`` parameters (refused), never just the second.
+        end that delivered it read it: in ``...&note=why?`` the ``?`` is part of a value,
+        ``data=X?&data=BLOB`` holds two ``data`` parameters (refused), never just the second,
+        and in ``?data=BLOB`` the first parameter is named ``?data``.
 
         Raises:
             PayloadTooLarge: the query string (or mapping) is implausibly long.
