@@ -471,6 +471,22 @@ def test_finding_2_lone_surrogates_in_parsed_query_parameters_are_400() -> None:
     assert client.calls == []
 
 
+def test_finding_2_a_lone_surrogate_never_reaches_a_redirect_template() -> None:
+    """Finding 2 (found by the widened fuzz_handler): a surrogate for `$user` in a redirect: 400."""
+    codec = new_codec()
+    client = RecordingClient()
+    handler = CallbackHandler(codec, enable_output_parameters=True, stepfunctions_client=client)
+    action = SuccessAction(
+        name="ok", output=None, response=ResponseSpec(redirect="https://example.com/$user")
+    )
+    url = mint(codec, action, params=True)
+    for method in ("HEAD", "GET"):
+        query = {"data": blob_of(url), "user": "x\udfff"}
+        response = handler.handle(CallbackRequest(method=method, query=query))
+        assert response.status == 400, response.body
+    assert client.calls == []
+
+
 # --- finding 3: redirects are ASCII on the wire -----------------------------------------------
 
 UNICODE_REDIRECT = "https://exämple.com/ü?q=€"

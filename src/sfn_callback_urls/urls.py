@@ -175,6 +175,19 @@ class Minter:
 _WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|/")
 
 
+def _is_text(value: object) -> bool:
+    """Whether ``value`` is a string that encodes as UTF-8 (no lone surrogates)."""
+    if not isinstance(value, str):
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _query_string(text: str) -> str:
     """The query string of a whole URL, or ``text`` itself: it is a query string already."""
     if _WHOLE_URL.match(text):
@@ -210,7 +223,8 @@ class CallbackQuery:
 
         Raises:
             PayloadTooLarge: the query string (or mapping) is implausibly long.
-            InvalidPayload: there is no single ``data`` parameter, or more than 64 parameters.
+            InvalidPayload: there is no single ``data`` parameter, more than 64 parameters, or a
+                name or value that is not text (a lone surrogate in a mapping).
         """
         if isinstance(url_or_query, str):
             query = _query_string(url_or_query)
@@ -236,6 +250,10 @@ class CallbackQuery:
                 raise InvalidPayload
         values: dict[str, str] = {}
         for name, value in pairs:
+            if not _is_text(name) or not _is_text(value):
+                # A decoded URL is UTF-8 text; a pre-parsed mapping might not be (a lone
+                # surrogate), and output parameters cannot be encoded from it.
+                raise InvalidPayload("The callback URL's query is not valid Unicode text.")
             if name in values and name in (QUERY_DATA, QUERY_ACTION, QUERY_TYPE):
                 raise InvalidPayload  # two blobs or two names: refuse to guess
             values.setdefault(name, value)
