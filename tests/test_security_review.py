@@ -37,6 +37,7 @@ from sfn_callback_urls import (
     Codec,
     FailureAction,
     InvalidJsonSchema,
+    InvalidPayload,
     InvalidRequest,
     KmsDerivedKey,
     KmsEnvelopeKey,
@@ -596,6 +597,20 @@ def test_finding_4_whole_urls_and_bare_queries_are_read_like_a_front_end() -> No
         response = handler.handle(CallbackRequest(method="GET", query=query))
         assert response.status == 200, response.body
     assert [json.loads(kwargs["output"]) for _, kwargs in client.calls] == ["why?", "why?"]
+
+
+def test_finding_4_whole_urls_are_split_as_urllib_splits_them() -> None:
+    """Finding 4 (found by the widened fuzz_callback_url): a URL is read as urllib reads it."""
+    from sfn_callback_urls import CallbackQuery
+
+    # urllib (like browsers) drops tabs and line breaks from a URL; so does the parse.
+    query = CallbackQuery.parse("https://h.example/respond?action=appr\r\nove&data=B\tLOB")
+    assert (query.action, query.data) == ("approve", "BLOB")
+    # In a query string they are data, as a front end reads them.
+    query = CallbackQuery.parse("action=appr\r\nove&data=BLOB")
+    assert query.action == "appr\r\nove"
+    with pytest.raises(InvalidPayload):
+        CallbackQuery.parse("https://[::1/respond?data=BLOB")
 
 
 # --- finding 5: odd Content-Length values -----------------------------------------------------

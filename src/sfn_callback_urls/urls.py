@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic_core import PydanticCustomError
 
@@ -191,7 +191,10 @@ def _is_text(value: object) -> bool:
 def _query_string(text: str) -> str:
     """The query string of a whole URL, or ``text`` itself: it is a query string already."""
     if _WHOLE_URL.match(text):
-        return text.partition("#")[0].partition("?")[2]
+        try:  # as urllib reads it (it also drops tabs and line breaks, as browsers do)
+            return urlsplit(text).query
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            raise InvalidPayload("The callback URL is not a valid URL.") from None
     return text
 
 
