@@ -79,7 +79,13 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "--site-dir", f"{session.create_tmp()}/site")
 
 
-FUZZ_TARGETS = ["fuzz_open_blob", "fuzz_callback_url", "fuzz_create_urls", "fuzz_handler"]
+FUZZ_TARGETS = [
+    "fuzz_open_blob",
+    "fuzz_callback_url",
+    "fuzz_create_urls",
+    "fuzz_handler",
+    "fuzz_http",
+]
 
 
 @nox.session
