@@ -341,8 +341,8 @@ def _create_urls_over_http(event: Mapping[str, Any]) -> CallbackResponse:
         _log_error(refused)
         return error_response(refused)
     if request.method != "POST":
-        refused = MethodNotAllowed(allowed=("POST",))
-        return render_json(refused.status, refused.to_dict(), headers={"Allow": "POST"})
+        not_post = MethodNotAllowed(allowed=("POST",))
+        return render_json(not_post.status, not_post.to_dict(), headers={"Allow": "POST"})
     content_type = request.headers.get("content-type", "")
     if content_type and not _is_json(content_type):
         return error_response(UnsupportedMediaType())

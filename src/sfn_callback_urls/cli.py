@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 examples:
   echo '{{"token": "...", "actions": [{{"name": "ok", "type": "success", "output": {{}}}}]}}' \\
     | {_PROG} mint --base-url https://abc123.execute-api.us-east-1.amazonaws.com/prod
-  {_PROG} mint request.json --key sfncu1_...   # the request may name its own base_url
+  {_PROG} mint request.json --key-file ./key   # the request may name its own base_url
 
 exit codes: 0 minted, 1 the request is invalid (the reason on stderr), 2 no key/base URL.
 """,

@@ -305,7 +305,7 @@ _REF_KEYWORDS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
 _ID_KEYWORDS = frozenset({"$id", "id"})
 #: No remote retrieval at all: ``$ref`` resolves within the schema (and the built-in
 #: metaschemas), never over the network or from files.
-_NO_RETRIEVAL = referencing.Registry()  # type: ignore[var-annotated]
+_NO_RETRIEVAL: referencing.Registry[Any] = referencing.Registry()
 
 
 def _local_references(schema: Any) -> list[str]:

@@ -107,7 +107,7 @@ def bad_request_response(message: str) -> CallbackResponse:
 
 #: More digits than this announce more than any body limit (and int() refuses > 4300 digits).
 _MAX_LENGTH_DIGITS = 18
-_TOO_LARGE = 10**_MAX_LENGTH_DIGITS
+_TOO_LARGE = 1_000_000_000_000_000_000  # 10**18
 
 
 def _content_length(value: str | None) -> int | None:
