@@ -16,6 +16,9 @@ import http.server
 import io
 import json
 import logging
+import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -1009,24 +1012,28 @@ def test_finding_11_callback_request_repr_hides_query_body_and_headers() -> None
     assert "SECRET" not in repr(mapping)
 
 
-def test_finding_11_cli_reads_keys_from_a_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_finding_11_cli_reads_keys_from_a_file(tmp_path: Path) -> None:
     """Finding 11: `--key-file` works, and `--help` steers away from `--key` on the command line."""
-    from sfn_callback_urls.cli import main
-
-    monkeypatch.delenv("SFN_CALLBACK_URLS_KEY", raising=False)
+    command = shutil.which("sfn-callback-urls", path=str(Path(sys.executable).parent))
+    assert command is not None, "the sfn-callback-urls command is not installed"
+    environ = {key: value for key, value in os.environ.items() if key != "SFN_CALLBACK_URLS_KEY"}
     key = LocalKey.generate()
     key_file = tmp_path / "key"
     key_file.write_text(key.to_string() + "\n")
     url = mint(Codec(key), SuccessAction(name="approve", output=None))
-    assert main(["inspect", url, "--key-file", str(key_file)]) == 0
-    assert json.loads(capsys.readouterr().out)["valid"] is True
-    assert main(["inspect", url, "--key-file", str(tmp_path / "missing")]) == 2
-    assert key.to_string() not in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["inspect", "--help"])
-    help_text = " ".join(capsys.readouterr().out.split())
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - the package's own command
+            [command, *args], capture_output=True, text=True, env=environ, timeout=60, check=False
+        )
+
+    inspected = run("inspect", url, "--key-file", str(key_file))
+    assert inspected.returncode == 0, inspected.stderr
+    assert json.loads(inspected.stdout)["valid"] is True
+    missing = run("inspect", url, "--key-file", str(tmp_path / "missing"))
+    assert missing.returncode == 2
+    assert key.to_string() not in missing.stderr + missing.stdout
+    help_text = " ".join(run("inspect", "--help").stdout.split())
     assert "--key-file" in help_text
     assert "process list" in help_text
 
