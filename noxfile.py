@@ -171,7 +171,13 @@ def docs(session: nox.Session) -> None:
     session.log(f"The site is in {site}: open {site / 'index.html'}")
 
 
-FUZZ_TARGETS = ["fuzz_open_blob", "fuzz_callback_url", "fuzz_create_urls", "fuzz_handler"]
+FUZZ_TARGETS = [
+    "fuzz_open_blob",
+    "fuzz_callback_url",
+    "fuzz_create_urls",
+    "fuzz_handler",
+    "fuzz_http",
+]
 
 
 @nox.session

@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import os
 import random
 import sys
+import tempfile
 import types
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -36,10 +38,19 @@ import jsonschema  # noqa: F401
 import pydantic  # noqa: F401
 
 with atheris.instrument_imports(include=["sfn_callback_urls"]):
+    # Every module a target reaches is imported here, so that all of them are instrumented.
     import sfn_callback_urls._codec as codec_module
+    import sfn_callback_urls._complete
+    import sfn_callback_urls._handler
+    import sfn_callback_urls._outcome
+    import sfn_callback_urls._render
+    import sfn_callback_urls._schema
     import sfn_callback_urls._urls as urls_module
-    from sfn_callback_urls._codec import Codec, Mode
-    from sfn_callback_urls._models import parse_action
+    import sfn_callback_urls.adapters._asgi
+    import sfn_callback_urls.adapters._lambda_events
+    import sfn_callback_urls.adapters._wsgi
+    import sfn_callback_urls.aws_lambda  # noqa: F401
+    from sfn_callback_urls import Codec, Mode, PostAction, parse_action
     from sfn_callback_urls.errors import SfnCallbackUrlsError
     from sfn_callback_urls.keys import Keyring, LocalKey
 
@@ -52,9 +63,13 @@ __all__ = [
     "KNOWN_TOKENS",
     "MINT_NOW",
     "REAL_TOKEN",
+    "SECURITY_HEADERS",
+    "SENTINEL_FILE",
     "TEXT_TOKEN",
     "Fixture",
     "SfnCallbackUrlsError",
+    "check_answer_headers",
+    "check_no_side_effects",
     "deterministic_minting",
     "fuzz_main",
     "seal_signed_plaintext",
@@ -95,6 +110,57 @@ TEXT_TOKEN = "5f0c6f7e-3d1a-4b8e-9a2c-1e2d3c4b5a69"
 KNOWN_TOKENS = frozenset({REAL_TOKEN, TEXT_TOKEN})
 
 _ALWAYS = {"type": "object"}
+
+# --- side effects: no input may make the library open a socket or a file ---------------------
+
+#: A schema file on disk: a ``file://`` ``$ref`` to it must never be followed.
+SENTINEL_FILE = Path(tempfile.gettempdir()) / f"sfn-callback-urls-fuzz-{os.getpid()}.json"
+SENTINEL_FILE.write_text('{"const": "steered"}')
+#: A remote schema: a ``$ref`` to it must never be fetched (nothing listens there).
+REMOTE_SCHEMA = "http://127.0.0.1:9/schema.json"
+_SIDE_EFFECTS: list[str] = []
+_NETWORK_EVENTS = frozenset({"socket.connect", "socket.getaddrinfo", "urllib.Request"})
+
+
+def _guard(event: str, args: tuple[Any, ...]) -> None:
+    if event in _NETWORK_EVENTS or (event == "open" and str(args[0]) == str(SENTINEL_FILE)):
+        _SIDE_EFFECTS.append(f"{event} {args[:1]!r}")
+        raise PermissionError(f"fuzz guard: {event} refused")  # and the caller may swallow it
+
+
+sys.addaudithook(_guard)
+
+
+def check_no_side_effects() -> None:
+    """Raise if the last input made the library touch the network or the sentinel file."""
+    if _SIDE_EFFECTS:
+        found = list(_SIDE_EFFECTS)
+        _SIDE_EFFECTS.clear()
+        raise AssertionError(f"the library tried to fetch something: {found}")
+
+
+#: What every answer carries (lower-case names).
+SECURITY_HEADERS = {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
+
+
+def check_answer_headers(headers: Any, context: str) -> None:
+    """Every header is ASCII text without line breaks, and the security headers are there."""
+    lowered: dict[str, str] = {}
+    for name, value in headers.items() if hasattr(headers, "items") else headers:
+        if not (isinstance(name, str) and isinstance(value, str)):
+            raise AssertionError(f"header {name!r}: {value!r} is not text; {context}")
+        if not (name.isascii() and value.isascii()) or any(c in value for c in "\r\n\0"):
+            raise AssertionError(f"header {name!r}: {value!r} cannot be sent; {context}")
+        lowered[name.lower()] = value
+    for name, value in SECURITY_HEADERS.items():
+        if lowered.get(name) != value:
+            raise AssertionError(f"{name} missing from {lowered}; {context}")
+
 
 #: One action of every kind, as the JSON of a create-URLs request. ``$user``/``$reason`` are
 #: output-parameter templates (literal text when output parameters are off).
@@ -163,6 +229,34 @@ ACTIONS: list[dict[str, Any]] = [
                 "response": {"json": {"pong": True}},
             },
             {"name": "other", "type": "failure", "schema": _ALWAYS, "error": "Unrecognized"},
+        ],
+    },
+    {
+        "name": "approve_unicode",
+        "type": "success",
+        "output": {"by": "$user"},
+        "response": {"redirect": "https://exämple.com/ü/$user?q=€&why=$reason#é"},
+    },
+    {
+        "name": "decide_ref",
+        "type": "post",
+        "outcomes": [
+            {
+                "name": "referenced",
+                "type": "success",
+                "schema": {
+                    "$defs": {
+                        "choice": {"enum": ["a", "b"]},
+                        "named": {"type": "string", "pattern": "^[a-z]+(-[a-z]+)*$"},
+                    },
+                    "type": "object",
+                    "properties": {"choice": {"$ref": "#/$defs/choice"}},
+                    "patternProperties": {"^x-": {"$ref": "#/$defs/named"}},
+                    "additionalProperties": False,
+                },
+                "output_path": "$..choice",
+            },
+            {"name": "fallback", "type": "failure", "schema": {}, "cause_path": "$..*"},
         ],
     },
     {
@@ -249,6 +343,36 @@ def _mint_fixtures() -> list[Fixture]:
             fixtures.append(
                 Fixture(f"{label}-{action['name']}", url, blob, mode, action, token, params)
             )
+    fixtures.extend(_legacy_ref_fixtures())
+    return fixtures
+
+
+def _legacy_ref_fixtures() -> list[Fixture]:
+    """URLs whose sealed schemas reference a remote and a file schema.
+
+    As a minter without the mint-time check could have made them: opening one must never
+    fetch anything.
+    """
+    fixtures = []
+    for index, ref in enumerate((REMOTE_SCHEMA, SENTINEL_FILE.as_uri())):
+        template = {
+            "name": "legacy_ref",
+            "type": "post",
+            "outcomes": [{"name": "o", "type": "success", "schema": {}, "output_body": True}],
+        }
+        action = parse_action(template)
+        if not isinstance(action, PostAction):  # pragma: no cover - the template is a POST
+            raise TypeError("not a POST action")
+        outcome = action.outcomes[0].model_copy(update={"schema_": {"$ref": ref}})
+        action = action.model_copy(update={"outcomes": [outcome]})
+        codec = Codec(KEY, mode=Mode.ENCRYPTED, purpose=PURPOSE)
+        minter = urls_module.Minter(codec, base_url=BASE_URL)
+        with deterministic_minting(1000 + index):
+            url = minter.mint(REAL_TOKEN, [action], now=MINT_NOW).urls["legacy_ref"]
+        blob = dict(pair.split("=", 1) for pair in urlsplit(url).query.split("&"))["data"]
+        fixtures.append(
+            Fixture(f"legacy-ref-{index}", url, blob, Mode.ENCRYPTED, template, REAL_TOKEN, False)
+        )
     return fixtures
 
 

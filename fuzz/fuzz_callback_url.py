@@ -5,6 +5,12 @@ parses), then verified by the encrypted and the signed codec. Only the library's
 escape. Whatever verifies must be one of the URLs we minted: a known token, no ``data`` among
 the output parameters, and ``action``/``type`` that, when present, match the sealed ones.
 
+Differential check: what `CallbackQuery.parse` reads must be what a front end (a WAF, API
+Gateway's own parsing, a log pipeline) reads from the same text: urllib's ``urlsplit`` for a
+whole URL, ``parse_qsl`` for a query string. If the front end sees anything but exactly one
+``data``, or another ``data``/``action``/``type`` than we do, that is a finding (a parser
+mismatch lets one request mean two things).
+
 The corpus holds real callback URLs, so mutations of their other parameters (and of ``action``
 and ``type``) reach the checks after authentication.
 
@@ -13,12 +19,36 @@ Run: ``python fuzz/fuzz_callback_url.py [libFuzzer flags] [corpus dirs]``.
 
 from __future__ import annotations
 
+import re
 import sys
+from urllib.parse import parse_qsl, urlsplit
 
 import _common
 from _common import CODECS, FIXED_NOW, KNOWN_TOKENS, SfnCallbackUrlsError
 
 from sfn_callback_urls._urls import CallbackQuery, OpenedCallback, open_callback
+
+# A whole URL: an RFC 3986 scheme and "://", or an absolute path; anything else is a query.
+_WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|/")
+
+
+def _front_end_view(text: str) -> dict[str, list[str]]:
+    """The parameters a front end reads from ``text`` (every value of every name)."""
+    query = urlsplit(text).query if _WHOLE_URL.match(text) else text
+    seen: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        seen.setdefault(name, []).append(value)
+    return seen
+
+
+def _check_same_reading(text: str, query: CallbackQuery) -> None:
+    seen = _front_end_view(text)
+    if seen.get("data") != [query.data]:
+        raise AssertionError(f"data read as {query.data!r}, a front end reads {seen.get('data')}")
+    for name, ours in (("action", query.action), ("type", query.type)):
+        theirs = seen.get(name)
+        if (ours is None and theirs) or (ours is not None and (not theirs or theirs[0] != ours)):
+            raise AssertionError(f"{name} read as {ours!r}, a front end reads {theirs}")
 
 
 def _check(opened: OpenedCallback, query: CallbackQuery) -> None:
@@ -46,6 +76,7 @@ def test_one_input(data: bytes) -> None:
                 continue
             raise AssertionError(f"open_callback accepted what parse refused: {text!r}") from None
         return
+    _check_same_reading(text, query)
     # The text, the same parameters as a mapping (what adapters that pre-parse the query
     # pass), and the parsed query itself.
     mapping = {"data": query.data, **dict(query.params)}

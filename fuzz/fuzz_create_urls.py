@@ -1,10 +1,13 @@
 """Fuzz `parse_create_urls_request` on arbitrary bytes and JSON, and mint what it accepts.
 
 Each input is validated as raw JSON bytes, and, when it decodes to a JSON object, as the
-decoded mapping too. Only the library's errors may escape. A request that validates is minted
-with `Minter.create_urls` in both modes, and every URL it returns must open again with the
-request's token, action and output-parameter flag (or minting fails with a library error,
-e.g. `PayloadTooLarge`).
+decoded mapping too. Only the library's errors may escape, and nothing may open a socket or
+the sentinel schema file (schemas with remote, ``file://`` and local ``$ref`` s are among the
+values the mutator draws). Minted URLs and redirects must be ASCII.
+
+A request that validates is minted with `Minter.create_urls` in both modes, and every URL it
+returns must open again with the request's token, action and output-parameter flag (or minting
+fails with a library error, e.g. `PayloadTooLarge`).
 
 pydantic parses JSON in Rust, where the fuzzer sees no coverage, so byte mutations alone
 rarely make a new valid request. A custom mutator therefore also mutates the JSON structure
@@ -35,6 +38,10 @@ _MINTERS = [Minter(codec, base_url=BASE_URL) for codec in CODECS.values()]
 
 def _mint_and_open(request: CreateUrlsRequest) -> None:
     actions = {action.name: action for action in request.actions}
+    for action in request.actions:
+        redirect = action.response.redirect if action.response is not None else None
+        if redirect is not None and not redirect.isascii():
+            raise AssertionError(f"a redirect that cannot go on the wire: {redirect!r}")
     for minter in _MINTERS:
         try:
             response = minter.create_urls(request, now=FIXED_NOW)
@@ -43,6 +50,8 @@ def _mint_and_open(request: CreateUrlsRequest) -> None:
         if set(response.urls) != set(actions):
             raise AssertionError("the URLs do not match the actions")
         for name, url in response.urls.items():
+            if not url.isascii():
+                raise AssertionError(f"a URL that is not ASCII: {url!r}")
             claims = open_callback(minter.codec, url, now=FIXED_NOW).claims
             if claims.token != request.token:
                 raise AssertionError("the token changed between mint and open")
@@ -69,6 +78,12 @@ _VALUES: list[Any] = [
     {}, [], {"type": "string"}, {"type": "object", "required": ["a"]}, {"$ref": "#/x"},
     {"$schema": "http://json-schema.org/draft-07/schema#"}, {"$schema": "urn:nope"},
     {"pattern": "(a+)+$"}, {"type": 5}, [1, [2, [3]]], {"a": {"b": {"c": None}}},
+    {"$ref": _common.REMOTE_SCHEMA}, {"$ref": _common.SENTINEL_FILE.as_uri()},
+    {"$ref": "#/$defs/a", "$defs": {"a": {"type": "string"}}}, {"$ref": "#/$defs/missing"},
+    {"$id": "https://example.com/s"}, {"$dynamicRef": "#meta"}, {"$ref": "other.json#/a"},
+    {"patternProperties": {"(a)\\1": {}}}, {"pattern": "(?=a)"}, {"unevaluatedProperties": False},
+    "https://exämple.com/ü?q=€", "https://例え.テスト/パス", "https://" + "ä" * 64 + ".com/",
+    "https://example.com/a?b=c?d", "why?", "\udfff",
 ]  # fmt: skip
 
 
@@ -134,6 +149,13 @@ def custom_mutator(data: bytes, max_size: int, seed: int) -> bytes:
 
 def test_one_input(data: bytes) -> None:
     """Validate ``data`` as a create-URLs request (bytes and mapping); mint the valid ones."""
+    try:
+        _validate_and_mint(data)
+    finally:
+        _common.check_no_side_effects()  # no schema may make validation fetch anything
+
+
+def _validate_and_mint(data: bytes) -> None:
     try:
         request = parse_create_urls_request(data, now=FIXED_NOW)
     except SfnCallbackUrlsError:

@@ -9,9 +9,16 @@ foreign-purpose blob), so requests get past authentication and reach the method 
 templates, POST bodies and rendering. A fake ``complete`` records completions (and sometimes
 answers "already completed").
 
-Pass conditions: ``handle()`` raises nothing and answers below 500; a completion carries a
-token we minted (no forgery), happens at most once and never for HEAD; the task token and
-the spliced blob never appear in the response or in the log line.
+Completions go through the real `complete()` (so outputs are encoded as for Step Functions)
+to a fake client that records them, or answers "already completed".
+
+Pass conditions: ``handle()`` raises nothing and answers below 500; every header of the answer
+is ASCII without line breaks and the security headers are there; a completion carries a token
+we minted (no forgery), happens at most once and never for HEAD; the task token and the spliced
+blob never appear in the response or in the log line; nothing tries to open a socket or the
+sentinel schema file (URLs sealed with remote and ``file://`` ``$ref`` s are among the
+fixtures). Strings come with lone surrogates too, bodies with JSON escapes of lone surrogates,
+and query values with ``?``.
 
 Run: ``python fuzz/fuzz_handler.py [libFuzzer flags] [corpus dirs]``.
 """
@@ -28,10 +35,15 @@ from urllib.parse import quote
 import _common
 import atheris
 from _common import CODECS, FIXED_NOW, FIXTURES, KNOWN_TOKENS, Fixture, Mode
+from botocore.exceptions import ClientError
 
-from sfn_callback_urls._complete import Completion
-from sfn_callback_urls._handler import CallbackHandler, CallbackRequest, CallbackResponse
-from sfn_callback_urls.errors import TaskAlreadyCompleted
+from sfn_callback_urls import (
+    CallbackHandler,
+    CallbackRequest,
+    CallbackResponse,
+    Completion,
+    complete,
+)
 
 METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "get", "Post", ""]
 ACCEPTS: list[str | None] = [
@@ -73,6 +85,14 @@ PARAM_VALUES = [
     "a b+c%2F",
     "\u00e9\u4e2d\U0001f600",
     "x" * 3000,
+    "why?",
+    "a?b=c&d",
+    "?",
+    "\ud800",
+    "x\udfff",
+    "%ED%A0%80",
+    "%FF%FE",
+    "%0D%0ALocation: https://evil.example/",
 ]
 BODIES = [
     b"",
@@ -97,6 +117,16 @@ BODIES = [
     b"1e999",
     b"[" * 70 + b"]" * 70,
     b'{"decision":"approve","big":"' + b"x" * 300_000 + b'"}',
+    b'{"decision":"approve","note":"\\ud800"}',
+    b'{"items":[{"id":"\\udfff"},{"id":1}]}',
+    b'{"error":"\\ud800","cause":"x"}',
+    b'{"error":"E","cause":["\\udbff"]}',
+    b'{"\\ud83d":true,"ping":1}',
+    b'"\\ud800"',
+    b'{"decision":"approve","ok":"\\ud83d\\ude00"}',
+    b'{"choice":"a","x-tag":"ab-cd"}',
+    b'{"choice":"b","x-tag":"' + b"a" * 40 + b'!"}',
+    b"[" + b",".join(b"[1,2]" for _ in range(4000)) + b"]",
 ]
 _ACTIONS = ["approve", "reject", "decide", "vote", "still_working", "nope", ""]
 _TYPES = ["success", "failure", "heartbeat", "post", "SUCCESS", ""]
@@ -121,17 +151,48 @@ _LOGGER.propagate = False
 
 
 @dataclass
+class FakeStepFunctions:
+    """A Step Functions client: records each call, or answers "task timed out"."""
+
+    fail: bool = False
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        for value in kwargs.values():  # what botocore would have to serialize
+            value.encode("utf-8")
+        self.calls.append(kwargs)
+        if self.fail:
+            raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "gone"}}, operation)
+        return {}
+
+    def send_task_success(self, **kwargs: Any) -> dict[str, Any]:
+        """Record a success."""
+        return self._call("SendTaskSuccess", kwargs)
+
+    def send_task_failure(self, **kwargs: Any) -> dict[str, Any]:
+        """Record a failure."""
+        return self._call("SendTaskFailure", kwargs)
+
+    def send_task_heartbeat(self, **kwargs: Any) -> dict[str, Any]:
+        """Record a heartbeat."""
+        return self._call("SendTaskHeartbeat", kwargs)
+
+
+@dataclass
 class Recorder:
-    """A fake ``complete``: records completions, or answers "already completed"."""
+    """``complete`` through the real `complete()` to a fake client; records what was sent."""
 
     fail: bool = False
     completions: list[Completion] = field(default_factory=list)
 
     def __call__(self, completion: Completion, /) -> None:
-        """Record ``completion`` (or refuse it)."""
-        self.completions.append(completion)
-        if self.fail:
-            raise TaskAlreadyCompleted(aws_code="TaskTimedOut")
+        """Send ``completion`` (the fake client may refuse it)."""
+        client = FakeStepFunctions(fail=self.fail)
+        try:
+            complete(completion, client=client)
+        finally:
+            if client.calls:
+                self.completions.append(completion)
 
 
 @dataclass
@@ -155,7 +216,10 @@ def _pick(fdp: atheris.FuzzedDataProvider, options: list[Any]) -> Any:
 
 
 def _text(fdp: atheris.FuzzedDataProvider, limit: int) -> str:
-    return fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, limit))
+    length = fdp.ConsumeIntInRange(0, limit)
+    if fdp.ConsumeIntInRange(0, 3) == 0:  # lone surrogates too, as a parsed mapping may hold
+        return fdp.ConsumeUnicode(length)
+    return fdp.ConsumeUnicodeNoSurrogates(length)
 
 
 def _value(fdp: atheris.FuzzedDataProvider) -> str:
@@ -172,7 +236,12 @@ def _extra_params(fdp: atheris.FuzzedDataProvider) -> list[tuple[str, str]]:
 
 def _encode(pairs: list[tuple[str, str]], fdp: atheris.FuzzedDataProvider) -> str:
     raw = fdp.ConsumeBool()  # unencoded too: adapters may hand over what the client sent
-    return "&".join(f"{k}={v}" if raw else f"{quote(k)}={quote(v)}" for k, v in pairs)
+    return "&".join(f"{k}={v}" if raw else f"{_quote(k)}={_quote(v)}" for k, v in pairs)
+
+
+def _quote(text: str) -> str:
+    # Lone surrogates become the bytes a client could send for them (%ED%A0%80).
+    return quote(text.encode("utf-8", "surrogatepass"))
 
 
 def _query(fdp: atheris.FuzzedDataProvider, kind: int, fixture: Fixture) -> str | dict[str, str]:
@@ -206,6 +275,9 @@ def _query(fdp: atheris.FuzzedDataProvider, kind: int, fixture: Fixture) -> str 
         return f"data={blob[:at]}{_text(fdp, 3)}{blob[at + cut :]}"
     if kind == 5:  # a whole URL, fragment and all
         return f"{fixture.url}#{_text(fdp, 10)}"
+    if kind == 6:  # a '?' before the real query: read as a front end reads it
+        junk = _pick(fdp, ["data=NOT-THE-BLOB?", "?", "x=1?", "", "data=?"])
+        return f"{junk}&{fixture.query}" if fdp.ConsumeBool() else f"{junk}{fixture.query}"
     return _text(fdp, 300)  # anything at all
 
 
@@ -214,7 +286,7 @@ def _body(fdp: atheris.FuzzedDataProvider, kind: int) -> bytes:
         return _pick(fdp, BODIES)
     if kind == 1:
         return fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 200))
-    return _text(fdp, 200).encode("utf-8")
+    return _text(fdp, 200).encode("utf-8", "surrogatepass")  # CESU-style bytes too
 
 
 def _headers(fdp: atheris.FuzzedDataProvider) -> dict[str, str]:
@@ -234,7 +306,7 @@ def decode(data: bytes) -> Case:
     settings = fdp.ConsumeIntInRange(0, 15)
     mode = Mode.SIGNED if settings & 8 else Mode.ENCRYPTED
     fixture = _pick(fdp, FIXTURES)
-    query_kind = fdp.ConsumeIntInRange(0, 6)
+    query_kind = fdp.ConsumeIntInRange(0, 7)
     body_kind = fdp.ConsumeIntInRange(0, 2)
     method = _pick(fdp, METHODS) if fdp.ConsumeIntInRange(0, 7) else _text(fdp, 10)
     now = FIXED_NOW + timedelta(seconds=_pick(fdp, [0, 0, 0, -7200, 29, 31, 86400 * 8]))
@@ -260,14 +332,20 @@ def decode(data: bytes) -> Case:
     )
 
 
+def _request_text(request: CallbackRequest) -> str:
+    """Everything the client sent (a secret it sent may be echoed back to it)."""
+    query = request.query if isinstance(request.query, str) else repr(dict(request.query))
+    return query + repr(dict(request.headers)) + request.body.decode("utf-8", "replace")
+
+
 def _check(case: Case, response: CallbackResponse, recorder: Recorder) -> None:
     request, line = case.request, _LOG.line
+    _common.check_no_side_effects()
     if not isinstance(response, CallbackResponse) or not 200 <= response.status < 500:
         raise AssertionError(f"status {getattr(response, 'status', response)!r}; log: {line}")
-    if not isinstance(response.body, bytes) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in response.headers.items()
-    ):
+    if not isinstance(response.body, bytes):
         raise AssertionError(f"malformed response {response!r}")
+    _common.check_answer_headers(response.headers, f"log: {line}")
     if len(recorder.completions) > 1:
         raise AssertionError(f"completed {len(recorder.completions)} times; log: {line}")
     for completion in recorder.completions:
@@ -290,7 +368,7 @@ def _check(case: Case, response: CallbackResponse, recorder: Recorder) -> None:
     for secret in secrets:
         if secret in line:
             raise AssertionError("a task token or blob was logged")
-        if secret in answer and secret not in repr(request):
+        if secret in answer and secret not in _request_text(request):
             raise AssertionError("a task token or blob is in the response")
 
 

@@ -64,6 +64,27 @@ FINDINGS: dict[str, dict[str, bytes]] = {
 }
 
 
+def _approve_url() -> str:
+    return next(f for f in FIXTURES if f.label == "encrypted-p1-approve").url
+
+
+FINDINGS["fuzz_callback_url"] = {
+    # A line break inside a whole URL's parameter was kept by CallbackQuery.parse, while urllib
+    # (and browsers) drop it: two readings of one URL (issue 9, finding 4).
+    "finding-linebreak-in-url": _approve_url()
+    .replace("action=approve", "action=appr\r\nove")
+    .encode(),
+}
+FINDINGS["fuzz_handler"] = {
+    # A lone surrogate in a parsed-mapping query value reached a redirect template: quote()
+    # raised UnicodeEncodeError, a 500 (issue 9, finding 2).
+    "finding-surrogate-redirect": base64.b64decode(
+        "xJ3/////////9NgtKYAcDAAAAAAAAAAAAAAAAAAAAAAAAAD+AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAk8YMDAwMDAwM"
+        "3eTniS+KhfNOsbhjwj1xQKDGG4v5zeM6vK8pgBwMk8bL8Yo="
+    ),
+}
+
+
 def _write(directory: Path, files: dict[str, bytes]) -> None:
     if directory.exists():
         shutil.rmtree(directory)
@@ -115,6 +136,9 @@ def callback_url_seeds() -> dict[str, bytes]:
     files["no-data"] = b"https://example.com/respond?action=approve&type=success"
     files["fragment"] = f"{approve.url}#data=x".encode()
     files["expired"] = next(f for f in FIXTURES if f.label == "expired-approve").url.encode()
+    files["question-mark-value"] = f"{approve.query}&note=why?".encode()
+    files["question-mark-smuggle"] = f"data=NOT-THE-BLOB?&{approve.query}".encode()
+    files["leading-question-mark"] = f"?{approve.query}".encode()
     return files
 
 
@@ -230,6 +254,19 @@ def handler_seeds() -> dict[str, bytes]:
     return chosen
 
 
+def http_seeds() -> dict[str, bytes]:
+    """Seeded random inputs: one per (front door, status), and per (door, answer class)."""
+    import fuzz_http
+
+    rng = random.Random(3033)
+    chosen: dict[str, bytes] = {}
+    for _ in range(20_000):
+        data = rng.randbytes(rng.randint(8, 200))
+        door, status = fuzz_http.run(data)
+        chosen.setdefault(f"{door}-{status}", data)
+    return chosen
+
+
 def main() -> None:
     """Rewrite every corpus directory."""
     corpora = {
@@ -237,6 +274,7 @@ def main() -> None:
         "fuzz_callback_url": callback_url_seeds(),
         "fuzz_create_urls": create_urls_seeds(),
         "fuzz_handler": handler_seeds(),
+        "fuzz_http": http_seeds(),
     }
     for target, files in corpora.items():
         files.update(FINDINGS.get(target, {}))

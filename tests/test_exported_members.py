@@ -37,6 +37,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "KmsDerivedKey",
         "KmsEnvelopeKey",
         "LocalKey",
+        "LoggerLike",
         "Minter",
         "Mode",
         "OpenedCallback",
@@ -49,6 +50,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "complete",
         "open_callback",
         "parse_action",
+        "quiet_aws_loggers",
     ],
     "sfn_callback_urls.adapters": [
         "EventSource",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 FUZZ_DIR = Path(__file__).resolve().parent.parent / "fuzz"
-TARGETS = ["fuzz_open_blob", "fuzz_callback_url", "fuzz_create_urls", "fuzz_handler"]
+TARGETS = ["fuzz_open_blob", "fuzz_callback_url", "fuzz_create_urls", "fuzz_handler", "fuzz_http"]
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("atheris") is None,

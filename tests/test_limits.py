@@ -458,12 +458,12 @@ def test_patterned_schema_is_bounded_by_the_body_caps(
     schema_runs: list[str],
     record_property: Callable[[str, object], None],
 ) -> None:
-    """A patterned schema checks a 250 KiB body; bigger or deeper bodies never reach it.
+    """A patterned schema checks a 250 KiB body; bigger, deeper or busier bodies never reach it.
 
     Timed for the record (``record_property``), never asserted on.
     """
     query = query_for(codec, PATTERNED)
-    tags = ["ab-cd-ef"] * 21_000
+    tags = ["ab-cd-ef-gh-ij-kl-mn-op-qr-st"] * 7_500  # under MAX_POST_BODY_VALUES
     document = {"tags": tags, "x-note": "ab" * 10_000 + "c"}
     body = json.dumps(document, separators=(",", ":")).encode()
     assert 0.95 * MAX_POST_BODY_SIZE < len(body) <= MAX_POST_BODY_SIZE
@@ -480,7 +480,8 @@ def test_patterned_schema_is_bounded_by_the_body_caps(
     too_big = json.dumps({"tags": tags * 2}).encode()
     too_deep = b'{"tags":' + b"[" * (MAX_POST_BODY_DEPTH + 1) + b"]" * (MAX_POST_BODY_DEPTH + 1)
     too_deep += b"}"
-    for refused, status in ((too_big, 413), (too_deep, 400)):
+    too_many = json.dumps({"tags": ["a"] * 10_000}).encode()  # 10,002 values with the object
+    for refused, status in ((too_big, 413), (too_deep, 400), (too_many, 400)):
         answer = Target("handler", handler).call(
             query, method="POST", body=refused, content_type=JSON_TYPE
         )

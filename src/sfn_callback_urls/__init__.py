@@ -22,6 +22,7 @@ from ._claims import Claims
 from ._codec import Codec, Mode
 from ._complete import Completion, complete
 from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
+from ._logging import LoggerLike, quiet_aws_loggers
 from ._models import (
     Action,
     CreateUrlsRequest,
@@ -69,6 +70,7 @@ __all__ = [
     "KmsDerivedKey",
     "KmsEnvelopeKey",
     "LocalKey",
+    "LoggerLike",
     "Minter",
     "Mode",
     "OpenedCallback",
@@ -81,6 +83,7 @@ __all__ = [
     "complete",
     "open_callback",
     "parse_action",
+    "quiet_aws_loggers",
 ]
 
 

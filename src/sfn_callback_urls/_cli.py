@@ -35,6 +35,7 @@ from ._config import (
     Settings,
 )
 from ._contract import CALLBACK_PATH, QUERY_DATA
+from ._logging import quiet_aws_loggers
 from ._models import format_utc, parse_create_urls_request
 from ._urls import CallbackQuery, Minter, open_callback
 from .errors import ConfigurationError, ExpiredPayload, InvalidPayload, SfnCallbackUrlsError
@@ -398,6 +399,8 @@ def _inspect(args: argparse.Namespace, out: TextIO) -> int:
 
     codec = _settings(args).codec()
     text: str = args.url.strip()
+    if text.startswith("?"):  # pasted with its "?", as location.search shows a query
+        text = text[1:]
     query = CallbackQuery.parse(text if ("=" in text or "?" in text) else {QUERY_DATA: text})
     now = utcnow()
     try:
@@ -511,6 +514,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             "boto3 ignores AWS_ENDPOINT_URL_STEPFUNCTIONS: Step Functions' variable is "
             "AWS_ENDPOINT_URL_SFN."
         )
+    quiet_aws_loggers()  # at DEBUG, botocore would log task tokens
     client: Any = _stepfunctions_client()
     server = LocalServer(app, host=args.host, port=args.port)
     if not logging.getLogger().handlers:

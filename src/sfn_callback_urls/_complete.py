@@ -169,7 +169,8 @@ def encode_output(output: Any) -> str:
     """The compact JSON text Step Functions receives for ``output``, checked against its limit.
 
     Raises:
-        OutputFormatting: ``output`` is not JSON (unserializable, circular, NaN or infinity).
+        OutputFormatting: ``output`` is not JSON (unserializable, circular, NaN or infinity, or
+            a string with a lone surrogate).
         OutputTooLarge: the text is over 256 KiB of UTF-8.
     """
     try:
@@ -177,7 +178,11 @@ def encode_output(output: Any) -> str:
     except (TypeError, ValueError, RecursionError):
         # The exception's text may quote the value; say only what kind of problem it is.
         raise OutputFormatting("The task output is not a JSON value.") from None
-    if len(text.encode("utf-8")) > MAX_OUTPUT_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: JSON text Step Functions cannot read
+        raise OutputFormatting("The task output is not valid Unicode text.") from None
+    if size > MAX_OUTPUT_BYTES:
         raise OutputTooLarge
     return text
 
@@ -258,6 +263,9 @@ def _check(completion: Completion) -> str:
     """Refuse what Step Functions would refuse; return the output text of a success."""
     if completion.type == "success":
         return encode_output(completion.output)
+    for text in (completion.error, completion.cause):
+        if text is not None and not _is_unicode(text):
+            raise OutputFormatting("The failure error or cause is not valid Unicode text.")
     if completion.error is not None and len(completion.error) > MAX_ERROR_LENGTH:
         raise OutputTooLarge(
             "The failure error is longer than Step Functions accepts "
@@ -269,6 +277,15 @@ def _check(completion: Completion) -> str:
             f"({MAX_CAUSE_LENGTH} characters)."
         )
     return ""
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (no lone surrogates), as botocore will need."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _from_aws_error(

@@ -52,6 +52,10 @@ MAX_QUERY_FIELDS: Final = 64
 MAX_POST_BODY_SIZE: Final = 256 * 1024
 #: Deepest nesting of arrays and objects in a POST body.
 MAX_POST_BODY_DEPTH: Final = 64
+#: Most JSON values (strings, numbers, booleans, nulls, arrays and objects; not keys) in a POST
+#: body: JSON Schema and JSONPath (``$..*`` above all) cost time per value, and the size cap
+#: alone allows about 130,000.
+MAX_POST_BODY_VALUES: Final = 10_000
 #: Largest request body the WSGI and ASGI apps read (413 beyond, unread); room above
 #: `MAX_POST_BODY_SIZE` so that the handler, not the server, says what is wrong.
 MAX_BODY_SIZE: Final = 512 * 1024

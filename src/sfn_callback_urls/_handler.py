@@ -11,8 +11,8 @@ One request goes through these steps, each one module's job:
    POST, where a GET may have to be confirmed by a POST (link scanners) and a HEAD never
    completes anything;
 3. decide the outcome (`resolve_outcome()`);
-4. complete the task (`complete()`);
-5. render the answer (the render module).
+4. render the answer (the render module), before anything happened;
+5. complete the task (`complete()`).
 
 `CallbackHandler.handle()` never raises and never shows a traceback: library errors are
 answered with their status and fixed bodies, anything else with a 500 that carries a
@@ -47,6 +47,7 @@ from ._render import (
     negotiate,
     render_confirm,
     render_error,
+    render_json,
     render_success,
 )
 from ._urls import open_callback
@@ -99,23 +100,18 @@ LogOutcome = Literal["completed", "confirm", "rejected", "error"]
 _POST_ONLY: Final = ("POST",)
 _GET_OR_POST: Final = ("GET", "HEAD", "POST")
 
-# Answered when even rendering the error failed: fixed bytes, nothing that can go wrong.
-_LAST_RESORT: Final = CallbackResponse(
-    status=500,
-    headers={
-        "Content-Type": "application/json",
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-    },
-    body=b'{"error":"InternalError","message":"An internal error occurred."}',
+# Answered when even rendering the error failed: built once, at import, by the render module.
+_LAST_RESORT: Final = render_json(
+    500, {"error": "InternalError", "message": "An internal error occurred."}
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CallbackRequest:
     """An HTTP request to the callback endpoint, as any framework sees it.
+
+    Its ``repr`` shows the method, the sizes of the query and body and the header names only:
+    the query holds the blob (a capability), and bodies and headers (cookies) may hold secrets.
 
     Attributes:
         method: the HTTP method, upper case.
@@ -126,11 +122,17 @@ class CallbackRequest:
     """
 
     method: str
-    # Not in the repr: the query holds the blob, the body and headers may hold secrets.
-    query: str | Mapping[str, str] = field(default="", repr=False)
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-    body: bytes = field(default=b"", repr=False)
+    query: str | Mapping[str, str] = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
     source_ip: str | None = None
+
+    def __repr__(self) -> str:
+        unit = "characters" if isinstance(self.query, str) else "parameters"
+        return (
+            f"CallbackRequest(method={self.method!r}, query=<{len(self.query)} {unit}>, "
+            f"headers={sorted(self.headers)!r}, body=<{len(self.body)} bytes>)"
+        )
 
 
 class CompleteFunction(Protocol):
@@ -286,13 +288,15 @@ class CallbackHandler:
                 action, transaction_id=claims.transaction_id, media_type=media_type
             )
             return page, "confirm"
-        self._send(resolved.completion)
+        # Rendered before the task is touched: an answer that cannot be built or sent is
+        # refused while nothing has happened yet.
         response = render_success(
             action,
             transaction_id=claims.transaction_id,
             response=resolved.response,
             media_type=media_type,
         )
+        self._send(resolved.completion)
         return response, "completed"
 
     def _must_confirm(self, action: Action) -> bool:

@@ -1,10 +1,13 @@
-"""The rule for the absolute http(s) URLs a minter gives us: base URLs and redirects."""
+"""The rule for the absolute http(s) URLs a minter gives us: base URLs and redirects.
+
+Redirects are stored as they go on the wire, in ASCII (`ascii_url()`).
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-__all__ = ["http_url_problem"]
+__all__ = ["ascii_url", "http_url_problem"]
 
 
 def http_url_problem(value: str, *, allow_query: bool) -> str | None:
@@ -29,3 +32,38 @@ def http_url_problem(value: str, *, allow_query: bool) -> str | None:
     if not allow_query and ("?" in value or "#" in value):
         return "must not have a query string or fragment"
     return None
+
+
+#: Every printable ASCII character: `ascii_url` percent-encodes only what lies outside it.
+_PRINTABLE_ASCII = "".join(chr(code) for code in range(0x21, 0x7F))
+
+
+def ascii_url(url: str) -> str:
+    """``url`` (absolute, ``scheme://...``) as it goes on the wire: ASCII only.
+
+    A non-ASCII host becomes its IDNA form (``exämple.com`` -> ``xn--exmple-cua.com``); any
+    other non-ASCII character is percent-encoded as UTF-8. ASCII URLs come back unchanged, so
+    this is idempotent. HTTP header values are Latin-1 at best (WSGI servers and the ASGI app
+    refuse anything else), so a ``Location`` must be ASCII.
+
+    Raises:
+        ValueError: the host has no IDNA form (e.g. an empty or overlong label).
+    """
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    prefix = url[: len(parts.scheme) + 3]
+    if prefix[len(parts.scheme) :] != "://":
+        raise ValueError("not an absolute URL")
+    netloc = parts.netloc
+    rest = url[len(prefix) + len(netloc) :]
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport, "", ""
+    if not hostport.startswith("[") and hostport.count(":") == 1:
+        host, colon, port = hostport.partition(":")
+    try:
+        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError("the host has no IDNA (ASCII) form") from None
+    encoded_netloc = f"{quote(userinfo, safe=_PRINTABLE_ASCII)}{at}{ascii_host}{colon}{port}"
+    return prefix + encoded_netloc + quote(rest, safe=_PRINTABLE_ASCII)

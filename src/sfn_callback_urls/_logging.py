@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Mapping
 from typing import Protocol
 
-__all__ = ["LoggerLike", "emit", "enabled", "get_logger"]
+__all__ = ["ENV_DEBUG_AWS", "LoggerLike", "emit", "enabled", "get_logger", "quiet_aws_loggers"]
+
+#: ``true`` lets the AWS SDK's loggers log at DEBUG (they then log task tokens and key material).
+ENV_DEBUG_AWS = "SFN_CALLBACK_URLS_DEBUG_AWS"
+
+_AWS_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
 
 
 class LoggerLike(Protocol):
@@ -50,3 +56,21 @@ def emit(logger: LoggerLike, level: int, message: str, fields: Mapping[str, obje
             logger.warning(message, extra=fields)
         else:
             logger.info(message, extra=fields)
+
+
+def quiet_aws_loggers(environ: Mapping[str, str] = os.environ) -> None:
+    """Keep the AWS SDK's loggers (botocore, boto3, urllib3, s3transfer) at INFO or above.
+
+    At DEBUG, botocore logs every request and response body: the task token of each
+    ``SendTask*`` call, the plaintext data keys of KMS ``GenerateDataKey``/``Decrypt``, the MACs
+    that derived keys are, and decrypted keyrings. A root logger at DEBUG (a common Lambda
+    setting) would send them all to CloudWatch. The ready handlers and ``serve`` call this on
+    every invocation; call it in your own handler if you log at DEBUG. Setting
+    ``SFN_CALLBACK_URLS_DEBUG_AWS=true`` is the explicit opt-out: the levels are left alone.
+    """
+    if environ.get(ENV_DEBUG_AWS, "").strip().lower() in ("true", "1", "yes"):
+        return
+    for name in _AWS_LOGGERS:
+        aws_logger = logging.getLogger(name)
+        if aws_logger.getEffectiveLevel() < logging.INFO:
+            aws_logger.setLevel(logging.INFO)

@@ -51,7 +51,7 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
 from ._contract import MAX_ACTION_NAME_LENGTH, MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, MAX_TOKEN_LENGTH
-from ._http_url import http_url_problem
+from ._http_url import ascii_url, http_url_problem
 from ._schema import (
     JsonPathExpression,
     JsonSchemaValidator,
@@ -148,7 +148,15 @@ def _check_http_url(value: str, *, allow_query: bool) -> str:
 
 
 def _check_redirect(value: str | None) -> str | None:
-    return None if value is None else _check_http_url(value, allow_query=True)
+    if value is None:
+        return None
+    _check_http_url(value, allow_query=True)
+    try:
+        return ascii_url(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "invalid_url", "the URL's host cannot be written in ASCII (IDNA)"
+        ) from None
 
 
 def _check_base_url(value: str | None) -> str | None:
@@ -266,13 +274,42 @@ class ResponseSpec(_JsonSafe):
     model_config = _MODEL_CONFIG
 
     redirect: Annotated[str | None, AfterValidator(_check_redirect)] = None
-    """Absolute http:// or https:// URL to redirect to; excludes the other fields."""
+    """Absolute http:// or https:// URL to redirect to; excludes the other fields.
+
+    Stored as it goes on the wire: a non-ASCII host in its IDNA form, other non-ASCII
+    characters percent-encoded (``https://exämple.com/ü`` -> ``https://xn--exmple-cua.com/%C3%BC``).
+    """
     json_: JsonValue = Field(default=None, alias="json")
     """Custom JSON body (any JSON value); ``None`` for the default one."""
     html: str | None = None
     """Custom HTML body."""
     text: str | None = None
     """Custom plain-text body."""
+    allow_scripts: bool = Field(default=False, strict=True)
+    """Let the custom ``html`` run script.
+
+    By default its ``Content-Security-Policy`` has ``script-src 'none'``: output parameters are
+    HTML-escaped, which is safe in text and quoted attributes but not inside ``<script>``,
+    ``href``/``src`` or event handlers. Set it only for HTML whose scripts never see a
+    parameter. Never written into blobs when false.
+    """
+
+    @model_serializer(mode="wrap")
+    def _omit_allow_scripts_when_false(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # The contract's shape (and every blob minted before the field existed) is unchanged
+        # unless a minter opts in.
+        data = handler(self)
+        if isinstance(data, dict) and not self.allow_scripts:
+            data.pop("allow_scripts", None)
+        return data
+
+    @model_validator(mode="after")
+    def _scripts_need_html(self) -> Self:
+        if self.allow_scripts and self.html is None:
+            raise PydanticCustomError(
+                "invalid_response", "allow_scripts applies to a custom html body only"
+            )
+        return self
 
     @model_validator(mode="after")
     def _redirect_is_exclusive(self) -> Self:

@@ -17,14 +17,15 @@ whatever the person holding the URL typed, so:
   scheme or host differs from the template's (no open redirects).
 
 POST actions never use output parameters (as in the original). Their body must be JSON, at most
-`MAX_POST_BODY_SIZE` bytes and `MAX_POST_BODY_DEPTH` levels deep; the first outcome
-whose JSON Schema accepts it wins.
+``MAX_POST_BODY_SIZE`` bytes, ``MAX_POST_BODY_DEPTH`` levels deep and ``MAX_POST_BODY_VALUES``
+values (the contract's limits); the first outcome whose JSON Schema accepts it wins.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from urllib.parse import quote, urlsplit
 
 from ._claims import Claims
 from ._complete import Completion
-from ._contract import MAX_POST_BODY_DEPTH, MAX_POST_BODY_SIZE, QUERY_DATA
+from ._contract import MAX_POST_BODY_DEPTH, MAX_POST_BODY_SIZE, MAX_POST_BODY_VALUES, QUERY_DATA
 from ._models import (
     FailureAction,
     FailureOutcome,
@@ -223,16 +224,41 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether arrays/objects nest more than ``limit`` levels (iteratively: no recursion)."""
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _body_problem(value: Any, depth_limit: int, value_limit: int) -> str | None:
+    """What makes a decoded body unusable, or ``None`` (one iterative walk: no recursion).
+
+    At most ``value_limit`` JSON values, arrays and objects nested at most ``depth_limit``
+    levels, and no string (object keys included) with a lone surrogate: ``json.loads`` decodes
+    the JSON escape of U+D800 to one, and such a string cannot be encoded as UTF-8 for Step
+    Functions, a log line or a regex engine.
+    """
     stack: list[tuple[Any, int]] = [(value, 1)]
+    values = 0
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+        if depth > 0:  # keys are pushed with depth 0: strings to check, not values to count
+            values += 1
+            if values > value_limit:
+                return f"The request body holds more than {value_limit:,} JSON values."
+        if isinstance(item, str):
+            if not item.isascii() and _LONE_SURROGATE.search(item):
+                return (
+                    "The request body holds a lone surrogate (\\ud800-\\udfff): not Unicode text."
+                )
+            continue
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth > depth_limit:
+            return f"The request body nests more than {depth_limit} levels deep."
+        if isinstance(item, dict):
+            stack.extend((key, 0) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        else:
+            stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def parse_json_body(body: bytes, content_type: str | None) -> Any:
@@ -241,8 +267,9 @@ def parse_json_body(body: bytes, content_type: str | None) -> Any:
     Raises:
         UnsupportedMediaType: ``content_type`` is not JSON.
         PayloadTooLarge: the body is larger than `MAX_POST_BODY_SIZE`.
-        InvalidPostActionBody: the body is not JSON (``NaN`` and ``Infinity`` included) or nests
-            deeper than `MAX_POST_BODY_DEPTH`.
+        InvalidPostActionBody: the body is not JSON (``NaN`` and ``Infinity`` included), nests
+            deeper than ``MAX_POST_BODY_DEPTH``, holds more than ``MAX_POST_BODY_VALUES`` values,
+            or holds a lone surrogate (U+D800 to U+DFFF) in a string or key.
     """
     if not is_json_media_type(content_type):
         raise UnsupportedMediaType
@@ -257,8 +284,9 @@ def parse_json_body(body: bytes, content_type: str | None) -> Any:
         raise too_deep from None
     except ValueError:  # JSONDecodeError and UnicodeDecodeError included
         raise InvalidPostActionBody("The request body is not valid JSON.") from None
-    if isinstance(value, (dict, list)) and _too_deep(value, MAX_POST_BODY_DEPTH):
-        raise too_deep
+    problem = _body_problem(value, MAX_POST_BODY_DEPTH, MAX_POST_BODY_VALUES)
+    if problem is not None:
+        raise InvalidPostActionBody(problem)
     return value
 
 

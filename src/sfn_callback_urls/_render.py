@@ -15,9 +15,12 @@ Everything here is a pure function from what happened to a `CallbackResponse`:
 
 Every value that comes from a blob or a request is HTML-escaped in the built-in pages. A custom
 ``html`` body is the minter's own (authenticated) HTML and is served as is; output parameters
-substituted into it were escaped when the outcome was resolved.
+substituted into it were escaped when the outcome was resolved, which is enough in text and
+quoted attributes but not in scripts or URLs, so its ``Content-Security-Policy`` forbids script
+unless the minter set ``allow_scripts``.
 
-Every response carries ``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``,
+Every response, the adapters' own included, carries
+``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``,
 ``Referrer-Policy: no-referrer`` (the URL is a capability: it must not leak through ``Referer``)
 and ``X-Frame-Options: DENY``; the built-in HTML pages also carry a strict
 ``Content-Security-Policy``.
@@ -33,12 +36,14 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Final, Literal
 
+from ._http_url import ascii_url
 from ._models import Action, ResponseSpec
-from .errors import SfnCallbackUrlsError
+from .errors import OutputFormatting, SfnCallbackUrlsError
 
 __all__ = [
     "BUILTIN_HTML_CSP",
     "CUSTOM_HTML_CSP",
+    "CUSTOM_HTML_WITH_SCRIPTS_CSP",
     "HTML",
     "JSON",
     "SECURITY_HEADERS",
@@ -86,8 +91,13 @@ BUILTIN_HTML_CSP: Final = (
 )
 """``Content-Security-Policy`` of the built-in HTML pages: no scripts, no fetches, no framing."""
 
-CUSTOM_HTML_CSP: Final = "frame-ancestors 'none'; base-uri 'none'"
-"""``Content-Security-Policy`` of a minter's custom HTML: no framing, the rest is theirs."""
+CUSTOM_HTML_CSP: Final = (
+    "script-src 'none'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+"""``Content-Security-Policy`` of a minter's custom HTML: no script, no plugins, no framing."""
+
+CUSTOM_HTML_WITH_SCRIPTS_CSP: Final = "frame-ancestors 'none'; base-uri 'none'"
+"""``Content-Security-Policy`` of custom HTML minted with ``allow_scripts``: no framing."""
 
 _MAX_ACCEPT_LENGTH: Final = 4096
 _MAX_ACCEPT_RANGES: Final = 64
@@ -171,12 +181,25 @@ def _negotiate(accept: str) -> MediaType:
 # --- building blocks ------------------------------------------------------------------------
 
 
+def _sendable(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """``headers`` if every value can go on the wire (ASCII, no line breaks); else a 400.
+
+    Only headers with values from a blob or a request need the check (a ``Location``, an
+    ``Allow``); the fixed ones are ASCII. Rendering happens before the task is completed, so an
+    answer that could not be sent is refused before anything happened, never after.
+    """
+    for value in headers.values():
+        if not value.isascii() or "\r" in value or "\n" in value or "\0" in value:
+            raise OutputFormatting("The answer cannot be sent: a header value is not ASCII text.")
+    return headers
+
+
 def _headers(content_type: str | None, **extra: str) -> dict[str, str]:
     headers = dict(SECURITY_HEADERS)
     if content_type is not None:
         headers["Content-Type"] = content_type
         headers["Vary"] = "Accept"
-    headers.update(extra)
+    headers.update(_sendable(extra))
     return headers
 
 
@@ -190,13 +213,19 @@ def _respond(
     body: str | bytes,
     *,
     builtin: bool = True,
+    allow_scripts: bool = False,
     extra_headers: Mapping[str, str] | None = None,
 ) -> CallbackResponse:
     headers = _headers(_CONTENT_TYPES[media_type])
     if media_type == HTML:
-        headers["Content-Security-Policy"] = BUILTIN_HTML_CSP if builtin else CUSTOM_HTML_CSP
+        if builtin:
+            headers["Content-Security-Policy"] = BUILTIN_HTML_CSP
+        elif allow_scripts:
+            headers["Content-Security-Policy"] = CUSTOM_HTML_WITH_SCRIPTS_CSP
+        else:
+            headers["Content-Security-Policy"] = CUSTOM_HTML_CSP
     if extra_headers:
-        headers.update(extra_headers)
+        headers.update(_sendable(extra_headers))
     data = body.encode("utf-8") if isinstance(body, str) else body
     return CallbackResponse(status=status, headers=headers, body=data)
 
@@ -266,6 +295,9 @@ def render_success(
 ) -> CallbackResponse:
     """The answer to a completed callback.
 
+    Raises:
+        OutputFormatting: the answer cannot be sent (a header value that is not ASCII).
+
     Args:
         action: the sealed action (its name and type are reported).
         transaction_id: the id the URLs were minted under.
@@ -274,7 +306,11 @@ def render_success(
     """
     spec = response if response is not None else _DEFAULT_SPEC
     if spec.redirect is not None:
-        return CallbackResponse(status=303, headers=_headers(None, Location=spec.redirect))
+        try:  # minted redirects are ASCII already; a blob from an older minter may not be
+            location = ascii_url(spec.redirect)
+        except ValueError:
+            raise OutputFormatting("The redirect URL cannot be sent.") from None
+        return CallbackResponse(status=303, headers=_headers(None, Location=location))
     if media_type == JSON:
         if spec.json_ is not None:
             return _respond(200, JSON, _json_bytes(spec.json_))
@@ -282,7 +318,7 @@ def render_success(
         return _respond(200, JSON, _json_bytes(body))
     if media_type == HTML:
         if spec.html is not None:
-            return _respond(200, HTML, spec.html, builtin=False)
+            return _respond(200, HTML, spec.html, builtin=False, allow_scripts=spec.allow_scripts)
         page = _page(
             title="Done",
             heading=f"Done: your response &#x27;{_e(action.name)}&#x27; was recorded",

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ._claims import Claims, new_transaction_id, utcnow, wire_time
 from ._codec import Codec
@@ -261,6 +261,29 @@ class Minter:
 _WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|/")
 
 
+def _is_text(value: object) -> bool:
+    """Whether ``value`` is a string that encodes as UTF-8 (no lone surrogates)."""
+    if not isinstance(value, str):
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _query_string(text: str) -> str:
+    """The query string of a whole URL, or ``text`` itself: it is a query string already."""
+    if _WHOLE_URL.match(text):
+        try:  # as urllib reads it (it also drops tabs and line breaks, as browsers do)
+            return urlsplit(text).query
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            raise InvalidPayload("The callback URL is not a valid URL.") from None
+    return text
+
+
 def _query_pairs(query: str) -> list[tuple[str, str]]:
     """``parse_qsl(query, keep_blank_values=True)`` with the field cap.
 
@@ -301,21 +324,19 @@ class CallbackQuery:
     def parse(cls, url_or_query: str | Mapping[str, str]) -> CallbackQuery:
         """Read a whole URL, a bare query string, or an already-parsed mapping.
 
-        A whole URL (``https://...`` or ``/path?...``) is cut at its first ``?`` and its
-        fragment dropped, as a browser sends it; anything else is a query string (with or
-        without its leading ``?``), read as a front end reads one: a ``?`` inside a value is
-        part of the value.
+        Only a whole URL (``scheme://...``, or a path starting with ``/``) is cut at its first
+        ``?`` (and its ``#``), as urllib reads it; any other string is a query string and read
+        whole, as the front end that delivered it read it: in ``...&note=why?`` the ``?`` is
+        part of a value, ``data=X?&data=BLOB`` holds two ``data`` parameters (refused), never
+        just the second, and in ``?data=BLOB`` the first parameter is named ``?data``.
 
         Raises:
             PayloadTooLarge: the query string (or mapping) is implausibly long.
-            InvalidPayload: there is no single ``data`` parameter, or more than 64 parameters.
+            InvalidPayload: there is no single ``data`` parameter, more than 64 parameters, or a
+                name or value that is not text (a lone surrogate in a mapping).
         """
         if isinstance(url_or_query, str):
-            query = url_or_query
-            if _WHOLE_URL.match(query):
-                query = query.split("#", 1)[0].partition("?")[2]
-            elif query.startswith("?"):  # a query with its "?", as in location.search
-                query = query[1:]
+            query = _query_string(url_or_query)
             if len(query) > MAX_QUERY_LENGTH:
                 raise PayloadTooLarge
             pairs = _query_pairs(query)
@@ -328,6 +349,10 @@ class CallbackQuery:
                 raise PayloadTooLarge
             if len(pairs) > MAX_QUERY_FIELDS:
                 raise InvalidPayload
+            if not all(_is_text(name) and _is_text(value) for name, value in pairs):
+                # A decoded URL is UTF-8 text; a pre-parsed mapping might not be (a lone
+                # surrogate), and output parameters cannot be encoded from it.
+                raise InvalidPayload("The callback URL's query is not valid Unicode text.")
         values: dict[str, str] = {}
         for name, value in pairs:
             if name in values and name in (QUERY_DATA, QUERY_ACTION, QUERY_TYPE):

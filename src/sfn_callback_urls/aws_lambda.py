@@ -20,6 +20,9 @@ key, or ``SFN_CALLBACK_URLS_KEY`` for a local keyring, ...), ``SFN_CALLBACK_URLS
 ``https://{domainName}/{stage}``; a request's own ``base_url`` wins, as in the original) and the
 switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS`` and ``CONFIRM_GET``. The same
 variables configure ``sfn-callback-urls serve``, ``inspect`` and ``mint``.
+
+Both handlers keep the AWS SDK's loggers at INFO or above (`quiet_aws_loggers()`): at DEBUG
+they log task tokens and KMS plaintext keys. ``SFN_CALLBACK_URLS_DEBUG_AWS=true`` opts out.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 from ._codec import Codec
 from ._config import ENV_BASE_URL, ENV_ENABLE_OUTPUT_PARAMETERS, ENV_ENABLE_POST_ACTIONS, Settings
 from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
+from ._logging import quiet_aws_loggers
 from ._models import CreateUrlsResponse, parse_create_urls_request
 from ._outcome import is_json_media_type
 from ._render import JSON, render_error, render_json
@@ -274,6 +278,7 @@ def create_urls_handler(event: Any, context: Any) -> dict[str, Any]:
     ``{"error", "message"}`` (returned, not raised, as the original did). Behind API Gateway,
     the result is the proxy answer: 200 with the response JSON, the error JSON otherwise.
     """
+    quiet_aws_loggers()
     if is_http_event(event):
         return response_to_event(_create_urls_over_http(event), event)
     error: SfnCallbackUrlsError
@@ -314,6 +319,7 @@ def process_callback_handler(event: Any, context: Any) -> dict[str, Any]:
     Any other path answers 404. An event that is not an HTTP event gets
     ``{"error": "UnsupportedEvent", "message"}``.
     """
+    quiet_aws_loggers()
     try:
         detect_event_source(event)
     except UnsupportedEvent as error:

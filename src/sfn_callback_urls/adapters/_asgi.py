@@ -23,6 +23,7 @@ from ._common import (
     SupportsHandle,
     bad_request_response,
     body_too_large_response,
+    content_length,
     is_callback_path,
     not_found_response,
 )
@@ -116,11 +117,12 @@ def make_asgi_app(handler: SupportsHandle, *, max_body_size: int = MAX_BODY_SIZE
             await _send(send, not_found_response())
             return
         headers = _headers(scope)
-        length = headers.get("content-length", "").strip()
-        if length and not length.isdigit():
+        try:
+            length = content_length(headers.get("content-length"))
+        except ValueError:
             await _send(send, bad_request_response("The Content-Length header is invalid."))
             return
-        if length and int(length) > max_body_size:
+        if length is not None and length > max_body_size:
             await _send(send, body_too_large_response(max_body_size))
             return
         body = await _read_body(receive, max_body_size)

@@ -17,6 +17,7 @@ __all__ = [
     "SupportsHandle",
     "bad_request_response",
     "body_too_large_response",
+    "content_length",
     "is_callback_path",
     "not_found_response",
 ]
@@ -48,3 +49,26 @@ def body_too_large_response(limit: int) -> CallbackResponse:
 def bad_request_response(message: str) -> CallbackResponse:
     """400 for an HTTP request malformed below the handler (e.g. a bad ``Content-Length``)."""
     return render_error(RequestError(message), JSON)
+
+
+#: More digits than this announce more than any body limit (and int() refuses > 4300 digits).
+_MAX_LENGTH_DIGITS = 18
+_TOO_LARGE = 1_000_000_000_000_000_000  # 10**18
+
+
+def content_length(value: str | None) -> int | None:
+    """The length a ``Content-Length`` value announces; ``None`` when absent or empty.
+
+    RFC 9110: one or more ASCII digits, with optional spaces or tabs around them. Anything else
+    (``+5``, ``-1``, ``5, 5``, ``0x10``, ``1_0``, Unicode digits such as ``²``, which
+    ``str.isdigit()`` accepts and ``int()`` refuses) raises ``ValueError``. A number longer
+    than 18 digits is returned as ``10**18``: larger than any limit, so it gets a 413.
+    """
+    text = (value or "").strip(" \t")
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError("Content-Length is not a number")
+    if len(text) > _MAX_LENGTH_DIGITS:
+        return _TOO_LARGE
+    return int(text)

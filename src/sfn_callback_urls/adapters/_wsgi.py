@@ -23,6 +23,7 @@ from ._common import (
     SupportsHandle,
     bad_request_response,
     body_too_large_response,
+    content_length,
     is_callback_path,
     not_found_response,
 )
@@ -54,17 +55,18 @@ def _headers(environ: WSGIEnvironment) -> dict[str, str]:
 
 def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
     stream: Any = environ.get("wsgi.input")
-    text = str(environ.get("CONTENT_LENGTH") or "").strip()
-    if not text:
+    try:
+        announced = content_length(str(environ.get("CONTENT_LENGTH") or ""))
+    except ValueError:
+        raise _BadRequest(bad_request_response("The Content-Length header is invalid.")) from None
+    if announced is None:
         if stream is None or not environ.get("wsgi.input_terminated"):
             return b""
         body = stream.read(limit + 1)  # the server ends the stream: read to its end, capped
         if len(body) > limit:
             raise _BadRequest(body_too_large_response(limit))
         return bytes(body)
-    if not text.isdigit():
-        raise _BadRequest(bad_request_response("The Content-Length header is invalid."))
-    length = int(text)
+    length = announced
     if length > limit:
         raise _BadRequest(body_too_large_response(limit))
     chunks: list[bytes] = []

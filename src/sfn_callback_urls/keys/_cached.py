@@ -21,13 +21,17 @@ from datetime import timedelta
 from typing import Generic, TypeVar
 
 from .._contract import MAX_KEY_ID_LENGTH
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InvalidPayload
 from ._base import DataKey
 
 __all__ = ["CachedKeyBackend"]
 
 _K = TypeVar("_K", bound=Hashable)
 _WIRE_ID_LENGTH = 4
+# Key headers the key store refused (a forged or damaged data key) are remembered this long, so
+# that one forged URL replayed N times costs one remote call, not N; bounded, oldest first out.
+_REFUSED_TTL_SECONDS = 60.0
+_REFUSED_CACHE_SIZE = 4096
 
 
 class _LruCache(Generic[_K]):
@@ -82,6 +86,36 @@ class _LruCache(Generic[_K]):
             return value
 
 
+class _RefusedHeaders:
+    """A bounded, thread-safe set of refused key headers (by digest) that expire after a TTL."""
+
+    __slots__ = ("_clock", "_data", "_lock", "_maxsize", "_ttl")
+
+    def __init__(self, maxsize: int, ttl: float, clock: Callable[[], float]) -> None:
+        self._maxsize = maxsize
+        self._ttl = ttl
+        self._clock = clock
+        self._data: OrderedDict[tuple[str, bytes], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: tuple[str, bytes]) -> bool:
+        with self._lock:
+            refused_at = self._data.get(key)
+            if refused_at is None:
+                return False
+            if self._clock() - refused_at >= self._ttl:
+                del self._data[key]
+                return False
+            return True
+
+    def add(self, key: tuple[str, bytes]) -> None:
+        with self._lock:
+            self._data[key] = self._clock()
+            self._data.move_to_end(key)
+            while len(self._data) > self._maxsize:
+                self._data.popitem(last=False)
+
+
 class _MintingEntry:
     __slots__ = ("created", "data_key", "header", "uses")
 
@@ -113,6 +147,7 @@ class CachedKeyBackend:
         "_mint_lock",
         "_minting",
         "_opened",
+        "_refused",
         "_wire_id",
     )
     _ID_PREFIX: bytes = b""
@@ -148,6 +183,7 @@ class CachedKeyBackend:
         self._mint_lock = threading.Lock()
         self._minting: dict[str, _MintingEntry] = {}
         self._opened: _LruCache[tuple[str, bytes]] = _LruCache(cache_size, self._max_age, clock)
+        self._refused = _RefusedHeaders(_REFUSED_CACHE_SIZE, _REFUSED_TTL_SECONDS, clock)
 
     @property
     def key_id(self) -> bytes:
@@ -179,16 +215,30 @@ class CachedKeyBackend:
     def open_key(self, key_header: bytes, purpose: str) -> DataKey:
         """The data key of a blob's ``key_header``, from the cache or from the key store.
 
+        A header the key store refused is remembered (by digest and purpose) for 60 seconds, so
+        a forged URL replayed many times costs one remote call per minute, not one per request.
+        Failures of the key store itself (``KeyUnavailable``) are never remembered.
+
         Raises:
             InvalidPayload: the header cannot be one we minted for this key and purpose.
             KeyUnavailable: the key store failed (disabled or missing key, access denied, ...).
         """
         self._check_header(key_header)
+        refused = (purpose, hashlib.sha256(key_header).digest())
+
+        def load() -> DataKey:
+            # Runs under the cache's per-header lock: concurrent replays of one forgery wait
+            # for the first answer, then find it here.
+            if refused in self._refused:
+                raise InvalidPayload
+            try:
+                return DataKey(self._recover_secret(key_header, purpose))
+            except InvalidPayload:
+                self._refused.add(refused)
+                raise
+
         # The cache key includes the purpose: the same header must not open under another one.
-        return self._opened.get_or_load(
-            (purpose, bytes(key_header)),
-            lambda: DataKey(self._recover_secret(key_header, purpose)),
-        )
+        return self._opened.get_or_load((purpose, bytes(key_header)), load)
 
     def _new_data_key(self, purpose: str) -> tuple[bytes, bytes]:
         """A new ``(key_header, 32-byte secret)`` bound to ``purpose``."""
