@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import re
+import sys
+import textwrap
 from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sfn_callback_urls._handler import LOG_FIELDS, LOGGER_NAME
@@ -17,3 +23,42 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
 def callback_records(records: Iterable[logging.LogRecord]) -> list[dict[str, Any]]:
     """The fields of every callback record among ``records``."""
     return [record_fields(r) for r in records if r.name == LOGGER_NAME]
+
+
+_SNIPPET = re.compile(
+    r'^(?P<indent>[ \t]*)```python title="(?P<name>[\w.]+)"\n(?P<code>.*?)^(?P=indent)```',
+    re.DOTALL | re.MULTILINE,
+)
+
+
+def markdown_snippets(path: Path) -> dict[str, str]:
+    """The titled Python blocks (```python title="name.py"```) of a Markdown page, by name.
+
+    Blocks inside tabs or admonitions are indented: the indentation is removed.
+    """
+    text = path.read_text(encoding="utf-8")
+    return {
+        match["name"]: textwrap.dedent(
+            "".join(
+                line[len(match["indent"]) :] if line.strip() else "\n"
+                for line in match["code"].splitlines(keepends=True)
+            )
+        )
+        for match in _SNIPPET.finditer(text)
+    }
+
+
+def load_snippet(directory: Path, name: str, code: str) -> ModuleType:
+    """Write ``code`` to ``directory/name`` and import it as a fresh module."""
+    path = directory / name
+    path.write_text(code, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"snippet_{path.stem}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(spec.name, None)
+    return module

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -14,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from helpers import load_snippet, markdown_snippets  # tests/ is on sys.path
 from sfn_callback_urls import LocalKey
 from sfn_callback_urls._complete import reset_default_client
 from sfn_callback_urls.testing import ApprovalMachine
@@ -23,7 +21,6 @@ if TYPE_CHECKING:
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "powertools.md"
 EVENTS = Path(__file__).parent / "events"
-SNIPPET = re.compile(r'```python title="(?P<name>[\w.]+)"\n(?P<code>.*?)```', re.DOTALL)
 CONTEXT = SimpleNamespace(
     function_name="approvals",
     function_version="$LATEST",
@@ -38,7 +35,7 @@ CONTEXT = SimpleNamespace(
 
 def snippets() -> dict[str, str]:
     """The titled Python blocks of the page, by file name."""
-    return {m["name"]: m["code"] for m in SNIPPET.finditer(DOC.read_text(encoding="utf-8"))}
+    return markdown_snippets(DOC)
 
 
 def test_the_page_has_the_three_snippets() -> None:
@@ -52,23 +49,11 @@ def load(tmp_path: Path, moto_sfn: MotoClients, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SFN_CALLBACK_URLS_KEY", LocalKey.generate().to_string())
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "approvals")
     reset_default_client()
-    loaded: list[str] = []
 
-    def load_snippet(name: str) -> ModuleType:
-        path = tmp_path / name
-        path.write_text(snippets()[name], encoding="utf-8")
-        spec = importlib.util.spec_from_file_location(f"doc_{path.stem}", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        loaded.append(spec.name)
-        spec.loader.exec_module(module)
-        return module
+    def load_doc_snippet(name: str) -> ModuleType:
+        return load_snippet(tmp_path, name, snippets()[name])
 
-    yield load_snippet
-    for name in loaded:
-        sys.modules.pop(name, None)
+    yield load_doc_snippet
     reset_default_client()
 
 

@@ -1,0 +1,160 @@
+"""docs/quickstart.md: every snippet runs as written, against real executions on moto."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+
+from helpers import load_snippet, markdown_snippets  # tests/ is on sys.path
+from sfn_callback_urls import LocalKey
+from sfn_callback_urls._complete import reset_default_client
+from sfn_callback_urls.testing import ApprovalMachine
+
+if TYPE_CHECKING:
+    from conftest import MotoClients  # tests/ is on sys.path under pytest
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "quickstart.md"
+EVENTS = Path(__file__).parent / "events"
+SNIPPETS = ["any_framework.py", "asgi_app.py", "callbacks.py", "mint.py", "wsgi_app.py"]
+KEY = LocalKey.generate().to_string()
+PURPOSE = "prod/approvals"
+
+
+def test_the_page_shows_these_snippets() -> None:
+    """The tests below run every Python snippet the page shows."""
+    assert sorted(markdown_snippets(DOC)) == SNIPPETS
+
+
+@pytest.fixture
+def load(tmp_path: Path, moto_sfn: MotoClients, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Import a snippet with the page's environment: the key and the purpose."""
+    monkeypatch.setenv("SFN_CALLBACK_URLS_KEY", KEY)
+    monkeypatch.setenv("SFN_CALLBACK_URLS_PURPOSE", PURPOSE)
+    reset_default_client()
+    snippets = markdown_snippets(DOC)
+
+    def load_doc_snippet(name: str) -> ModuleType:
+        return load_snippet(tmp_path, name, snippets[name])
+
+    yield load_doc_snippet
+    reset_default_client()
+
+
+def mint(load: Any, machine: ApprovalMachine) -> tuple[str, dict[str, str]]:
+    """Start an execution and run the page's minting Lambda on its token."""
+    execution = machine.start()
+    token, _ = machine.wait_for_token()
+    urls = load("mint.py").handler({"token": token, "email": "ben@example.com"}, None)
+    assert urls["email"] == "ben@example.com"
+    return execution, urls
+
+
+def ended(machine: ApprovalMachine, execution: str) -> Any:
+    """The execution's final output (it must have ended, SUCCEEDED through the Catch or not)."""
+    described = machine.wait_for_status(execution)
+    assert described["status"] == "SUCCEEDED"
+    return json.loads(described["output"])["output"]
+
+
+def test_mint_then_the_lambda_callbacks_confirm_and_approve(
+    load: Any, approval_machine: ApprovalMachine
+) -> None:
+    """The Lambda tab: a GET asks (confirm_get), the button's POST approves the real task."""
+    execution, urls = mint(load, approval_machine)
+    callbacks = load("callbacks.py")
+    query = urlsplit(urls["approve"]).query
+    event = json.loads((EVENTS / "apigw_v2.json").read_text())
+    event.update(rawPath="/prod/respond", rawQueryString=query, queryStringParameters=None)
+    event["headers"]["accept"] = "application/json"
+    event["requestContext"]["http"]["method"] = "GET"
+    asked = callbacks.handler(event, None)
+    assert asked["statusCode"] == 200
+    assert json.loads(asked["body"])["confirm"] is True
+    event["requestContext"]["http"]["method"] = "POST"
+    assert callbacks.handler(event, None)["statusCode"] == 200
+    assert ended(approval_machine, execution) == {"approved": True}
+
+
+def test_the_wsgi_app_rejects(load: Any, approval_machine: ApprovalMachine) -> None:
+    """The WSGI tab: POSTing the reject link fails the task; the machine's Catch takes it."""
+    execution, urls = mint(load, approval_machine)
+    app = load("wsgi_app.py").app
+    parts = urlsplit(urls["reject"])
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": parts.path,
+        "QUERY_STRING": parts.query,
+        "CONTENT_LENGTH": "0",
+        "HTTP_ACCEPT": "application/json",
+        "wsgi.input": io.BytesIO(b""),
+    }
+    setup_testing_defaults(environ)
+    statuses: list[str] = []
+    app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    assert statuses == ["200 OK"]
+    assert ended(approval_machine, execution)["Error"] == "rejected"
+
+
+def test_the_asgi_app_approves(load: Any, approval_machine: ApprovalMachine) -> None:
+    """The ASGI tab: a POST to the approve link through the ASGI 3 app completes the task."""
+    execution, urls = mint(load, approval_machine)
+    app = load("asgi_app.py").app
+    parts = urlsplit(urls["approve"])
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": parts.path,
+        "query_string": parts.query.encode(),
+        "headers": [(b"accept", b"application/json"), (b"content-length", b"0")],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 200
+    assert ended(approval_machine, execution) == {"approved": True}
+
+
+def test_any_framework_respond_approves(load: Any, approval_machine: ApprovalMachine) -> None:
+    """The other-framework tab: respond() with a POST completes the task."""
+    execution, urls = mint(load, approval_machine)
+    respond = load("any_framework.py").respond
+    status, headers, body = respond(
+        "POST", urlsplit(urls["approve"]).query, {"accept": "application/json"}, b""
+    )
+    assert status == 200
+    assert headers["Cache-Control"] == "no-store"
+    assert json.loads(body)["action"] == {"name": "approve", "type": "success"}
+    assert ended(approval_machine, execution) == {"approved": True}
+
+
+def test_the_check_step_opens_what_was_minted(load: Any, approval_machine: ApprovalMachine) -> None:
+    """`sfn-callback-urls inspect URL` in the same environment says valid (the page's check)."""
+    _, urls = mint(load, approval_machine)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "sfn_callback_urls", "inspect", urls["approve"]],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["claims"]["action"]["name"] == "approve"
