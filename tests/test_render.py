@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sfn_callback_urls._models import ResponseSpec, SuccessAction, parse_action
 from sfn_callback_urls._render import (
@@ -236,3 +238,19 @@ def test_error_with_correlation_id_and_headers() -> None:
     not_allowed = render_error(MethodNotAllowed(allowed=("POST",)), TEXT, headers={"Allow": "POST"})
     assert not_allowed.status == 405
     assert not_allowed.headers["Allow"] == "POST"
+
+
+@given(
+    transaction_id=st.one_of(st.uuids().map(str), st.text(max_size=40)),
+    name=st.from_regex(r"[A-Za-z0-9_]{1,64}", fullmatch=True),
+)
+def test_the_default_success_body_is_the_contracts_json(transaction_id: str, name: str) -> None:
+    """The success body built without json.dumps is byte for byte json.dumps' (or falls back)."""
+    from sfn_callback_urls import SuccessAction
+    from sfn_callback_urls._render import _success_json
+
+    action = SuccessAction(name=name, output=None)
+    expected = {"transaction_id": transaction_id, "action": {"name": name, "type": "success"}}
+    body = _success_json(transaction_id, action)
+    assert json.loads(body) == expected
+    assert body == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()

@@ -408,3 +408,29 @@ def test_the_field_cap_holds_with_or_without_escapes(fields: int) -> None:
     query = "&".join(["data=blob"] + ["x=1"] * (fields - 1))
     assert _parsed(query) == _parsed(query.replace("a", "%61"))
     assert (_parsed(query) is InvalidPayload) == (fields > 64)
+
+
+@hypothesis.given(
+    st.builds(
+        "{}://{}{}?{}{}".format,
+        st.sampled_from(["https", "http", "HTTP", "a+b.c-d"]),
+        st.text(alphabet="abc.:[]@ \t", max_size=12),
+        st.text(alphabet="/abc?#% \n", max_size=12),
+        st.text(alphabet="a=&?/#%\r\t ", max_size=20),
+        st.sampled_from(["", "#frag", "#a?b"]),
+    )
+    | st.text(alphabet="/:?#[]ab=&\t\n ", max_size=30).map(lambda text: "/" + text)
+)
+def test_a_whole_urls_query_is_what_urlsplit_reads(url: str) -> None:
+    """The query of a whole URL is urllib's, with or without the fast path (or both refuse)."""
+    from sfn_callback_urls import _urls
+
+    try:
+        expected: object = urlsplit(url).query
+    except ValueError:
+        expected = InvalidPayload
+    try:
+        got: object = _urls._query_string(url)
+    except InvalidPayload:
+        got = InvalidPayload
+    assert got == expected

@@ -44,8 +44,10 @@ def wire_time(name: str, value: datetime) -> datetime:
     """
     if value.tzinfo is None:
         raise InvalidRequest(f"{name}: must be timezone-aware")
-    if value.tzinfo is not timezone.utc or value.microsecond:
-        value = value.astimezone(timezone.utc).replace(microsecond=0)
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    if value.microsecond:
+        value = value.replace(microsecond=0)
     # 0 is the wire's "no expiry", so an expiry must be at least 1 s after the epoch.
     if not _MIN_TIME <= value <= _MAX_TIME:
         raise InvalidRequest(f"{name}: must lie between 1970 and 2106")

@@ -259,6 +259,8 @@ class Minter:
 
 #: A whole URL rather than a query string: a scheme and ``//``, or an absolute path.
 _WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|/")
+#: What urlsplit treats specially beyond "?": fragments, IPv6 brackets, stripped characters.
+_NEEDS_URLSPLIT = re.compile(r"[#\[\]\t\r\n\x00-\x20]")
 
 
 def _is_text(value: object) -> bool:
@@ -277,6 +279,10 @@ def _is_text(value: object) -> bool:
 def _query_string(text: str) -> str:
     """The query string of a whole URL, or ``text`` itself: it is a query string already."""
     if _WHOLE_URL.match(text):
+        if not _NEEDS_URLSPLIT.search(text):
+            # What urlsplit gives when there is no fragment, bracket or character it strips:
+            # everything after the first "?" (the scheme and host cannot hold one).
+            return text.partition("?")[2]
         try:  # as urllib reads it (it also drops tabs and line breaks, as browsers do)
             return urlsplit(text).query
         except ValueError:  # e.g. an unclosed IPv6 bracket
