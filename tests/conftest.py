@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -24,6 +25,20 @@ class MotoClients(NamedTuple):
 
     stepfunctions: SFNClient
     sqs: SQSClient
+
+
+@pytest.fixture(autouse=True)
+def _logger_levels() -> Iterator[None]:
+    """Restore the levels the library may set (the app's audit logger, the AWS SDK's loggers).
+
+    `quiet_aws_loggers()` and the ready app set process-wide logger levels on purpose; a test
+    must not see what an earlier one left.
+    """
+    names = ("botocore", "boto3", "urllib3", "s3transfer", "sfn_callback_urls.aws_lambda")
+    saved = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture
