@@ -386,9 +386,9 @@ def test_create_over_http_base64_body(lambda_env: Any) -> None:
 @pytest.mark.parametrize(
     ("event", "status", "code"),
     [
-        (create_event("{not json"), 400, "InvalidRequest"),
-        (create_event(""), 400, "InvalidRequest"),
-        (create_event(b"\xff\xfe", base64_body=True), 400, "InvalidRequest"),
+        (create_event("{not json"), 400, "InvalidJSON"),
+        (create_event(""), 400, "InvalidJSON"),
+        (create_event(b"\xff\xfe", base64_body=True), 400, "InvalidJSON"),
         (create_event('{"token": "t"}'), 400, "InvalidRequest"),
         (create_event("[]"), 400, "InvalidRequest"),
         (create_event('{"a": 1}', content_type="text/plain"), 415, "UnsupportedMediaType"),
@@ -487,7 +487,7 @@ def test_direct_invocation_with_expiration(lambda_env: Any) -> None:
             },
             "PostActionsDisabled",
         ),
-        ("not json", "InvalidRequest"),
+        ("not json", "InvalidJSON"),
         (None, "InvalidRequest"),
     ],
 )
