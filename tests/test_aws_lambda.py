@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -494,9 +495,10 @@ def test_direct_invocation_with_expiration(lambda_env: Any) -> None:
 def test_direct_invocation_errors_are_returned(
     lambda_env: Any, request_json: Any, code: str
 ) -> None:
-    """Errors come back as {"error", "message"} (returned, not raised), as in the original."""
+    """Errors come back as {"transaction_id", "error", "message"}, returned as in the original."""
     result = create_urls_handler(request_json, None)
-    assert set(result) == {"error", "message"}
+    assert list(result) == ["transaction_id", "error", "message"]
+    assert str(uuid.UUID(result["transaction_id"])) == result["transaction_id"]
     assert result["error"] == code
 
 

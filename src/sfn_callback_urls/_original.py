@@ -69,6 +69,7 @@ __all__ = [
     "ORIGINAL_UNENCRYPTED_PREFIX",
     "OriginalUrlOpener",
     "is_original_blob",
+    "require_sdk",
 ]
 
 #: The format id the original put before its encrypted blobs.
@@ -425,6 +426,16 @@ def _b64decode_original(text: str) -> bytes | None:
     if base64.urlsafe_b64encode(raw).rstrip(b"=") != stripped.encode("ascii"):
         return None
     return raw
+
+
+def require_sdk() -> None:
+    """Check that the ``original`` extra is installed (configuration time, not the first click).
+
+    Raises:
+        ConfigurationError: aws-encryption-sdk cannot be imported; the message says what to
+            install.
+    """
+    _import_sdk()
 
 
 def _import_sdk() -> Any:
