@@ -261,12 +261,11 @@ class OriginalUrlOpener:
     def _decryption_parts(self) -> tuple[Any, Any]:
         if self._decryptor is None:
             key_arn = self._resolve_key_arn()
+            client = self.client  # before the lock: building the client takes it too
             with self._lock:
                 if self._decryptor is None:
                     sdk = self._sdk
-                    self._master_key = _strict_master_key_class(sdk)(
-                        key_id=key_arn, client=self.client
-                    )
+                    self._master_key = _strict_master_key_class(sdk)(key_id=key_arn, client=client)
                     self._decryptor = sdk.EncryptionSDKClient(
                         commitment_policy=sdk.CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT,
                         max_encrypted_data_keys=1,  # the original wrapped its data key once
