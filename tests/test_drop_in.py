@@ -31,7 +31,7 @@ import pytest
 
 from conftest import MotoClients  # tests/ is on sys.path
 from original_format import data_of, mint_original_url
-from sfn_callback_urls import LocalKey
+from sfn_callback_urls import CallbackHandler, CallbackRequest, Codec, Completion, LocalKey
 from sfn_callback_urls._claims import utcnow
 from sfn_callback_urls._complete import default_client, reset_default_client
 from sfn_callback_urls._config import (
@@ -978,3 +978,39 @@ def test_without_verbose_log_lines_stay_short(
     assert "params" not in line
     assert "media_type" not in line
     assert not [r for r in caplog.records if r.getMessage().startswith("create-URLs ")]
+
+
+# --- the library's equivalent: CallbackHandler(original_kms_key_id=...) -----------------------
+
+
+def test_callback_handler_opens_original_urls_for_library_users(
+    moto_sfn: MotoClients, original_key: KeyMetadataTypeDef
+) -> None:
+    """CallbackHandler(original_kms_key_id=, original_kms_client=) completes an original URL."""
+    kms = boto3.client("kms", region_name=REGION)
+    sent: list[Completion] = []
+    handler = CallbackHandler(
+        Codec(LocalKey.generate()),
+        original_kms_key_id=original_key["Arn"],
+        original_kms_client=kms,
+        complete=sent.append,
+    )
+    assert handler.original_kms_key_id == original_key["Arn"]
+    assert original_key["Arn"] in repr(handler)
+    url = original_url("a-task-token", APPROVE, original_key["Arn"])
+    response = handler.handle(CallbackRequest("GET", urlsplit(url).query))
+    assert response.status == 200
+    assert json.loads(response.body)["transaction_id"] == TID
+    assert sent == [Completion.success("a-task-token", {"name_in_output": "Ben"})]
+    plain = CallbackHandler(Codec(LocalKey.generate()), complete=sent.append)
+    assert plain.original_kms_key_id is None
+    assert plain.handle(CallbackRequest("GET", urlsplit(url).query)).status == 400
+    assert len(sent) == 1
+
+
+def test_a_kms_client_without_a_key_id_is_a_configuration_error() -> None:
+    """original_kms_client alone is a mistake worth saying, not silently ignored."""
+    with pytest.raises(ConfigurationError, match="original_kms_key_id"):
+        CallbackHandler(Codec(LocalKey.generate()), original_kms_client=object())  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        CallbackHandler(Codec(LocalKey.generate()), original_kms_key_id=" ")

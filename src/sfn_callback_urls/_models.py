@@ -606,9 +606,9 @@ class CreateUrlsRequest(_JsonSafe):
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             if all(err["type"] == "InvalidDate" for err in errors):  # naive: no timezone
-                raise PydanticCustomError(
+                raise PydanticCustomError(  # a naive datetime object: text is UTC above
                     "InvalidDate",
-                    "the expiration must include a timezone (e.g. a trailing Z for UTC)",
+                    "the expiration must include a timezone (e.g. tzinfo=timezone.utc)",
                 ) from None
             reasons = "; ".join(shorten(str(err["msg"])) for err in errors)
             raise PydanticCustomError(
