@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sfn_callback_urls._handler import LOG_FIELDS, LOGGER_NAME
+from sfn_callback_urls._handler import LOG_FIELDS
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -21,8 +21,8 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def callback_records(records: Iterable[logging.LogRecord]) -> list[dict[str, Any]]:
-    """The fields of every callback record among ``records``."""
-    return [record_fields(r) for r in records if r.name == LOGGER_NAME]
+    """The fields of every callback record among ``records`` (a handler's, or the app's)."""
+    return [record_fields(r) for r in records if getattr(r, "event", None) == "callback"]
 
 
 _SNIPPET = re.compile(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -386,9 +387,9 @@ def test_create_over_http_base64_body(lambda_env: Any) -> None:
 @pytest.mark.parametrize(
     ("event", "status", "code"),
     [
-        (create_event("{not json"), 400, "InvalidRequest"),
-        (create_event(""), 400, "InvalidRequest"),
-        (create_event(b"\xff\xfe", base64_body=True), 400, "InvalidRequest"),
+        (create_event("{not json"), 400, "InvalidJSON"),
+        (create_event(""), 400, "InvalidJSON"),
+        (create_event(b"\xff\xfe", base64_body=True), 400, "InvalidJSON"),
         (create_event('{"token": "t"}'), 400, "InvalidRequest"),
         (create_event("[]"), 400, "InvalidRequest"),
         (create_event('{"a": 1}', content_type="text/plain"), 415, "UnsupportedMediaType"),
@@ -487,16 +488,17 @@ def test_direct_invocation_with_expiration(lambda_env: Any) -> None:
             },
             "PostActionsDisabled",
         ),
-        ("not json", "InvalidRequest"),
+        ("not json", "InvalidJSON"),
         (None, "InvalidRequest"),
     ],
 )
 def test_direct_invocation_errors_are_returned(
     lambda_env: Any, request_json: Any, code: str
 ) -> None:
-    """Errors come back as {"error", "message"} (returned, not raised), as in the original."""
+    """Errors come back as {"transaction_id", "error", "message"}, returned as in the original."""
     result = create_urls_handler(request_json, None)
-    assert set(result) == {"error", "message"}
+    assert list(result) == ["transaction_id", "error", "message"]
+    assert str(uuid.UUID(result["transaction_id"])) == result["transaction_id"]
     assert result["error"] == code
 
 

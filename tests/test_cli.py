@@ -191,7 +191,7 @@ def test_mint_bad_json_exits_1_with_one_line(capsys: pytest.CaptureFixture[str],
     assert code == cli.EXIT_REFUSED
     assert out == ""
     assert_one_line(err)
-    assert "InvalidRequest" in err
+    assert "InvalidJSON" in err
 
 
 def test_mint_invalid_request_names_the_field(capsys: pytest.CaptureFixture[str], key: str) -> None:

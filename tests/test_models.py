@@ -30,6 +30,7 @@ from sfn_callback_urls._models import (
 from sfn_callback_urls.errors import (
     DuplicateActionName,
     InvalidDate,
+    InvalidJson,
     InvalidJsonPath,
     InvalidJsonSchema,
     InvalidRequest,
@@ -236,13 +237,12 @@ def assert_error(data: Any, error_class: type[InvalidRequest], location: str) ->
         ([{"name": "a\n", "type": "heartbeat"}], "actions.0.name"),
         ([{"name": "a", "type": "success"}], "actions.0.output"),
         ([{"name": "a", "type": "failure", "error": "e" * 257}], "actions.0.error"),
-        ([{"name": "a", "type": "heartbeat", "unknown": 1}], "actions.0.unknown"),
         ([], "actions"),
         ([post_action_with()], "actions.0.outcomes"),
     ],
 )
 def test_invalid_action_is_invalid_request(actions: list[Any], location: str) -> None:
-    """Unknown types, bad names, missing output, too-long errors, extra fields are refused."""
+    """Unknown types, bad names, missing output, too-long errors, no actions are refused."""
     assert_error(request_with(actions=actions), InvalidRequest, location)
 
 
@@ -365,9 +365,33 @@ def test_unparseable_expiration(expiration: Any) -> None:
     assert_error(request_with(expiration=expiration), InvalidDate, "expiration")
 
 
-def test_naive_expiration() -> None:
-    """An expiration without a timezone raises InvalidDate saying a timezone is needed."""
-    error = assert_error(request_with(expiration="2099-01-01T00:00:00"), InvalidDate, "expiration")
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2099-01-01T00:00:00", datetime(2099, 1, 1, tzinfo=timezone.utc)),
+        ("2099-01-01T10:30:00.5", datetime(2099, 1, 1, 10, 30, 0, 500000, tzinfo=timezone.utc)),
+        ("2099-01-01", datetime(2099, 1, 1, tzinfo=timezone.utc)),
+    ],
+)
+def test_naive_expiration_text_is_utc(text: str, expected: datetime) -> None:
+    """An expiration as text without a timezone is UTC, as the original's Lambda clock was."""
+    for data in (request_with(expiration=text), json.dumps(request_with(expiration=text))):
+        request = parse_create_urls_request(data, now=NOW)
+        assert request.expiration == expected
+        assert request.expiration is not None
+        assert request.expiration.tzinfo is timezone.utc
+        assert request.model_dump(mode="json")["expiration"].endswith("Z")
+
+
+def test_naive_expiration_text_in_the_past_is_invalid_date() -> None:
+    """A naive expiration is compared as UTC: one second before ``now`` is in the past."""
+    error = assert_error(request_with(expiration="2025-12-31T23:59:59"), InvalidDate, "expiration")
+    assert "past" in error.message
+
+
+def test_naive_expiration_datetime_is_refused() -> None:
+    """A naive ``datetime`` object (Python, not the JSON contract) still needs a timezone."""
+    error = assert_error(request_with(expiration=datetime(2099, 1, 1)), InvalidDate, "expiration")
     assert "timezone" in error.message
 
 
@@ -398,13 +422,32 @@ def test_naive_now_is_a_programming_error() -> None:
         parse_create_urls_request(request_with(), now=datetime(2026, 1, 1))
 
 
-def test_redirect_with_other_fields() -> None:
-    """A redirect combined with a body raises InvalidRequest naming the other field."""
-    response = {"redirect": "https://example.com", "html": "<p>hi</p>"}
+def test_redirect_wins_over_bodies() -> None:
+    """A redirect with json/html/text is accepted and kept alone, as the original README says."""
+    response = {"redirect": "https://example.com", "html": "<p>hi</p>", "json": {"a": 1}}
     actions = [{"name": "a", "type": "heartbeat", "response": response}]
-    error = assert_error(request_with(actions=actions), InvalidRequest, "actions.0.response")
-    assert "redirect" in error.message
-    assert "html" in error.message
+    request = parse_create_urls_request(request_with(actions=actions), now=NOW)
+    assert request.actions[0].response == ResponseSpec(redirect="https://example.com")
+
+
+def test_redirect_wins_in_python_models_too() -> None:
+    """Built in Python, a ResponseSpec with a redirect drops its bodies the same way."""
+    spec = ResponseSpec(redirect="https://example.com/x", text="hi", json_={"a": 1})
+    assert (spec.redirect, spec.json_, spec.html, spec.text) == (
+        "https://example.com/x",
+        None,
+        None,
+        None,
+    )
+    assert spec == ResponseSpec.model_validate({"redirect": "https://example.com/x", "html": "h"})
+    assert ResponseSpec(text="hi", redirect=None).text == "hi"
+
+
+def test_redirect_wins_but_is_still_checked() -> None:
+    """The bodies are dropped, but a bad redirect next to them is still refused."""
+    response = {"redirect": "ftp://example.com", "text": "hi"}
+    actions = [{"name": "a", "type": "heartbeat", "response": response}]
+    assert_error(request_with(actions=actions), InvalidRequest, "actions.0.response.redirect")
 
 
 @pytest.mark.parametrize(
@@ -495,8 +538,15 @@ def test_strict_booleans() -> None:
     "text", ["{not json", b"\xff\xfe", '{"token": "' + TOKEN + '", "actions": [']
 )
 def test_not_json(text: str | bytes) -> None:
-    """Text that is not JSON raises InvalidRequest."""
-    assert_error(text, InvalidRequest, "")
+    """Text that is not JSON raises InvalidJson, code InvalidJSON as in the original."""
+    error = assert_error(text, InvalidJson, "")
+    assert error.code == "InvalidJSON"
+
+
+@pytest.mark.parametrize("text", ['{"token": "t", "actions": [], "n": NaN}', "[1, Infinity]"])
+def test_json_constants_are_not_json(text: str) -> None:
+    """NaN and Infinity are not JSON: InvalidJson."""
+    assert_error(text, InvalidJson, "")
 
 
 def test_parse_action_errors_use_library_error() -> None:
@@ -625,3 +675,166 @@ def test_surrogate_in_a_json_path_is_a_clean_error() -> None:
     with pytest.raises(InvalidJsonPath) as caught:
         parse_create_urls_request(request)
     caught.value.message.encode("utf-8")
+
+
+# --- the original app's looser JSON contract ------------------------------------------------
+
+
+def test_unknown_fields_inside_actions_are_ignored_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unknown fields in actions, outcomes and responses are dropped; one warning names them."""
+    post = {
+        "name": "form",
+        "type": "post",
+        "note": "for humans",
+        "outcomes": [
+            {"name": "ok", "type": "success", "schema": {}, "ouptut": 1},
+            {"name": "no", "type": "failure", "schema": {}, "response": {"txt": "x"}},
+        ],
+    }
+    approve = {
+        "name": "approve",
+        "type": "success",
+        "output": {"extra": "kept: a value, not a field"},
+        "respnse": {"text": "typo"},
+        "response": {"text": "done", "status": 201},
+    }
+    caplog.set_level("WARNING", logger="sfn_callback_urls")
+    for data in (
+        request_with(actions=[approve, post]),
+        json.dumps(request_with(actions=[approve, post])),
+    ):
+        caplog.clear()
+        request = parse_create_urls_request(data, now=NOW)
+        assert request.actions[0] == SuccessAction(
+            name="approve",
+            output={"extra": "kept: a value, not a field"},
+            response=ResponseSpec(text="done"),
+        )
+        assert request.actions[1] == PostAction(
+            name="form",
+            outcomes=[
+                SuccessOutcome(name="ok", schema={}),
+                FailureOutcome(name="no", schema={}, response=ResponseSpec()),
+            ],
+        )
+        warnings = [record for record in caplog.records if record.levelname == "WARNING"]
+        assert len(warnings) == 1
+        message = warnings[0].getMessage()
+        for path in (
+            "actions.0.respnse",
+            "actions.0.response.status",
+            "actions.1.note",
+            "actions.1.outcomes.0.ouptut",
+            "actions.1.outcomes.1.response.txt",
+        ):
+            assert path in message
+        assert "extra" not in message
+
+
+def test_known_requests_log_no_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """A request without unknown fields parses without a warning, and the caller's dict is kept."""
+    caplog.set_level("WARNING", logger="sfn_callback_urls")
+    data = request_with(actions=[{"name": "a", "type": "heartbeat", "response": {"text": "t"}}])
+    before = json.dumps(data)
+    parse_create_urls_request(data, now=NOW)
+    assert caplog.records == []
+    assert json.dumps(data) == before
+
+
+def test_unknown_fields_are_not_mutated_away_from_the_callers_dict() -> None:
+    """Dropping unknown fields works on copies: the caller's request is unchanged."""
+    data = request_with(actions=[{"name": "a", "type": "heartbeat", "x": 1, "response": {"y": 2}}])
+    before = json.dumps(data)
+    parse_create_urls_request(data, now=NOW)
+    assert json.dumps(data) == before
+
+
+def test_a_token_used_as_a_field_name_never_reaches_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An unknown field whose name is not a plain word is logged as <?>, never repeated."""
+    caplog.set_level("WARNING", logger="sfn_callback_urls")
+    data = request_with(actions=[{"name": "a", "type": "heartbeat", TOKEN: True}])
+    parse_create_urls_request(data, now=NOW)
+    assert TOKEN not in caplog.text
+    assert TOKEN[:20] not in caplog.text
+    assert "actions.0.<?>" in caplog.text
+
+
+def test_python_models_still_forbid_unknown_fields() -> None:
+    """Outside the JSON contract (models, parse_action), unknown fields are still refused."""
+    with pytest.raises(ValidationError):
+        SuccessAction.model_validate({"name": "a", "output": 1, "extra": 1})
+    with pytest.raises(InvalidRequest, match=r"extra"):
+        parse_action({"name": "a", "type": "heartbeat", "extra": 1})
+    with pytest.raises(ValidationError):
+        ResponseSpec.model_validate({"text": "t", "status": 201})
+
+
+def test_unknown_fields_of_unknown_types_are_left_to_validation() -> None:
+    """An action of an unknown type is refused as before, whatever its other fields."""
+    assert_error(
+        request_with(actions=[{"name": "a", "type": "nope", "x": 1}]), InvalidRequest, "actions.0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        (
+            {"api_id": "abc123defg", "stage": "v1"},
+            "https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1",
+        ),
+        (
+            {"api_id": "abc123defg", "stage": "prod", "region": "us-east-2"},
+            "https://abc123defg.execute-api.us-east-2.amazonaws.com/prod",
+        ),
+        (
+            {"api_id": "abc123defg", "stage": "v1", "region": "cn-north-1"},
+            "https://abc123defg.execute-api.cn-north-1.amazonaws.com.cn/v1",
+        ),
+    ],
+)
+def test_base_url_object_is_the_api_gateway_url(
+    monkeypatch: pytest.MonkeyPatch, base_url: dict[str, str], expected: str
+) -> None:
+    """The original's base_url object is its API's URL; the region defaults to AWS_REGION."""
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    request = parse_create_urls_request(request_with(base_url=base_url), now=NOW)
+    assert request.base_url == expected
+
+
+def test_base_url_object_region_falls_back_to_aws_default_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without AWS_REGION the region is AWS_DEFAULT_REGION (the original's boto3 session's)."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    request = parse_create_urls_request(
+        request_with(base_url={"api_id": "x1", "stage": "v1"}), now=NOW
+    )
+    assert request.base_url == "https://x1.execute-api.ap-south-1.amazonaws.com/v1"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        {"api_id": "abc", "stage": "v1", "region": "us-east-1", "extra": 1},
+        {"api_id": "abc"},
+        {"stage": "v1"},
+        {"api_id": "abc/evil.example", "stage": "v1", "region": "us-east-1"},
+        {"api_id": "abc", "stage": "v1/../x", "region": "us-east-1"},
+        {"api_id": "abc", "stage": "v1", "region": "evil.example/"},
+        {"api_id": 1, "stage": "v1", "region": "us-east-1"},
+        {"api_id": "abc", "stage": "v1"},  # no region anywhere
+    ],
+)
+def test_bad_base_url_objects_are_refused(
+    monkeypatch: pytest.MonkeyPatch, base_url: dict[str, Any]
+) -> None:
+    """An object base_url with unknown, missing or unsafe parts, or no region, is refused."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert_error(request_with(base_url=base_url), InvalidRequest, "base_url")

@@ -312,6 +312,16 @@ def test_an_arn_needs_no_describe_key(kms: KMSClient, key_arn: str) -> None:
     assert counter.calls == ["Decrypt"]
 
 
+def test_without_a_client_one_is_built_on_first_use(kms: KMSClient, key_arn: str) -> None:
+    """No client given: the opener builds its own (once) and opens; this used to deadlock."""
+    data = mint({"name": "go", "type": "heartbeat"}, key_arn)
+    opener = OriginalUrlOpener(key_arn)
+    assert opener.open(data, now=NOW).action.name == "go"
+    client = opener.client
+    assert opener.open(data, now=NOW).action.name == "go"
+    assert opener.client is client
+
+
 # --- expiry -----------------------------------------------------------------------------------
 
 

@@ -113,19 +113,43 @@ def test_templates_untouched_without_output_parameters() -> None:
 # --- output parameters ------------------------------------------------------------------------
 
 
-def test_output_parameters_fill_values_not_keys() -> None:
-    """Every string of the output (dict values, list items) is filled; keys and non-strings stay."""
+def test_output_parameters_fill_keys_and_values() -> None:
+    """Every string of the output is filled: dict keys and values, list items; non-strings stay.
+
+    Keys too, as the original's formatter did (``{"$k": "v $who"}`` with ``k=key`` gave
+    ``{"key": ...}``).
+    """
     action = {
         "name": "approve",
         "type": "success",
-        "output": {"$who": "$who", "list": ["a $who", 1, None, {"x": "${who}!"}], "n": 2},
+        "output": {"$who": "$who", "list": ["a $who", 1, None, {"${who}_x": "${who}!"}], "n": 2},
     }
     resolved = with_params(action, {"who": "Ben"})
     assert resolved.completion.output == {
-        "$who": "Ben",
-        "list": ["a Ben", 1, None, {"x": "Ben!"}],
+        "Ben": "Ben",
+        "list": ["a Ben", 1, None, {"Ben_x": "Ben!"}],
         "n": 2,
     }
+
+
+def test_output_parameter_in_a_key_must_be_given() -> None:
+    """A key that names a missing parameter is refused like a value would be."""
+    action = {"name": "approve", "type": "success", "output": {"$who": 1}}
+    with pytest.raises(MissingParameter):
+        with_params(action, {"someone": "Ben"})
+
+
+def test_response_json_keys_are_filled_too() -> None:
+    """The custom JSON response's keys take parameters, as the task output's do."""
+    action = {
+        "name": "approve",
+        "type": "success",
+        "output": 1,
+        "response": {"json": {"$who": ["$who"]}},
+    }
+    resolved = with_params(action, {"who": "Ben"})
+    assert resolved.response is not None
+    assert resolved.response.json_ == {"Ben": ["Ben"]}
 
 
 def test_output_parameters_see_action_and_type_but_not_data() -> None:
@@ -146,7 +170,7 @@ def test_output_parameters_fill_failure_error_and_cause() -> None:
 
 
 def test_output_parameters_fill_response_strings() -> None:
-    """The response's json values and text are filled with the raw values."""
+    """The response's json keys and values and its text are filled with the raw values."""
     action = {
         "name": "wait",
         "type": "heartbeat",
@@ -154,7 +178,7 @@ def test_output_parameters_fill_response_strings() -> None:
     }
     resolved = with_params(action, {"who": "<Ben>"})
     assert resolved.response is not None
-    assert resolved.response.json_ == {"msg": "hi <Ben>", "$who": 1}
+    assert resolved.response.json_ == {"msg": "hi <Ben>", "<Ben>": 1}
     assert resolved.response.text == "hi <Ben>"
 
 
@@ -313,7 +337,17 @@ def test_post_output_path_is_always_a_list() -> None:
     }
     assert post(action, {"a": [1, {"b": 2}]}).completion.output == [1, {"b": 2}]
     assert post(action, {"a": []}).completion.output == []
-    assert post(action, None).completion.output == []
+
+
+def test_post_output_path_on_a_null_body_is_null() -> None:
+    """A JSON ``null`` body gives a ``null`` output, as the original's output_path did."""
+    action = {
+        "name": "cb",
+        "type": "post",
+        "outcomes": [{"name": "ok", "type": "success", "schema": {}, "output_path": "$"}],
+    }
+    assert post(action, None).completion.output is None
+    assert post(action, 0).completion.output == [0]
 
 
 def test_post_fixed_and_default_outputs() -> None:
@@ -346,11 +380,32 @@ def test_post_error_and_cause_paths() -> None:
         ],
     }
     completion = post(action, {"code": 42, "why": ["a", "b"]}).completion
-    assert (completion.error, completion.cause) == ("[42]", '["a","b"]')
+    assert (completion.error, completion.cause) == ("[42]", '["a", "b"]')
     completion = post(action, {"code": "E", "why": ["only"]}).completion
     assert (completion.error, completion.cause) == ("E", "only")
     completion = post(action, {}).completion
     assert (completion.error, completion.cause) == (None, None)
+
+
+def test_post_path_strings_are_the_originals_json_dumps() -> None:
+    """Non-string matches become exactly the original's ``json.dumps(matches)`` (ASCII, ", ")."""
+    action = {
+        "name": "cb",
+        "type": "post",
+        "outcomes": [
+            {
+                "name": "bad",
+                "type": "failure",
+                "schema": {},
+                "error_path": "$.code",
+                "cause_path": "$.why[*]",
+            }
+        ],
+    }
+    completion = post(action, {"code": {"bar": "baz"}, "why": ["a", "\u00e9"]}).completion
+    assert completion.error == '[{"bar": "baz"}]'
+    assert completion.cause == '["a", "\\u00e9"]'
+    assert completion.cause == json.dumps(["a", "\u00e9"])
 
 
 def test_post_fixed_error_and_cause() -> None:

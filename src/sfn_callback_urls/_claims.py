@@ -13,7 +13,14 @@ from .errors import ExpiredPayload, InvalidRequest
 if TYPE_CHECKING:
     from ._models import Action
 
-__all__ = ["MAX_TIMESTAMP", "Claims", "new_transaction_id", "utcnow", "wire_time"]
+__all__ = [
+    "MAX_TIMESTAMP",
+    "Claims",
+    "is_transaction_id",
+    "new_transaction_id",
+    "utcnow",
+    "wire_time",
+]
 
 #: Timestamps travel as unsigned 32-bit seconds: anything after 2106-02-07 cannot be sealed.
 MAX_TIMESTAMP = 2**32 - 1
@@ -34,6 +41,11 @@ def new_transaction_id() -> str:
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def is_transaction_id(value: object) -> bool:
+    """Whether ``value`` is a transaction id we mint: a UUID string in its canonical form."""
+    return isinstance(value, str) and len(value) == 36 and bool(_UUID_RE.fullmatch(value))
 
 
 def wire_time(name: str, value: datetime) -> datetime:
@@ -79,8 +91,7 @@ class Claims:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, wire_time(name, value))
-        tid = self.transaction_id
-        if not isinstance(tid, str) or len(tid) != 36 or not _UUID_RE.fullmatch(tid):
+        if not is_transaction_id(self.transaction_id):
             raise InvalidRequest("transaction_id: must be a UUID in its canonical form")
 
     @classmethod

@@ -464,6 +464,7 @@ def serve_app(
         enable_output_parameters=switches["enable_output_parameters"],
         enable_post_actions=switches["enable_post_actions"],
         confirm_get=switches["confirm_get"],
+        original_kms_key_id=settings.original_kms_key_id,
     )
     return make_wsgi_app(handler)
 

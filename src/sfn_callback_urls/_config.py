@@ -17,18 +17,36 @@ open the URLs they minted. The others are exclusive.
 
 The rest: ``SFN_CALLBACK_URLS_PURPOSE`` (default ``sfn-callback-urls``),
 ``SFN_CALLBACK_URLS_MODE`` (``encrypted``, the default, or ``signed``), ``CALLBACK_BASE_URL``,
-and the switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS`` and ``CONFIRM_GET``
-(``true``/``1``/``yes`` in any case enables; anything else, or unset, disables).
+and the switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS``, ``CONFIRM_GET``,
+``ACCEPT_ORIGINAL_URLS`` and ``VERBOSE`` (``true``/``1``/``yes`` in any case enables; anything
+else, or unset, disables).
+
+The original app's variables keep their meaning, so that its stack can run this package:
+
+- ``DISABLE_OUTPUT_PARAMETERS``/``DISABLE_POST_ACTIONS``: ``false`` or ``0`` enables the
+  feature, ``true`` or ``1`` disables it, and so does any other value (as the original, which
+  also printed a warning). Unset, the ``ENABLE_*`` variable decides, and the feature is off
+  unless it says otherwise (the original enabled it). Setting both ways for one feature with
+  opposite meanings is a `ConfigurationError` naming both.
+- ``API_ID`` and ``STAGE``, when ``CALLBACK_BASE_URL`` is unset, give the base URL
+  ``https://{API_ID}.execute-api.{region}.amazonaws.com/{STAGE}`` (the region from
+  ``AWS_REGION``, else ``AWS_DEFAULT_REGION``).
+- ``VERBOSE`` turns on debug details in the log records (never tokens, keys or blobs; the
+  original printed its payloads, tokens included).
+- ``ACCEPT_ORIGINAL_URLS``, new, with ``KEY_ID`` the original stack's KMS key: the callback
+  handler also opens the original app's ``2-`` URLs (needs ``sfn-callback-urls[original]``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._codec import DEFAULT_PURPOSE, Codec, Mode
+from ._http_url import REGION_VARIABLES, default_region, execute_api_problem, execute_api_url
 from .errors import ConfigurationError, KeyUnavailable
 from .keys._aws import error_code, is_aws_error, make_client
 from .keys._base import KeyBackend
@@ -41,8 +59,12 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
 __all__ = [
+    "ENV_ACCEPT_ORIGINAL_URLS",
+    "ENV_API_ID",
     "ENV_BASE_URL",
     "ENV_CONFIRM_GET",
+    "ENV_DISABLE_OUTPUT_PARAMETERS",
+    "ENV_DISABLE_POST_ACTIONS",
     "ENV_ENABLE_OUTPUT_PARAMETERS",
     "ENV_ENABLE_POST_ACTIONS",
     "ENV_KEY",
@@ -50,6 +72,8 @@ __all__ = [
     "ENV_MODE",
     "ENV_PARAMETER",
     "ENV_PURPOSE",
+    "ENV_STAGE",
+    "ENV_VERBOSE",
     "ENV_WRAPPED_KEY",
     "KEY_VARIABLES",
     "Settings",
@@ -77,12 +101,29 @@ ENV_ENABLE_OUTPUT_PARAMETERS = "ENABLE_OUTPUT_PARAMETERS"
 ENV_ENABLE_POST_ACTIONS = "ENABLE_POST_ACTIONS"
 #: Ask for a confirmation before acting on a GET (link scanners in mail systems click links).
 ENV_CONFIRM_GET = "CONFIRM_GET"
+#: Also open the original app's ``2-`` URLs, encrypted under ``KEY_ID`` (an in-place upgrade).
+ENV_ACCEPT_ORIGINAL_URLS = "ACCEPT_ORIGINAL_URLS"
+#: The original app's switch: ``false``/``0`` enables output parameters, anything else disables.
+ENV_DISABLE_OUTPUT_PARAMETERS = "DISABLE_OUTPUT_PARAMETERS"
+#: The original app's switch: ``false``/``0`` enables POST actions, anything else disables.
+ENV_DISABLE_POST_ACTIONS = "DISABLE_POST_ACTIONS"
+#: The original app's REST API id: with ``STAGE``, the default base URL.
+ENV_API_ID = "API_ID"
+#: The original app's API stage: with ``API_ID``, the default base URL.
+ENV_STAGE = "STAGE"
+#: Debug details in the log records (never tokens, keys or blobs).
+ENV_VERBOSE = "VERBOSE"
 
 #: Every variable that configures a key.
 KEY_VARIABLES = (ENV_KEY_ID, ENV_KEY, ENV_WRAPPED_KEY, ENV_PARAMETER)
 
 _TRUTHY = frozenset({"true", "1", "yes"})
 _MODES = {"encrypted": Mode.ENCRYPTED, "signed": Mode.SIGNED}
+# The original's DISABLE_* parsing: only these two enable; "true"/"1" and anything else disable.
+_ORIGINAL_ENABLING = frozenset({"false", "0"})
+_ORIGINAL_DISABLING = frozenset({"true", "1"})
+
+_log = logging.getLogger(__name__)
 
 
 def flag(environ: Mapping[str, str], name: str) -> bool:
@@ -186,6 +227,81 @@ def keyring_from_environment(
     return Keyring(keys)
 
 
+def _switch(environ: Mapping[str, str], enable_name: str, disable_name: str) -> bool:
+    """A feature switch that our ``ENABLE_*`` and the original's ``DISABLE_*`` both set.
+
+    Unset ``DISABLE_*`` leaves it to ``ENABLE_*`` (off unless enabled: our secure default);
+    set, ``false``/``0`` enables and anything else disables, as in the original app.
+
+    Raises:
+        ConfigurationError: both are set and say opposite things.
+    """
+    enabled = flag(environ, enable_name)
+    disable_text = environ.get(disable_name, "").strip()
+    if not disable_text:
+        return enabled
+    value = disable_text.lower()
+    disabled = value not in _ORIGINAL_ENABLING
+    if disabled and value not in _ORIGINAL_DISABLING:
+        _log.warning(
+            "%s=%r is neither true/1 nor false/0: the feature is disabled, as in the original app.",
+            disable_name,
+            disable_text[:20],
+        )
+    enable_text = environ.get(enable_name, "").strip()
+    if enable_text and enabled == disabled:
+        raise ConfigurationError(
+            f"{enable_name}={enable_text[:20]} and {disable_name}={disable_text[:20]} contradict "
+            "each other: set only one of them."
+        )
+    return not disabled
+
+
+def _base_url(environ: Mapping[str, str]) -> str | None:
+    """``CALLBACK_BASE_URL``, else the original's ``API_ID``/``STAGE`` API URL, else ``None``."""
+    explicit = environ.get(ENV_BASE_URL, "").strip()
+    if explicit:
+        return explicit
+    api_id = environ.get(ENV_API_ID, "").strip()
+    stage = environ.get(ENV_STAGE, "").strip()
+    if not api_id and not stage:
+        return None
+    if not api_id or not stage:
+        raise ConfigurationError(
+            f"Set both {ENV_API_ID} and {ENV_STAGE} (the base URL of the original app's API), "
+            f"or neither; or set {ENV_BASE_URL}."
+        )
+    region = default_region(environ)
+    if region is None:
+        raise ConfigurationError(
+            f"{ENV_API_ID} and {ENV_STAGE} need the AWS region: set {REGION_VARIABLES[0]}, "
+            f"or set {ENV_BASE_URL} instead."
+        )
+    problem = execute_api_problem(api_id, stage, region)
+    if problem is not None:
+        raise ConfigurationError(f"{ENV_API_ID}/{ENV_STAGE}: {problem}.")
+    return execute_api_url(api_id, stage, region)
+
+
+def _original_kms_key_id(environ: Mapping[str, str]) -> str | None:
+    """``KEY_ID`` when ``ACCEPT_ORIGINAL_URLS`` is on (checked, with its extra), else ``None``."""
+    if not flag(environ, ENV_ACCEPT_ORIGINAL_URLS):
+        return None
+    key_id = environ.get(ENV_KEY_ID, "").strip()
+    if not key_id:
+        raise ConfigurationError(
+            f"{ENV_ACCEPT_ORIGINAL_URLS} needs {ENV_KEY_ID}: the KMS key of the original app's "
+            "stack (its key id, ARN or alias), which its URLs are encrypted under."
+        )
+    from ._original import require_sdk
+
+    try:
+        require_sdk()
+    except ConfigurationError as error:
+        raise ConfigurationError(f"{ENV_ACCEPT_ORIGINAL_URLS}: {error.message}") from None
+    return key_id
+
+
 def _mode(environ: Mapping[str, str]) -> Mode:
     text = environ.get(ENV_MODE, "").strip().lower() or "encrypted"
     try:
@@ -206,6 +322,9 @@ class Settings:
         enable_output_parameters: allow output parameters (minting and handling).
         enable_post_actions: allow ``post`` actions (minting and handling).
         confirm_get: ask for a confirmation before acting on a GET.
+        original_kms_key_id: the KMS key whose original ``2-`` URLs the callback handler opens
+            too (``KEY_ID`` with ``ACCEPT_ORIGINAL_URLS``), or ``None``.
+        verbose: debug details in the log records (``VERBOSE``).
     """
 
     keyring: Keyring
@@ -215,6 +334,8 @@ class Settings:
     enable_output_parameters: bool = False
     enable_post_actions: bool = False
     confirm_get: bool = False
+    original_kms_key_id: str | None = None
+    verbose: bool = False
 
     @classmethod
     def from_environment(
@@ -230,14 +351,19 @@ class Settings:
             ConfigurationError: no key, or an invalid setting; the message names the variable.
             KeyUnavailable: KMS or SSM failed while loading a wrapped keyring.
         """
+        original_kms_key_id = _original_kms_key_id(environ)
         return cls(
             keyring=keyring_from_environment(environ, client=kms_client, session=session),
             purpose=environ.get(ENV_PURPOSE, "").strip() or DEFAULT_PURPOSE,
             mode=_mode(environ),
-            base_url=environ.get(ENV_BASE_URL, "").strip() or None,
-            enable_output_parameters=flag(environ, ENV_ENABLE_OUTPUT_PARAMETERS),
-            enable_post_actions=flag(environ, ENV_ENABLE_POST_ACTIONS),
+            base_url=_base_url(environ),
+            enable_output_parameters=_switch(
+                environ, ENV_ENABLE_OUTPUT_PARAMETERS, ENV_DISABLE_OUTPUT_PARAMETERS
+            ),
+            enable_post_actions=_switch(environ, ENV_ENABLE_POST_ACTIONS, ENV_DISABLE_POST_ACTIONS),
             confirm_get=flag(environ, ENV_CONFIRM_GET),
+            original_kms_key_id=original_kms_key_id,
+            verbose=flag(environ, ENV_VERBOSE),
         )
 
     def codec(self) -> Codec:

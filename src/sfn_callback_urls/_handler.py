@@ -6,7 +6,9 @@ Adapters (API Gateway, function URLs, ALB, WSGI, ASGI) only translate their even
 One request goes through these steps, each one module's job:
 
 1. open the callback (`open_callback()`): read the query string, open the blob, check its
-   expiry and the query's ``action``/``type`` against the sealed ones;
+   expiry and the query's ``action``/``type`` against the sealed ones; with
+   ``original_kms_key_id``, a blob of the original app's ``2-`` format is opened by its own
+   reader instead, and checked the same way;
 2. apply the method rules: POST actions take POST only; other actions take GET, HEAD and
    POST, where a GET may have to be confirmed by a POST (link scanners) and a HEAD never
    completes anything;
@@ -19,7 +21,8 @@ answered with their status and fixed bodies, anything else with a 500 that carri
 correlation id, also logged. Each request logs exactly one record on the
 ``sfn_callback_urls.handler`` logger (INFO when it completed or asked for a confirmation, WARNING
 when refused, ERROR on a server error) whose fields are real fields (`LOG_FIELDS`), never the
-task token, key material, the blob or the query string.
+task token, key material, the blob or the query string; with that logger enabled for
+``DEBUG``, the record carries more details (still none of those).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from ._claims import Claims, utcnow
 from ._codec import Codec
@@ -39,6 +42,7 @@ from ._complete import Completion, StepFunctionsClient
 from ._complete import complete as complete_task
 from ._logging import LoggerLike, emit, enabled, get_logger
 from ._models import Action, PostAction
+from ._original import OriginalUrlOpener, is_original_blob
 from ._outcome import resolve_outcome
 from ._render import (
     JSON,
@@ -50,14 +54,18 @@ from ._render import (
     render_json,
     render_success,
 )
-from ._urls import open_callback
+from ._urls import CallbackQuery, OpenedCallback, check_query_matches, open_callback
 from .errors import (
     ActionMismatched,
+    ConfigurationError,
     ExpiredPayload,
     MethodNotAllowed,
     PostActionsDisabled,
     SfnCallbackUrlsError,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
 
 __all__ = [
     "LOGGER_NAME",
@@ -89,6 +97,16 @@ LOG_FIELDS: Final = (
     "source_ip",
     "user_agent",
     "duration_ms",
+    "original_url",
+    # With the logger enabled for DEBUG (VERBOSE on the ready app):
+    "error_message",
+    "media_type",
+    "issued_at",
+    "expires_at",
+    "output_parameters",
+    "params",
+    "content_type",
+    "body_bytes",
 )
 """The fields a callback record can carry (``event`` is always ``"callback"``)."""
 
@@ -172,6 +190,20 @@ class CallbackHandler:
             `complete()` (tests, custom dispatch).
         logger: where the one record per request goes (a ``logging.Logger``, a Powertools
             ``Logger``, anything `LoggerLike`); ``sfn_callback_urls.handler`` by default.
+            Enabled for ``DEBUG``, its records carry more details.
+        original_kms_key_id: also open the original sfn-callback-urls app's ``2-`` URLs,
+            encrypted under this KMS key (its id, ARN or alias; the original stack's
+            ``KEY_ID``), for an in-place upgrade. They are completed as the original would
+            have, with this handler's switches, method rules, leeway and responses. Needs
+            ``sfn-callback-urls[original]``, ``kms:Decrypt`` on the key (and
+            ``kms:DescribeKey`` unless it is a key ARN). The original's unencrypted ``1-``
+            URLs are never accepted. ``None`` (the default): they are all `InvalidPayload`.
+        original_kms_client: the boto3 KMS client for those URLs; by default one is built on
+            first use.
+
+    Raises:
+        ConfigurationError: ``original_kms_key_id`` is given without the ``original`` extra
+            installed, or is empty; or ``original_kms_client`` is given without it.
     """
 
     def __init__(
@@ -186,6 +218,8 @@ class CallbackHandler:
         clock: Callable[[], datetime] | None = None,
         complete: CompleteFunction | None = None,
         logger: LoggerLike | None = None,
+        original_kms_key_id: str | None = None,
+        original_kms_client: KMSClient | None = None,
     ) -> None:
         self.codec = codec
         """Opens the blobs (its keyring, mode and purpose decide what is accepted)."""
@@ -201,12 +235,29 @@ class CallbackHandler:
         self._client = stepfunctions_client
         self._complete = complete
         self._logger = get_logger(LOGGER_NAME, logger)
+        if original_kms_key_id is None and original_kms_client is not None:
+            raise ConfigurationError("original_kms_client needs original_kms_key_id.")
+        self._original = (
+            None
+            if original_kms_key_id is None
+            else OriginalUrlOpener(
+                original_kms_key_id, client=original_kms_client, leeway=self.leeway
+            )
+        )
+
+    @property
+    def original_kms_key_id(self) -> str | None:
+        """The KMS key whose original ``2-`` URLs are opened too, or ``None``."""
+        return None if self._original is None else self._original.kms_key_id
 
     def __repr__(self) -> str:
+        original = (
+            "" if self._original is None else f", original_kms_key_id={self._original.kms_key_id!r}"
+        )
         return (
             f"CallbackHandler({self.codec!r}, enable_output_parameters="
             f"{self.enable_output_parameters}, enable_post_actions={self.enable_post_actions}, "
-            f"confirm_get={self.confirm_get})"
+            f"confirm_get={self.confirm_get}{original})"
         )
 
     # -- the one public call ---------------------------------------------------------------
@@ -258,7 +309,7 @@ class CallbackHandler:
         record: dict[str, Any],
     ) -> tuple[CallbackResponse, LogOutcome]:
         try:
-            opened = open_callback(self.codec, request.query, now=self._clock(), leeway=self.leeway)
+            opened = self._open(request.query, record)
         except (ExpiredPayload, ActionMismatched) as error:
             if error.claims is not None:  # authentic: worth a line in the log
                 _record_claims(record, error.claims)
@@ -266,6 +317,8 @@ class CallbackHandler:
         claims = opened.claims
         action = claims.action
         _record_claims(record, claims)
+        if enabled(self._logger, logging.DEBUG):
+            _record_details(record, opened, request, media_type)
         is_post_action = isinstance(action, PostAction)
         if is_post_action and not self.enable_post_actions:
             raise PostActionsDisabled
@@ -299,6 +352,20 @@ class CallbackHandler:
         self._send(resolved.completion)
         return response, "completed"
 
+    def _open(self, query: str | Mapping[str, str], record: dict[str, Any]) -> OpenedCallback:
+        now = self._clock()
+        if self._original is None:
+            return open_callback(self.codec, query, now=now, leeway=self.leeway)
+        parsed = CallbackQuery.parse(query)
+        if not is_original_blob(parsed.data):
+            return open_callback(self.codec, parsed, now=now, leeway=self.leeway)
+        # The original app's URL (in-place upgrade): its own reader, then the same checks.
+        record["original_url"] = True  # when these stop showing up, turn the opt-in off
+        claims = self._original.open(parsed.data, check_expiry=False)
+        claims.check_expiry(now, self.leeway)
+        check_query_matches(parsed, claims)
+        return OpenedCallback(claims=claims, params=parsed.params)
+
     def _must_confirm(self, action: Action) -> bool:
         return self.confirm_get if action.confirm is None else action.confirm
 
@@ -312,6 +379,9 @@ class CallbackHandler:
         self, error: SfnCallbackUrlsError, media_type: MediaType, record: dict[str, Any]
     ) -> tuple[CallbackResponse, LogOutcome]:
         record["error"] = error.code
+        if enabled(self._logger, logging.DEBUG):
+            # Safe to show by contract, so safe to log ("message" is the LogRecord's own).
+            record["error_message"] = error.message
         aws_code = getattr(error, "aws_code", "")
         if aws_code:
             record["aws_code"] = aws_code
@@ -357,6 +427,23 @@ def _printable(value: str | None, limit: int) -> str | None:
 def _record_claims(record: dict[str, Any], claims: Claims) -> None:
     action = claims.action
     record.update(transaction_id=claims.transaction_id, action=action.name, type=action.type)
+
+
+def _record_details(
+    record: dict[str, Any], opened: OpenedCallback, request: CallbackRequest, media_type: str
+) -> None:
+    """Debug details (``VERBOSE``): what was asked for, never a token, key, blob or value."""
+    claims = opened.claims
+    record.update(
+        media_type=media_type,
+        issued_at=claims.issued_at.isoformat(),
+        expires_at=None if claims.expires_at is None else claims.expires_at.isoformat(),
+        output_parameters=claims.output_parameters,
+        # Names only: the values are whatever the person holding the URL typed.
+        params=sorted(name for name in opened.params if name not in ("action", "type")),
+        content_type=_header(request.headers, "content-type"),
+        body_bytes=len(request.body),
+    )
 
 
 def _where(exc: BaseException) -> str | None:

@@ -1,13 +1,26 @@
 """The rule for the absolute http(s) URLs a minter gives us: base URLs and redirects.
 
 Redirects are stored as they go on the wire, in ASCII (`ascii_url()`).
+
+Also API Gateway's own addresses, which the original app built from an API id, a stage and a
+region (its ``API_ID``/``STAGE`` variables and its ``base_url`` objects).
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
-__all__ = ["ascii_url", "http_url_problem"]
+__all__ = [
+    "REGION_VARIABLES",
+    "ascii_url",
+    "default_region",
+    "execute_api_problem",
+    "execute_api_url",
+    "http_url_problem",
+]
 
 
 def http_url_problem(value: str, *, allow_query: bool) -> str | None:
@@ -67,3 +80,46 @@ def ascii_url(url: str) -> str:
         raise ValueError("the host has no IDNA (ASCII) form") from None
     encoded_netloc = f"{quote(userinfo, safe=_PRINTABLE_ASCII)}{at}{ascii_host}{colon}{port}"
     return prefix + encoded_netloc + quote(rest, safe=_PRINTABLE_ASCII)
+
+
+# --- API Gateway's own addresses (the original app's API_ID/STAGE and base_url objects) -------
+
+_API_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+_STAGE = re.compile(r"[A-Za-z0-9_-]{1,128}|\$default")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+#: The variables a Lambda function's region is read from, in order (boto3's order too).
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+def default_region(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The function's AWS region (``AWS_REGION``, else ``AWS_DEFAULT_REGION``), if set."""
+    for name in REGION_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def execute_api_problem(api_id: str, stage: str, region: str) -> str | None:
+    """What is wrong with an API id, stage and region, or ``None`` if nothing is.
+
+    The answer names the part, e.g. ``"the stage must be letters, digits, '-' or '_'"``.
+    """
+    if not isinstance(api_id, str) or not _API_ID.fullmatch(api_id):
+        return "the API id must be letters and digits"
+    if not isinstance(stage, str) or not _STAGE.fullmatch(stage):
+        return "the stage must be letters, digits, '-' or '_'"
+    if not isinstance(region, str) or not _REGION.fullmatch(region):
+        return "the region must be an AWS region name such as us-east-1"
+    return None
+
+
+def execute_api_url(api_id: str, stage: str, region: str) -> str:
+    """``https://{api_id}.execute-api.{region}.amazonaws.com/{stage}``, as the original built it.
+
+    The ``$default`` stage of an HTTP API has no path; China regions use ``amazonaws.com.cn``.
+    Check the parts with `execute_api_problem()` first.
+    """
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    path = "" if stage == "$default" else f"/{stage}"
+    return f"https://{api_id}.execute-api.{region}.{suffix}{path}"

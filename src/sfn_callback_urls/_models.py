@@ -17,6 +17,11 @@ they turn pydantic's ``ValidationError`` into the library's `InvalidRequest` (or
 specific subclasses, see ``_validation``), whose messages name the offending field and never
 echo the task token. JSON Schemas and JSONPaths are compiled by ``_schema``.
 
+`parse_create_urls_request()` is the JSON contract's entry point and keeps the original app's
+meaning where it was looser than the models: unknown fields inside actions, POST outcomes and
+responses are dropped (with one warning naming them) instead of refused, while the request's
+own fields stay strict; an ``expiration`` without a timezone is UTC.
+
 Field names that clash with ``BaseModel`` attributes are spelled with a trailing underscore in
 Python (``ResponseSpec.json_``, ``schema_`` on outcomes) and keep their contract name (``json``,
 ``schema``) as alias; both names are accepted on input and dumps always use the alias.
@@ -24,6 +29,8 @@ Python (``ResponseSpec.json_``, ``schema_`` on outcomes) and keep their contract
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -33,6 +40,7 @@ from typing import Annotated, Any, Literal, Protocol, TypeAlias, cast
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -51,7 +59,13 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
 from ._contract import MAX_ACTION_NAME_LENGTH, MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, MAX_TOKEN_LENGTH
-from ._http_url import ascii_url, http_url_problem
+from ._http_url import (
+    ascii_url,
+    default_region,
+    execute_api_problem,
+    execute_api_url,
+    http_url_problem,
+)
 from ._schema import (
     JsonPathExpression,
     JsonSchemaValidator,
@@ -60,7 +74,7 @@ from ._schema import (
     shorten,
 )
 from ._validation import to_request_error, token_of
-from .errors import InvalidJsonPath, InvalidJsonSchema
+from .errors import InvalidJson, InvalidJsonPath, InvalidJsonSchema
 
 __all__ = [
     "ACTION_ADAPTER",
@@ -84,6 +98,8 @@ __all__ = [
 ]
 
 _ISO_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+_log = logging.getLogger(__name__)
 
 _MODEL_CONFIG = ConfigDict(
     frozen=True,
@@ -161,6 +177,39 @@ def _check_redirect(value: str | None) -> str | None:
 
 def _check_base_url(value: str | None) -> str | None:
     return None if value is None else _check_http_url(value, allow_query=False)
+
+
+_BASE_URL_OBJECT_FIELDS = frozenset({"api_id", "stage", "region"})
+
+
+def _base_url_from_object(value: Any) -> Any:
+    """The original's ``{"api_id", "stage", "region"?}`` as the URL it stood for.
+
+    The region defaults to the function's own (``AWS_REGION``), as the original's did.
+    """
+    if not isinstance(value, Mapping):
+        return value
+    if not _BASE_URL_OBJECT_FIELDS.issuperset(value):
+        raise PydanticCustomError(
+            "invalid_base_url", "as an object, base_url takes api_id, stage and region only"
+        )
+    api_id, stage = value.get("api_id"), value.get("stage")
+    if api_id is None or stage is None:
+        raise PydanticCustomError(
+            "invalid_base_url", "as an object, base_url needs api_id and stage"
+        )
+    region = value.get("region")
+    if region is None:
+        region = default_region()
+        if region is None:
+            raise PydanticCustomError(
+                "invalid_base_url",
+                "base_url has no region and no AWS region is configured (AWS_REGION)",
+            )
+    problem = execute_api_problem(api_id, stage, region)
+    if problem is not None:
+        raise PydanticCustomError("invalid_base_url", "{problem}", {"problem": problem})
+    return execute_api_url(api_id, stage, region)
 
 
 def _check_json_path(value: str | None) -> str | None:
@@ -263,18 +312,24 @@ class _JsonSafe(BaseModel):
         return value
 
 
+_RESPONSE_BODIES = frozenset({"json", "json_", "html", "text"})
+
+
 class ResponseSpec(_JsonSafe):
     """How the callback endpoint answers the person or system that used the URL.
 
-    Either ``redirect`` (an absolute http(s) URL to send the browser to), or any of ``json``,
-    ``html`` and ``text`` (bodies chosen by content negotiation). All optional; an empty spec
-    means the default responses. A ``json`` of ``null`` means "no custom JSON body".
+    ``redirect`` (an absolute http(s) URL to send the browser to), or any of ``json``, ``html``
+    and ``text`` (bodies chosen by content negotiation). All optional; an empty spec means the
+    default responses. A ``json`` of ``null`` means "no custom JSON body".
+
+    ``redirect`` takes precedence, as in the original app: given with ``json``, ``html`` or
+    ``text``, the spec keeps the redirect alone (the bodies are dropped, never sealed into a URL).
     """
 
     model_config = _MODEL_CONFIG
 
     redirect: Annotated[str | None, AfterValidator(_check_redirect)] = None
-    """Absolute http:// or https:// URL to redirect to; excludes the other fields.
+    """Absolute http:// or https:// URL to redirect to (303); the other fields are dropped.
 
     Stored as it goes on the wire: a non-ASCII host in its IDNA form, other non-ASCII
     characters percent-encoded (``https://exämple.com/ü`` -> ``https://xn--exmple-cua.com/%C3%BC``).
@@ -311,21 +366,12 @@ class ResponseSpec(_JsonSafe):
             )
         return self
 
-    @model_validator(mode="after")
-    def _redirect_is_exclusive(self) -> Self:
-        if self.redirect is not None:
-            others = [
-                name
-                for name, value in (("json", self.json_), ("html", self.html), ("text", self.text))
-                if value is not None
-            ]
-            if others:
-                raise PydanticCustomError(
-                    "invalid_response",
-                    "redirect cannot be combined with {fields}",
-                    {"fields": ", ".join(others)},
-                )
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _redirect_wins(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("redirect") is not None:
+            return {key: value for key, value in data.items() if key not in _RESPONSE_BODIES}
+        return data
 
 
 # --- POST outcomes ----------------------------------------------------------------------------
@@ -565,9 +611,14 @@ def _context_now(info: ValidationInfo) -> datetime:
 class CreateUrlsRequest(_JsonSafe):
     """A request to mint one callback URL per action for a task token.
 
-    ``expiration`` is an ISO 8601 date-time with a timezone, normalized to UTC, and must lie in
-    the future: compared with the ``now`` of the validation context (``{"now": datetime}``) if
-    given, the wall clock otherwise.
+    ``expiration`` is an ISO 8601 date-time, normalized to UTC, and must lie in the future:
+    compared with the ``now`` of the validation context (``{"now": datetime}``) if given, the
+    wall clock otherwise. As text without a timezone it is UTC (the original app compared it
+    with the Lambda's clock, which is UTC); a naive ``datetime`` object is refused.
+
+    ``base_url`` is a URL, or the original's object ``{"api_id", "stage", "region"?}``, which
+    stands for ``https://{api_id}.execute-api.{region}.amazonaws.com/{stage}`` (the region
+    defaults to ``AWS_REGION``).
     """
 
     model_config = _MODEL_CONFIG
@@ -580,7 +631,9 @@ class CreateUrlsRequest(_JsonSafe):
     """When the URLs stop working (aware, UTC); ``None`` for the minter's default."""
     enable_output_parameters: bool = Field(default=False, strict=True)
     """Allow query parameters to be substituted into outputs."""
-    base_url: Annotated[str | None, AfterValidator(_check_base_url)] = None
+    base_url: Annotated[
+        str | None, BeforeValidator(_base_url_from_object), AfterValidator(_check_base_url)
+    ] = None
     """Absolute http(s) URL the callback URLs start with (no query string or fragment)."""
 
     @field_validator("actions")
@@ -601,6 +654,15 @@ class CreateUrlsRequest(_JsonSafe):
                 raise PydanticCustomError(
                     "InvalidDate", "the expiration must be an ISO 8601 date-time"
                 )
+            try:
+                parsed: datetime | None = _DATETIME.validate_python(value)
+            except ValidationError:
+                parsed = None  # the handler below says what is wrong with it
+            if parsed is not None and parsed.tzinfo is None:
+                # The JSON contract: text without a timezone is UTC, as the original's Lambda
+                # clock was. A naive datetime *object* stays refused (below): Python callers
+                # can say what they mean.
+                value = parsed.replace(tzinfo=timezone.utc)
         elif not isinstance(value, datetime):
             raise PydanticCustomError(
                 "InvalidDate", "the expiration must be an ISO 8601 date-time string"
@@ -610,9 +672,9 @@ class CreateUrlsRequest(_JsonSafe):
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             if all(err["type"] == "InvalidDate" for err in errors):  # naive: no timezone
-                raise PydanticCustomError(
+                raise PydanticCustomError(  # a naive datetime object: text is UTC above
                     "InvalidDate",
-                    "the expiration must include a timezone (e.g. a trailing Z for UTC)",
+                    "the expiration must include a timezone (e.g. tzinfo=timezone.utc)",
                 ) from None
             reasons = "; ".join(shorten(str(err["msg"])) for err in errors)
             raise PydanticCustomError(
@@ -645,17 +707,121 @@ class CreateUrlsResponse(BaseModel):
 # --- parsing with the library's errors --------------------------------------------------------
 
 
+def _field_names(*models: type[BaseModel]) -> frozenset[str]:
+    """Every name a model's fields accept (names and aliases)."""
+    names: set[str] = set()
+    for model in models:
+        for name, info in model.model_fields.items():
+            names.add(name)
+            if info.alias:
+                names.add(info.alias)
+    return frozenset(names)
+
+
+_ACTION_FIELD_NAMES = {
+    "success": _field_names(SuccessAction),
+    "failure": _field_names(FailureAction),
+    "heartbeat": _field_names(HeartbeatAction),
+    "post": _field_names(PostAction),
+}
+_OUTCOME_FIELD_NAMES = {
+    "success": _field_names(SuccessOutcome),
+    "failure": _field_names(FailureOutcome),
+    "heartbeat": _field_names(HeartbeatOutcome),
+}
+_RESPONSE_FIELD_NAMES = _field_names(ResponseSpec)
+# Field names shown in the warning: a typo looks like this; anything else (a token pasted as
+# a key, say) is not repeated in a log.
+_SHOWN_FIELD_NAME = re.compile(r"[A-Za-z0-9_$-]{1,40}")
+_MAX_SHOWN_FIELDS = 20
+
+
+def _known_fields(
+    value: Any, names: Mapping[str, frozenset[str]] | frozenset[str], path: str, dropped: list[str]
+) -> Any:
+    """``value`` without the keys its type does not know; their paths go to ``dropped``."""
+    if not isinstance(value, dict):
+        return value
+    if isinstance(names, Mapping):
+        kind = value.get("type")
+        known = names.get(kind) if isinstance(kind, str) else None
+        if known is None:
+            return value  # no such type: validation says so
+    else:
+        known = names
+    unknown = [key for key in value if key not in known]
+    if not unknown:
+        return value
+    for key in unknown:
+        shown = key if isinstance(key, str) and _SHOWN_FIELD_NAME.fullmatch(key) else "<?>"
+        dropped.append(f"{path}.{shown}")
+    return {key: item for key, item in value.items() if key in known}
+
+
+def _without_unknown_fields(data: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
+    """The request with unknown fields of its actions, outcomes and responses removed.
+
+    The original app's schema allowed them there (and ignored them); its top level was strict,
+    and so is ours. Nothing is mutated: changed parts are copies.
+    """
+    actions = data.get("actions")
+    if not isinstance(actions, list):
+        return data
+    cleaned: list[Any] = []
+    for index, raw in enumerate(actions):
+        path = f"actions.{index}"
+        action = _known_fields(raw, _ACTION_FIELD_NAMES, path, dropped)
+        if isinstance(action, dict) and isinstance(action.get("response"), dict):
+            response = _known_fields(
+                action["response"], _RESPONSE_FIELD_NAMES, f"{path}.response", dropped
+            )
+            action = {**action, "response": response}
+        if isinstance(action, dict) and isinstance(action.get("outcomes"), list):
+            outcomes = []
+            for number, raw_outcome in enumerate(action["outcomes"]):
+                where = f"{path}.outcomes.{number}"
+                outcome = _known_fields(raw_outcome, _OUTCOME_FIELD_NAMES, where, dropped)
+                if isinstance(outcome, dict) and isinstance(outcome.get("response"), dict):
+                    response = _known_fields(
+                        outcome["response"], _RESPONSE_FIELD_NAMES, f"{where}.response", dropped
+                    )
+                    outcome = {**outcome, "response": response}
+                outcomes.append(outcome)
+            action = {**action, "outcomes": outcomes}
+        cleaned.append(action)
+    return {**data, "actions": cleaned}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _load_json(data: str | bytes | bytearray) -> Any:
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
+        # No detail: the decoder's message quotes the text around the error, token included.
+        message = "The request is not valid JSON."
+        raise InvalidJson(message, errors=[("", message)]) from None
+
+
 def parse_create_urls_request(
     data: Mapping[str, Any] | str | bytes, *, now: datetime | None = None
 ) -> CreateUrlsRequest:
-    """Validate a create-URLs request given as a mapping or as JSON text.
+    """Validate a create-URLs request given as a mapping or as JSON text: the JSON contract.
+
+    Where the original app's contract was looser than the models, its meaning is kept: unknown
+    fields inside actions, POST outcomes and responses are dropped, with one warning on the
+    ``sfn_callback_urls._models`` logger naming them (typos worth catching); the request's own
+    fields stay strict. An ``expiration`` without a timezone is UTC.
 
     Args:
         data: the decoded request, or its JSON text.
         now: the time the expiration must lie after (timezone-aware); the wall clock if omitted.
 
     Raises:
-        InvalidRequest: the request is invalid (or not JSON); the specific subclass
+        InvalidJson: ``data`` is text that is not JSON (code ``InvalidJSON``, as the original).
+        InvalidRequest: the request is invalid; the specific subclass
             ``DuplicateActionName``, ``InvalidDate``, ``InvalidJsonPath`` or ``InvalidJsonSchema``
             when every error is of that kind. The task token never appears in the message.
         ValueError: ``now`` is naive.
@@ -664,11 +830,23 @@ def parse_create_urls_request(
     if now is not None and (now.tzinfo is None or now.utcoffset() is None):
         raise ValueError("now must be a timezone-aware datetime")
     context = {"now": now} if now is not None else None
+    if isinstance(data, (str, bytes, bytearray)):
+        data = _load_json(data)
+    if isinstance(data, Mapping) and not isinstance(data, dict):
+        data = dict(data)
+    if isinstance(data, dict):
+        dropped: list[str] = []
+        data = _without_unknown_fields(data, dropped)
+        if dropped:
+            shown = ", ".join(dropped[:_MAX_SHOWN_FIELDS])
+            if len(dropped) > _MAX_SHOWN_FIELDS:
+                shown += f" and {len(dropped) - _MAX_SHOWN_FIELDS} more"
+            _log.warning(
+                "create-URLs request: ignored unknown fields (the original app ignored them "
+                "too; check them for typos): %s",
+                shown,
+            )
     try:
-        if isinstance(data, (str, bytes, bytearray)):
-            return CreateUrlsRequest.model_validate_json(data, context=context)
-        if isinstance(data, Mapping) and not isinstance(data, dict):
-            data = dict(data)
         return CreateUrlsRequest.model_validate(data, context=context)
     except ValidationError as exc:
         token = token_of(data)

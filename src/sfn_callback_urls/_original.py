@@ -69,6 +69,7 @@ __all__ = [
     "ORIGINAL_UNENCRYPTED_PREFIX",
     "OriginalUrlOpener",
     "is_original_blob",
+    "require_sdk",
 ]
 
 #: The format id the original put before its encrypted blobs.
@@ -260,12 +261,11 @@ class OriginalUrlOpener:
     def _decryption_parts(self) -> tuple[Any, Any]:
         if self._decryptor is None:
             key_arn = self._resolve_key_arn()
+            client = self.client  # before the lock: building the client takes it too
             with self._lock:
                 if self._decryptor is None:
                     sdk = self._sdk
-                    self._master_key = _strict_master_key_class(sdk)(
-                        key_id=key_arn, client=self.client
-                    )
+                    self._master_key = _strict_master_key_class(sdk)(key_id=key_arn, client=client)
                     self._decryptor = sdk.EncryptionSDKClient(
                         commitment_policy=sdk.CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT,
                         max_encrypted_data_keys=1,  # the original wrapped its data key once
@@ -425,6 +425,16 @@ def _b64decode_original(text: str) -> bytes | None:
     if base64.urlsafe_b64encode(raw).rstrip(b"=") != stripped.encode("ascii"):
         return None
     return raw
+
+
+def require_sdk() -> None:
+    """Check that the ``original`` extra is installed (configuration time, not the first click).
+
+    Raises:
+        ConfigurationError: aws-encryption-sdk cannot be imported; the message says what to
+            install.
+    """
+    _import_sdk()
 
 
 def _import_sdk() -> Any:

@@ -5,8 +5,8 @@ to send and the `ResponseSpec` to render. It calls nothing and
 changes nothing, so every error it raises comes before the task is touched.
 
 Output parameters (the original app's ``enable_output_parameters``): when both the blob and the
-handler allow them, every string of a success ``output`` (dict values and list items, not keys),
-a failure's ``error``/``cause`` and the response's strings go through
+handler allow them, every string of a success ``output`` (dict keys and values, list items), a
+failure's ``error``/``cause`` and the response's strings (the keys of its ``json`` too) go through
 `string.Template.substitute()` with the query parameters except ``data``. Those values are
 whatever the person holding the URL typed, so:
 
@@ -158,11 +158,15 @@ def substitute(template: str, params: Mapping[str, str]) -> str:
 
 
 def _fill(value: Any, params: Mapping[str, str]) -> Any:
-    """Substitute into every string of a JSON value: dict values and list items, not keys."""
+    """Substitute into every string of a JSON value: dict keys and values, list items.
+
+    Keys too, as the original app's formatter did; when two keys fill to the same text, the
+    later one wins, as it did there.
+    """
     if isinstance(value, str):
         return substitute(value, params)
     if isinstance(value, dict):
-        return {key: _fill(item, params) for key, item in value.items()}
+        return {substitute(key, params): _fill(item, params) for key, item in value.items()}
     if isinstance(value, list):
         return [_fill(item, params) for item in value]
     return value
@@ -313,13 +317,17 @@ def _find(path: JsonPathExpression | None, text: str, body: Any) -> list[Any]:
 
 
 def _string_from_path(path: JsonPathExpression | None, text: str, body: Any) -> str | None:
-    """The original's rule: one string match is that string, else the JSON text of all matches."""
+    """The original's rule: one string match is that string, else the JSON text of all matches.
+
+    That text is byte for byte the original's ``json.dumps(matches)`` (separators ``", "`` and
+    ``": "``, non-ASCII escaped): state machines match on it in ``Catch`` and ``Choice``.
+    """
     matches = _find(path, text, body)
     if not matches:
         return None
     if len(matches) == 1 and isinstance(matches[0], str):
         return matches[0]
-    return json.dumps(matches, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(matches)
 
 
 def _resolve_post(token: str, action: PostAction, body: Any) -> ResolvedOutcome:
@@ -332,7 +340,12 @@ def _resolve_post(token: str, action: PostAction, body: Any) -> ResolvedOutcome:
             if outcome.output_body:
                 output = body
             elif outcome.output_path is not None:
-                output = _find(outcome.compiled_output_path(), outcome.output_path, body)
+                # A JSON null body gives a null output, as in the original; else all matches.
+                output = (
+                    None
+                    if body is None
+                    else _find(outcome.compiled_output_path(), outcome.output_path, body)
+                )
             else:
                 output = outcome.output
             completion = Completion.success(token, output)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ._claims import Claims, new_transaction_id, utcnow, wire_time
+from ._claims import Claims, is_transaction_id, new_transaction_id, utcnow, wire_time
 from ._codec import Codec
 from ._contract import (
     CALLBACK_PATH,
@@ -193,13 +193,26 @@ class Minter:
         request: CreateUrlsRequest | Mapping[str, Any] | str | bytes,
         *,
         now: datetime | None = None,
+        transaction_id: str | None = None,
     ) -> CreateUrlsResponse:
         """The original app's create-URLs call: a request (model, dict or JSON) to a response.
+
+        A dict or JSON is read by `parse_create_urls_request()` (the JSON contract's rules).
+
+        Args:
+            request: the request.
+            now: the issue time (default: the wall clock).
+            transaction_id: the id to mint under (a canonical UUID), when the caller needs it
+                before the request is validated, e.g. for its error answers; a fresh one by
+                default.
 
         Raises:
             InvalidRequest: (or a subclass) naming the offending field.
             ConfigurationError: no base URL is known.
+            ValueError: ``transaction_id`` is not a canonical UUID string.
         """
+        if transaction_id is not None and not is_transaction_id(transaction_id):
+            raise ValueError("transaction_id must be a UUID in its canonical form")
         now = utcnow() if now is None else now
         if not isinstance(request, CreateUrlsRequest):
             request = parse_create_urls_request(request, now=now)
@@ -214,6 +227,7 @@ class Minter:
             request.enable_output_parameters,
             base,
             now,
+            transaction_id,
         )
 
     def _mint(
@@ -224,12 +238,14 @@ class Minter:
         output_parameters: bool,
         base: str | None,
         now: datetime,
+        transaction_id: str | None = None,
     ) -> CreateUrlsResponse:
         if base is None:
             raise ConfigurationError("No base URL: pass base_url to the Minter or the request.")
         issued_at = wire_time("issued_at", now)
         expires_at = None if expiration is None else wire_time("expires_at", expiration)
-        transaction_id = new_transaction_id()
+        if transaction_id is None:
+            transaction_id = new_transaction_id()
         claims = [
             Claims.trusted(token, action, transaction_id, issued_at, expires_at, output_parameters)
             for action in actions

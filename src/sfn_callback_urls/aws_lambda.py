@@ -2,9 +2,10 @@
 
 - ``sfn_callback_urls.aws_lambda.create_urls_handler``: invoked directly with a create-URLs
   request (``{"token", "actions", ...}``), it returns ``{"transaction_id", "urls",
-  "expiration"?}`` or ``{"error", "message"}``, as the original's function did. Behind API
-  Gateway (``POST /urls``) it answers 200 with the same JSON, or the error JSON with a 4xx status
-  for bad input.
+  "expiration"?}`` or ``{"transaction_id", "error", "message"}``, as the original's function
+  did. Behind API Gateway (``POST /urls``) it answers 200 with the same JSON, or the error JSON
+  with a 4xx status for bad input. Every error about the request carries the transaction id
+  minted for it, so that the answer and the log line can be matched.
 - ``sfn_callback_urls.aws_lambda.process_callback_handler``: ``GET``/``POST .../respond`` from API
   Gateway (REST or HTTP API), a function URL or an ALB, through the adapters of
   `sfn_callback_urls.adapters` and a `CallbackHandler`.
@@ -16,9 +17,11 @@ raised: ``{"error": "ConfigurationError", "message": "... set SFN_CALLBACK_URLS_
 
 Environment variables (``docs/deploy.md`` has the full story): the key (``KEY_ID`` for a KMS
 key, or ``SFN_CALLBACK_URLS_KEY`` for a local keyring, ...), ``SFN_CALLBACK_URLS_PURPOSE``,
-``SFN_CALLBACK_URLS_MODE``, ``CALLBACK_BASE_URL`` (by default derived from the API Gateway event,
-``https://{domainName}/{stage}``; a request's own ``base_url`` wins, as in the original) and the
-switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS`` and ``CONFIRM_GET``. The same
+``SFN_CALLBACK_URLS_MODE``, ``CALLBACK_BASE_URL`` (or the original's ``API_ID`` and ``STAGE``;
+by default derived from the API Gateway event; a request's own ``base_url`` wins, as in the
+original), the switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS`` (or the
+original's ``DISABLE_*``) and ``CONFIRM_GET``, ``ACCEPT_ORIGINAL_URLS`` (open the original
+app's ``2-`` URLs under ``KEY_ID``) and ``VERBOSE`` (debug details in the log). The same
 variables configure ``sfn-callback-urls serve``, ``inspect`` and ``mint``.
 
 Both handlers keep the AWS SDK's loggers at INFO or above (`quiet_aws_loggers()`): at DEBUG
@@ -34,12 +37,22 @@ from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
+from ._claims import new_transaction_id
 from ._codec import Codec
-from ._config import ENV_BASE_URL, ENV_ENABLE_OUTPUT_PARAMETERS, ENV_ENABLE_POST_ACTIONS, Settings
+from ._config import (
+    ENV_API_ID,
+    ENV_BASE_URL,
+    ENV_ENABLE_OUTPUT_PARAMETERS,
+    ENV_ENABLE_POST_ACTIONS,
+    ENV_STAGE,
+    Settings,
+)
 from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
+from ._http_url import default_region, execute_api_problem, execute_api_url, http_url_problem
 from ._logging import quiet_aws_loggers
-from ._models import CreateUrlsResponse, parse_create_urls_request
+from ._models import CreateUrlsResponse, format_utc, parse_create_urls_request
 from ._outcome import is_json_media_type
 from ._render import JSON, render_error, render_json
 from ._urls import Minter
@@ -73,6 +86,8 @@ __all__ = [
 #: The app's one logger: its mint and callback records (fields as in `CallbackHandler`), and its
 #: errors. Set to INFO on the first invocation unless configured: the audit trail.
 logger = logging.getLogger(__name__)
+
+# VERBOSE sets the app's logger to DEBUG; reset_app() puts the level back.
 
 _URLS_PATH = "/urls"
 
@@ -120,6 +135,7 @@ class App:
                 enable_output_parameters=self.settings.enable_output_parameters,
                 enable_post_actions=self.settings.enable_post_actions,
                 confirm_get=self.settings.confirm_get,
+                original_kms_key_id=self.settings.original_kms_key_id,
                 logger=logger,
             )
         return self._callback_handler
@@ -130,13 +146,16 @@ class App:
         *,
         default_base_url: str | None = None,
         now: datetime | None = None,
+        transaction_id: str | None = None,
     ) -> CreateUrlsResponse:
         """Mint the URLs of a create-URLs request (a mapping or JSON).
 
-        The base URL is the request's ``base_url``, else ``CALLBACK_BASE_URL``, else
-        ``default_base_url`` (derived from the API Gateway event).
+        The base URL is the request's ``base_url``, else ``CALLBACK_BASE_URL`` (or the one
+        ``API_ID``/``STAGE`` give), else ``default_base_url`` (derived from the API Gateway
+        event). ``transaction_id`` is the id to mint under (default: a fresh one).
 
         Raises:
+            InvalidJson: the request is text that is not JSON.
             InvalidRequest: the request is invalid (or a subclass naming what is wrong).
             PostActionsDisabled: it has a ``post`` action and ``ENABLE_POST_ACTIONS`` is off.
             ParametersDisabled: it enables output parameters and ``ENABLE_OUTPUT_PARAMETERS``
@@ -163,15 +182,28 @@ class App:
         if request.base_url is None and minter.base_url is None:
             if default_base_url is None:
                 raise ConfigurationError(
-                    f"No base URL: set {ENV_BASE_URL} on the function, "
-                    "or give base_url in the request."
+                    f"No base URL: set {ENV_BASE_URL} (or {ENV_API_ID} and {ENV_STAGE}) on the "
+                    "function, or give base_url in the request."
                 )
             minter = Minter(self.codec, base_url=default_base_url, logger=logger)
-        return minter.create_urls(request, now=now)
+        response = minter.create_urls(request, now=now, transaction_id=transaction_id)
+        if logger.isEnabledFor(logging.DEBUG):  # VERBOSE: what was minted, never the token
+            details = {
+                "event": "mint_details",
+                "transaction_id": response.transaction_id,
+                "expiration": None
+                if request.expiration is None
+                else format_utc(request.expiration),
+                "enable_output_parameters": request.enable_output_parameters,
+                "base_url": next(iter(response.urls.values())).split("/respond?", 1)[0],
+            }
+            logger.debug("create-URLs details %s", response.transaction_id, extra=details)
+        return response
 
 
 _app: App | None = None
 _app_lock = threading.Lock()
+_level_before_verbose: int | None = None
 
 
 def get_app() -> App:
@@ -182,13 +214,16 @@ def get_app() -> App:
     Raises:
         ConfigurationError, KeyUnavailable: see `Settings.from_environment()`.
     """
-    global _app
+    global _app, _level_before_verbose
     app = _app
     if app is None:
         with _app_lock:
             if _app is None:
                 _keep_the_audit_trail()
                 _app = App.from_environment(os.environ)
+                if _app.settings.verbose and _level_before_verbose is None:
+                    _level_before_verbose = logger.level
+                    logger.setLevel(logging.DEBUG)
             app = _app
     return app
 
@@ -211,14 +246,36 @@ def reset_app(app: App | None = None) -> None:
         app: use this app instead from now on (e.g. `App.from_environment()` with a Step
             Functions client of your tests).
     """
-    global _app
+    global _app, _level_before_verbose
     with _app_lock:
         _app = app
+        if _level_before_verbose is not None:
+            logger.setLevel(_level_before_verbose)
+            _level_before_verbose = None
 
 
-def _log_error(error: SfnCallbackUrlsError) -> None:
+def _log_error(error: SfnCallbackUrlsError, transaction_id: str | None = None) -> None:
     level = logging.WARNING if error.status < HTTPStatus.INTERNAL_SERVER_ERROR else logging.ERROR
-    logger.log(level, "%s: %s", error.code, error.message)
+    if transaction_id is None:
+        logger.log(level, "%s: %s", error.code, error.message)
+    else:
+        logger.log(level, "%s: %s (transaction %s)", error.code, error.message, transaction_id)
+
+
+def _configured_app() -> App | SfnCallbackUrlsError:
+    """`get_app()`, or the (logged) error that configuring it raised."""
+    try:
+        return get_app()
+    except SfnCallbackUrlsError as error:
+        _log_error(error)
+        return error
+    except Exception:  # never a stack trace
+        return _internal_error()
+
+
+def _error_body(error: SfnCallbackUrlsError, transaction_id: str) -> dict[str, str]:
+    """The error JSON with the request's transaction id first, as the original's errors had."""
+    return {"transaction_id": transaction_id, **error.to_dict()}
 
 
 def _internal_error() -> SfnCallbackUrlsError:
@@ -229,22 +286,54 @@ def _internal_error() -> SfnCallbackUrlsError:
 # --- creating URLs ---------------------------------------------------------------------------
 
 
-def _base_url_from_event(event: Mapping[str, Any]) -> str | None:
-    """``https://{domainName}`` plus the path before ``/urls`` (the stage, or a base path)."""
-    context = event.get("requestContext") or {}
-    domain = context.get("domainName")
-    if not domain:
+def _https_base(host: Any, prefix: str) -> str | None:
+    """``https://{host}{prefix}`` if ``host`` is a plain host name (and port), else ``None``."""
+    if not isinstance(host, str) or not host or "@" in host:
         return None
+    url = f"https://{host}{prefix}"
+    try:
+        if urlsplit(url).netloc != host:  # a '/', '?' or '#' in it: not a host
+            return None
+    except ValueError:
+        return None
+    return url if http_url_problem(url, allow_query=False) is None else None
+
+
+def _base_url_from_event(event: Mapping[str, Any]) -> str | None:
+    """Where the API that delivered ``event`` serves ``/respond``, or ``None`` if unknown.
+
+    ``https://{domainName}`` plus the path before ``/urls`` (the stage, or a base path). An
+    event without ``domainName`` (the original app's own sample events) falls back to the
+    API's address from ``apiId``, ``stage`` and the function's region, as the original built
+    it, then to the ``Host`` header.
+    """
+    context = event.get("requestContext")
+    context = context if isinstance(context, Mapping) else {}
     if detect_event_source(event) is EventSource.API_GATEWAY_REST:
         path = str(context.get("path") or "")
     else:
         path = request_path(event)
+    stage = context.get("stage")
     if path.endswith(_URLS_PATH):
         prefix = path[: -len(_URLS_PATH)]
     else:
-        stage = str(context.get("stage") or "")
-        prefix = "" if stage in ("", "$default") else f"/{stage}"
-    return f"https://{domain}{prefix}"
+        prefix = "" if stage in (None, "", "$default") else f"/{stage}"
+    base = _https_base(context.get("domainName"), prefix)
+    if base is not None:
+        return base
+    api_id, region = context.get("apiId"), default_region()
+    if (
+        isinstance(api_id, str)
+        and isinstance(stage, str)
+        and region is not None
+        and execute_api_problem(api_id, stage, region) is None
+    ):
+        return execute_api_url(api_id, stage, region)
+    headers = event.get("headers")
+    if isinstance(headers, Mapping):
+        host = next((value for name, value in headers.items() if str(name).lower() == "host"), None)
+        return _https_base(host, prefix)
+    return None
 
 
 def _create_urls_over_http(event: Mapping[str, Any]) -> CallbackResponse:
@@ -258,40 +347,54 @@ def _create_urls_over_http(event: Mapping[str, Any]) -> CallbackResponse:
     content_type = request.headers.get("content-type", "")
     if content_type and not is_json_media_type(content_type):
         return render_error(UnsupportedMediaType(), JSON)
+    app = _configured_app()
+    if isinstance(app, SfnCallbackUrlsError):  # the deployment's error, not the request's
+        return render_error(app, JSON)
+    transaction_id = new_transaction_id()
     error: SfnCallbackUrlsError
     try:
-        response = get_app().create_urls(request.body, default_base_url=_base_url_from_event(event))
+        response = app.create_urls(
+            request.body,
+            default_base_url=_base_url_from_event(event),
+            transaction_id=transaction_id,
+        )
     except SfnCallbackUrlsError as exc:
         error = exc
     except Exception:  # an API answer, never a stack trace
         error = _internal_error()
     else:
         return render_json(HTTPStatus.OK, response.model_dump(mode="json", exclude_none=True))
-    _log_error(error)
-    return render_error(error, JSON)
+    _log_error(error, transaction_id)
+    return render_json(error.status, _error_body(error, transaction_id))
 
 
 def create_urls_handler(event: Any, context: Any) -> dict[str, Any]:
     """The create-URLs Lambda handler: direct invocation, or API Gateway ``POST /urls``.
 
     Directly invoked, the event is the request and the result is the response JSON, or
-    ``{"error", "message"}`` (returned, not raised, as the original did). Behind API Gateway,
-    the result is the proxy answer: 200 with the response JSON, the error JSON otherwise.
+    ``{"transaction_id", "error", "message"}`` (returned, not raised, as the original did).
+    Behind API Gateway, the result is the proxy answer: 200 with the response JSON, the error
+    JSON otherwise. A configuration error (no key, say) is ``{"error", "message"}``: it is the
+    deployment's, not the request's.
     """
     quiet_aws_loggers()
     if is_http_event(event):
         return response_to_event(_create_urls_over_http(event), event)
+    app = _configured_app()
+    if isinstance(app, SfnCallbackUrlsError):  # the deployment's error, not the request's
+        return app.to_dict()
+    transaction_id = new_transaction_id()
     error: SfnCallbackUrlsError
     try:
-        response = get_app().create_urls(event)
+        response = app.create_urls(event, transaction_id=transaction_id)
     except SfnCallbackUrlsError as exc:
         error = exc
     except Exception:  # the contract's error JSON, never a stack trace
         error = _internal_error()
     else:
         return response.model_dump(mode="json", exclude_none=True)
-    _log_error(error)
-    return error.to_dict()
+    _log_error(error, transaction_id)
+    return _error_body(error, transaction_id)
 
 
 # --- handling callbacks ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ __all__ = [
     "DuplicateActionName",
     "ExpiredPayload",
     "InvalidDate",
+    "InvalidJson",
     "InvalidJsonPath",
     "InvalidJsonSchema",
     "InvalidPayload",
@@ -112,6 +113,13 @@ class InvalidRequest(RequestError):
         super().__init__(message)
         self.errors: list[tuple[str, str]] = errors or []
         """``(location, message)`` pairs, location being the dotted path of the field."""
+
+
+class InvalidJson(InvalidRequest):
+    """A create-URLs request is not JSON at all (the original app's code, ``InvalidJSON``)."""
+
+    code = "InvalidJSON"
+    default_message = "The request is not valid JSON."
 
 
 class DuplicateActionName(InvalidRequest):
