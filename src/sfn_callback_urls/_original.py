@@ -58,6 +58,7 @@ from .errors import (
     KeyUnavailable,
     PayloadTooLarge,
 )
+from .keys._aws import make_client
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -184,7 +185,7 @@ class OriginalUrlOpener:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = _make_kms_client(self._session)
+                    self._client = make_client("kms", self._session)
         return self._client
 
     def open(self, blob: str, *, now: datetime | None = None, check_expiry: bool = True) -> Claims:
@@ -495,19 +496,3 @@ def _key_unavailable(operation: str, code: str, error: BaseException) -> KeyUnav
         aws_code=code,
         original_error=error,
     )
-
-
-def _make_kms_client(session: Session | None) -> KMSClient:
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError
-
-    try:
-        return (session or boto3.Session()).client(
-            "kms", config=Config(retries={"mode": "standard"})
-        )
-    except BotoCoreError as error:
-        raise ConfigurationError(
-            f"Cannot create an AWS KMS client ({type(error).__name__}); "
-            "check the AWS region and credentials configuration."
-        ) from error
