@@ -90,6 +90,12 @@ if function is not None and smoke == "create-urls":
             report["errors"].append("create-URLs answered %r" % sorted(answer))
     except Exception as error:
         report["errors"].append("create-URLs invocation: %r" % (error,))
+if handler.startswith("sfn_callback_urls."):
+    try:  # the `original` extra (AcceptOriginalUrls) loads, with the runtime's boto3
+        from sfn_callback_urls._original import require_sdk
+        require_sdk()
+    except Exception as error:
+        report["errors"].append("the original extra (aws-encryption-sdk): %r" % (error,))
 try:
     import boto3
     where = os.path.dirname(os.path.dirname(boto3.__file__))

@@ -132,6 +132,7 @@ def test_the_app_template_wires_the_handlers() -> None:
         "ENABLE_OUTPUT_PARAMETERS",
         "ENABLE_POST_ACTIONS",
         "CONFIRM_GET",
+        "ACCEPT_ORIGINAL_URLS",
     }
     direct = template["Resources"]["CreateUrlsFunction"]["Properties"]["Environment"]
     assert set(direct["Variables"]) == {"CALLBACK_BASE_URL"}
@@ -166,7 +167,11 @@ def test_the_app_template_grants_only_the_kms_calls_each_side_needs() -> None:
     granted = {}
     for name, resource in functions(template).items():
         statements = [
-            s for policy in resource["Properties"]["Policies"] for s in policy["Statement"]
+            # A conditional statement ({"Fn::If": [condition, statement, AWS::NoValue]}) counts
+            # as the statement it adds.
+            s["Fn::If"][1] if "Fn::If" in s else s
+            for policy in resource["Properties"]["Policies"]
+            for s in policy["Statement"]
         ]
         granted[name] = {
             action
@@ -194,6 +199,37 @@ def test_the_app_template_grants_only_the_kms_calls_each_side_needs() -> None:
             "Resource": "*",
         }
     ]
+
+
+def test_original_urls_get_their_decrypt_only_when_accepted() -> None:
+    """AcceptOriginalUrls adds one Decrypt for Encryption SDK messages, on the callback only."""
+    template = read_template(EXAMPLES / "template.yaml")
+    assert template["Parameters"]["AcceptOriginalUrls"]["Default"] == "false"
+    assert template["Conditions"]["AcceptOriginal"] == {
+        "Fn::Equals": [{"Ref": "AcceptOriginalUrls"}, "true"]
+    }
+    callback = template["Resources"]["ProcessCallbackFunction"]["Properties"]
+    conditional = [
+        s["Fn::If"] for policy in callback["Policies"] for s in policy["Statement"] if "Fn::If" in s
+    ]
+    assert conditional == [
+        [
+            "AcceptOriginal",
+            {
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": {"Ref": "KmsKeyArn"},
+                "Condition": {
+                    "ForAllValues:StringEquals": {
+                        "kms:EncryptionContextKeys": ["aws-crypto-public-key"]
+                    }
+                },
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    ]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["ACCEPT_ORIGINAL_URLS"] == {"Ref": "AcceptOriginalUrls"}
 
 
 def test_encrypt_under_the_purpose_context_would_forge_urls(aws_env: None) -> None:

@@ -36,11 +36,23 @@ from pathlib import Path
 #: The Lambda runtime's Python: keep it equal to the templates' ``Runtime`` (a test checks).
 LAMBDA_PYTHON = "3.13"
 #: pip platform tag of each Lambda architecture (Lambda calls aarch64 "arm64").
-PLATFORMS = {"x86_64": "manylinux2014_x86_64", "aarch64": "manylinux2014_aarch64"}
+#: manylinux2014 (glibc 2.17) and manylinux 2.28 wheels: the Python 3.12 and 3.13 runtimes run on
+#: Amazon Linux 2023 (glibc 2.34); most wheels are 2014 ones, some (google-re2) 2.28 only, and
+#: pip takes only the tags it is given.
+PLATFORMS = {
+    "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
+    "aarch64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
+}
 #: Distributions the Lambda Python runtime already has (boto3 and what it needs).
 PROVIDED_BY_RUNTIME = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 )
+#: The package's extras in the build: `original` opens the original app's `2-` URLs when the
+#: stack's AcceptOriginalUrls is on (one build serves either setting).
+EXTRAS = ("original",)
+#: Distributions besides the package that may rely on the runtime's boto3 (aws-encryption-sdk,
+#: of the `original` extra, requires it).
+RUNTIME_USERS = frozenset({"aws-encryption-sdk"})
 #: Where the code lives on Lambda: the prefix tracebacks show for the compiled modules.
 LAMBDA_TASK_ROOT = "/var/task"
 #: What the wheel build needs from the checkout.
@@ -82,7 +94,7 @@ def build_wheel(work: Path) -> Path:
 
 
 def install(wheel: Path, arch: str, target: Path) -> None:
-    """Install ``wheel`` and its dependencies for Lambda's Python on ``arch`` in ``target``."""
+    """Install ``wheel`` with `EXTRAS` and its dependencies for Lambda's Python on ``arch``."""
     run(
         [
             sys.executable,
@@ -99,10 +111,9 @@ def install(wheel: Path, arch: str, target: Path) -> None:
             "cp",
             "--python-version",
             LAMBDA_PYTHON,
-            "--platform",
-            PLATFORMS[arch],
+            *(option for tag in PLATFORMS[arch] for option in ("--platform", tag)),
             "--only-binary=:all:",
-            str(wheel),
+            f"{wheel}[{','.join(EXTRAS)}]",
         ]
     )
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: nothing runs them
@@ -136,10 +147,13 @@ def requirements(info: Path) -> set[str]:
 
 
 def remove_provided(target: Path, package: str) -> None:
-    """Remove what the runtime provides, after checking only ``package`` needs it."""
+    """Remove what the runtime provides, after checking only ``package`` needs it.
+
+    (And `RUNTIME_USERS`, which are known to run with the runtime's boto3.)
+    """
     installed = distributions(target)
     for name, info in sorted(installed.items()):
-        if name in PROVIDED_BY_RUNTIME or name == package:
+        if name in PROVIDED_BY_RUNTIME or name == package or name in RUNTIME_USERS:
             continue
         needs = requirements(info) & PROVIDED_BY_RUNTIME
         if needs:
