@@ -206,7 +206,7 @@ examples:
 {_KEY_HELP}
 The switches {ENV_ENABLE_OUTPUT_PARAMETERS}, {ENV_ENABLE_POST_ACTIONS} and {ENV_CONFIRM_GET}
 are read from the environment too; the options below turn them on.
-Requests are logged as one JSON line each on stderr (never the token or the blob).
+Requests are logged as one line each on stderr (never the token or the blob).
 """,
         formatter_class=formatter,
     )
