@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sfn_callback_urls import adapters
 from sfn_callback_urls._contract import MAX_BODY_SIZE
@@ -564,3 +566,17 @@ def test_asgi_refuses_websockets() -> None:
 def test_default_body_cap_leaves_room_for_step_functions_output() -> None:
     """The default cap is above Step Functions' 256 KiB output limit."""
     assert MAX_BODY_SIZE > 256 * 1024
+
+
+@given(
+    st.lists(
+        st.tuples(st.text(max_size=8), st.text(alphabet="ab_-.~ &=%+é", max_size=8)), max_size=6
+    )
+)
+def test_rebuilt_queries_are_urlencodes(pairs: list[tuple[str, str]]) -> None:
+    """A REST event's decoded parameters become urlencode's query, with or without escapes."""
+    from urllib.parse import urlencode
+
+    from sfn_callback_urls.adapters._lambda_events import _query_string
+
+    assert _query_string(pairs) == urlencode(pairs)
