@@ -182,3 +182,31 @@ def test_mint_from_a_terminal_says_it_reads_stdin(tmp_path: Path) -> None:
     assert process.returncode == 0
     minted: dict[str, Any] = json.loads(out)
     assert list(minted["urls"]) == ["approve"]
+
+
+def test_serve_takes_the_region_from_aws_region(tmp_path: Path) -> None:
+    """`serve --help` names AWS_REGION, and AWS_REGION alone is enough to start serving."""
+    help_text = run(tmp_path, "serve", "--help").stdout
+    assert "AWS_REGION" in help_text
+    env = environment(
+        tmp_path,
+        SFN_CALLBACK_URLS_KEY=LocalKey.generate().to_string(),
+        AWS_REGION="eu-west-3",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's placeholder
+    )
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [*PROG, "serve", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(3)]
+        finally:
+            process.kill()
+            process.communicate()
+    assert "Serving callback URLs on http://127.0.0.1:" in lines[0]
+    assert "(eu-west-3)" in lines[2]
