@@ -193,7 +193,7 @@ def test_serve_takes_the_region_from_aws_region(tmp_path: Path) -> None:
         SFN_CALLBACK_URLS_KEY=LocalKey.generate().to_string(),
         AWS_REGION="eu-west-3",
         AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's placeholder
+        AWS_SECRET_ACCESS_KEY="testing",
     )
     with subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [*PROG, "serve", "--port", "0"],
