@@ -20,7 +20,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import make_task_token  # this folder is on sys.path when run as a script
+from bench import (  # this folder is on sys.path when run as a script
+    ColdResult,
+    RowResult,
+    cold_table,
+    make_task_token,
+    markdown_table,
+)
 
 from sfn_callback_urls import Codec, LocalKey, Minter, Mode, SuccessAction
 
@@ -30,6 +36,7 @@ DOCUMENTS = [ROOT / "README.md", ROOT / "docs" / "index.md", ROOT / "docs" / "be
 ORIGINAL = "original app '2-' (Encryption SDK)"
 ORIGINAL_ENCRYPT = f"{ORIGINAL}: encrypt"
 MARKER = re.compile(r"<!-- fig:(?P<name>[a-z0-9_]+) -->(?P<value>.*?)<!-- /fig -->")
+RESULTS_BLOCK = re.compile(r"(<!-- results:start -->\n).*?(<!-- results:end -->)", re.DOTALL)
 
 
 def _approve_url(results: dict[str, Any], mode: Mode) -> str:
@@ -107,7 +114,36 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def rewrite(text: str, values: dict[str, str]) -> str:
+def results_block(results: dict[str, Any]) -> str:
+    """The whole output of the run, as bench.py prints it: machine, warm and cold tables."""
+    machine = results["machine"]
+    versions = ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
+    rows = [RowResult(**row) for row in results["rows"]]
+    lines = [
+        "```text",
+        f"Python {machine['python']} ({machine['implementation']}), nproc {machine['nproc']}, "
+        f"{machine['platform']}, {machine['openssl']}; {versions}",
+        f"load average at start: {machine['load_average_at_start']}",
+        f"statistic: {results['statistic']}",
+        "```",
+        "",
+        markdown_table(rows),
+        "",
+        *(note + "\n" for note in results["notes"]),
+    ]
+    if results.get("cold"):
+        cold = {key: ColdResult(**value) for key, value in results["cold"].items()}
+        lines += [cold_table(cold, results["settings"]["cold_runs"]), ""]
+    lines.append("Targets:")
+    lines.append("")
+    for target in results["targets"]:
+        mark = "x" if target["met"] else " "
+        verdict = "met" if target["met"] else ("open" if not target["gating"] else "MISSED")
+        lines.append(f"- [{mark}] {target['description']}: {target['measured']} ({verdict})")
+    return "\n".join(lines) + "\n"
+
+
+def rewrite(text: str, values: dict[str, str], block: str = "") -> str:
     """``text`` with every marked figure set to its value (unknown names are an error)."""
 
     def one(match: re.Match[str]) -> str:
@@ -116,7 +152,10 @@ def rewrite(text: str, values: dict[str, str]) -> str:
             raise SystemExit(f"unknown figure {name!r}")
         return f"<!-- fig:{name} -->{values[name]}<!-- /fig -->"
 
-    return MARKER.sub(one, text)
+    text = MARKER.sub(one, text)
+    if block:
+        text = RESULTS_BLOCK.sub(lambda match: match[1] + block + match[2], text)
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,11 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report documents that differ")
     parser.add_argument("--results", type=Path, default=RESULTS, help="the benchmark's JSON")
     args = parser.parse_args(argv)
-    values = figures(json.loads(args.results.read_text(encoding="utf-8")))
+    results = json.loads(args.results.read_text(encoding="utf-8"))
+    values = figures(results)
+    block = results_block(results)
     stale = []
     for path in DOCUMENTS:
         text = path.read_text(encoding="utf-8")
-        updated = rewrite(text, values)
+        updated = rewrite(text, values, block)
         if updated != text:
             stale.append(path.relative_to(ROOT))
             if not args.check:
