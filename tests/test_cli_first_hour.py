@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sfn_callback_urls import Codec, LocalKey, Minter, SuccessAction, __version__
 
 PROG = [sys.executable, "-m", "sfn_callback_urls"]
@@ -210,3 +212,32 @@ def test_serve_takes_the_region_from_aws_region(tmp_path: Path) -> None:
             process.communicate()
     assert "Serving callback URLs on http://127.0.0.1:" in lines[0]
     assert "(eu-west-3)" in lines[2]
+
+
+def test_inspect_opens_what_the_ready_app_minted_under_kms(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app's environment (KEY_ID, a purpose) is enough for inspect: no flags."""
+    import boto3
+    from moto import mock_aws
+
+    from sfn_callback_urls import _cli
+    from sfn_callback_urls.aws_lambda import create_urls_handler, reset_app
+
+    with mock_aws():
+        key_arn = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+        monkeypatch.setenv("KEY_ID", key_arn)
+        monkeypatch.setenv("SFN_CALLBACK_URLS_PURPOSE", "prod/approvals")
+        monkeypatch.setenv("CALLBACK_BASE_URL", BASE_URL)
+        monkeypatch.delenv("SFN_CALLBACK_URLS_KEY", raising=False)
+        reset_app()
+        try:
+            minted = create_urls_handler(REQUEST, None)
+        finally:
+            reset_app()
+        code = _cli.main(["inspect", minted["urls"]["approve"]])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    shown = json.loads(out)
+    assert shown["valid"] is True
+    assert shown["claims"]["transaction_id"] == minted["transaction_id"]
