@@ -1101,3 +1101,42 @@ def test_recursive_jsonpaths_are_bounded_on_large_bodies() -> None:
     small = json.dumps({"a": [1, {"b": 2}]}).encode()
     assert post(handler, url, small).status == 200
     assert json.loads(client.calls[0][1]["output"]) == [[1, {"b": 2}], 1, {"b": 2}, 2]
+
+
+def test_finding_2_a_query_string_with_a_lone_surrogate_is_refused() -> None:
+    """Finding 2 (found by the widened fuzz_handler after the merge): a query string built by
+    hand with a lone surrogate is 400 InvalidPayload, never a 500 from a redirect template."""
+    codec = Codec(LocalKey.generate())
+    action = SuccessAction(
+        name="approve",
+        output={"by": "$user"},
+        response=ResponseSpec(redirect="https://example.com/done/$user"),
+    )
+    url = (
+        Minter(codec, base_url=BASE_URL)
+        .mint("T" * 40, [action], enable_output_parameters=True)
+        .urls["approve"]
+    )
+    handler = CallbackHandler(codec, enable_output_parameters=True, complete=lambda c: None)
+    query = url.split("?", 1)[1] + "&user=\ud800"
+    response = handler.handle(CallbackRequest(method="GET", query=query))
+    assert response.status == 400
+    assert json.loads(response.body)["error"] == "InvalidPayload"
+
+
+@pytest.mark.parametrize("base_url", ["https://例え.テスト/パス", "https://exämple.com/ü"])
+def test_finding_3_minted_urls_are_ascii_whatever_the_base_url(base_url: str) -> None:
+    """Finding 3 (found by the widened fuzz_create_urls after the merge): a non-ASCII base URL
+    is minted in its ASCII form (IDNA host, percent-encoded path), by mint and create_urls."""
+    codec = Codec(LocalKey.generate())
+    action = SuccessAction(name="approve", output={})
+    by_minter = Minter(codec, base_url=base_url).mint("T" * 40, [action]).urls["approve"]
+    by_mint = Minter(codec).mint("T" * 40, [action], base_url=base_url).urls["approve"]
+    by_request = (
+        Minter(codec)
+        .create_urls({"token": "T" * 40, "actions": [action], "base_url": base_url})
+        .urls["approve"]
+    )
+    for url in (by_minter, by_mint, by_request):
+        assert url.isascii()
+        assert url.startswith("https://xn--")

@@ -176,7 +176,15 @@ def _check_redirect(value: str | None) -> str | None:
 
 
 def _check_base_url(value: str | None) -> str | None:
-    return None if value is None else _check_http_url(value, allow_query=False)
+    if value is None:
+        return None
+    _check_http_url(value, allow_query=False)
+    try:  # URLs go on the wire (and into e-mails) in ASCII, as redirects do
+        return ascii_url(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "invalid_url", "the URL's host cannot be written in ASCII (IDNA)"
+        ) from None
 
 
 _BASE_URL_OBJECT_FIELDS = frozenset({"api_id", "stage", "region"})

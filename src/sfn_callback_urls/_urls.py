@@ -26,7 +26,7 @@ from ._contract import (
     QUERY_DATA,
     QUERY_TYPE,
 )
-from ._http_url import http_url_problem
+from ._http_url import ascii_url, http_url_problem
 from ._logging import LoggerLike, emit, enabled, get_logger
 from ._models import (
     Action,
@@ -70,7 +70,10 @@ def _check_base_url(base_url: str) -> str:
     problem = http_url_problem(base_url, allow_query=False)
     if problem is not None:
         raise ConfigurationError(f"The base URL {problem}.")
-    return base_url.rstrip("/")
+    try:  # on the wire (and in e-mails) in ASCII: an IDNA host, a percent-encoded path
+        return ascii_url(base_url).rstrip("/")
+    except ValueError:
+        raise ConfigurationError("The base URL's host cannot be written in ASCII (IDNA).") from None
 
 
 def _url(base: str, action: Action, blob: str) -> str:
@@ -172,7 +175,10 @@ class Minter:
             and token.isascii()
             and type(enable_output_parameters) is bool
             and (expires_at is None or (expires_at.utcoffset() is not None and expires_at > now))
-            and (base_url is None or http_url_problem(base_url, allow_query=False) is None)
+            and (
+                base_url is None
+                or (base_url.isascii() and http_url_problem(base_url, allow_query=False) is None)
+            )
         ):
             base = self.base_url if base_url is None else base_url.rstrip("/")
             expiration = None if expires_at is None else expires_at.astimezone(timezone.utc)
@@ -362,6 +368,12 @@ class CallbackQuery:
             if len(query) > MAX_QUERY_LENGTH:
                 raise PayloadTooLarge
             pairs = _query_pairs(query)
+            if not query.isascii() and not all(
+                _is_text(name) and _is_text(value) for name, value in pairs
+            ):
+                # A query string a server decoded is text; one built by hand may hold a lone
+                # surrogate, and output parameters cannot be encoded from it.
+                raise InvalidPayload("The callback URL's query is not valid Unicode text.")
         else:
             pairs = list(url_or_query.items())
             # Parameters an adapter parsed already get the caps of the raw query string,
