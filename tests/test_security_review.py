@@ -1105,7 +1105,8 @@ def test_recursive_jsonpaths_are_bounded_on_large_bodies() -> None:
 
 def test_finding_2_a_query_string_with_a_lone_surrogate_is_refused() -> None:
     """Finding 2 (found by the widened fuzz_handler after the merge): a query string built by
-    hand with a lone surrogate is 400 InvalidPayload, never a 500 from a redirect template."""
+    hand with a lone surrogate is 400 InvalidPayload, never a 500 from a redirect template.
+    """
     codec = Codec(LocalKey.generate())
     action = SuccessAction(
         name="approve",
@@ -1127,7 +1128,8 @@ def test_finding_2_a_query_string_with_a_lone_surrogate_is_refused() -> None:
 @pytest.mark.parametrize("base_url", ["https://例え.テスト/パス", "https://exämple.com/ü"])
 def test_finding_3_minted_urls_are_ascii_whatever_the_base_url(base_url: str) -> None:
     """Finding 3 (found by the widened fuzz_create_urls after the merge): a non-ASCII base URL
-    is minted in its ASCII form (IDNA host, percent-encoded path), by mint and create_urls."""
+    is minted in its ASCII form (IDNA host, percent-encoded path), by mint and create_urls.
+    """
     codec = Codec(LocalKey.generate())
     action = SuccessAction(name="approve", output={})
     by_minter = Minter(codec, base_url=base_url).mint("T" * 40, [action]).urls["approve"]
