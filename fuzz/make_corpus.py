@@ -60,6 +60,16 @@ FINDINGS: dict[str, dict[str, bytes]] = {
         # URL completed the task with null in its place.
         "finding-infinite-output": b'{"token": "abc", "actions": [{"name": "a", '
         b'"type": "success", "output": [1e999]}]}',
+        # A non-ASCII base URL was minted as given: URLs a server cannot send in a Location
+        # header or an e-mail client may mangle. Minted URLs are now ASCII (IDNA host,
+        # percent-encoded path), as redirects already were.
+        "finding-nonascii-base-url": json.dumps(
+            {
+                "token": "abc",
+                "actions": [{"name": "approve", "type": "success"}],
+                "base_url": "https://\u4f8b\u3048.\u30c6\u30b9\u30c8/\u30d1\u30b9",
+            }
+        ).encode("ascii"),
     },
 }
 
