@@ -14,6 +14,26 @@ from typing import Any
 
 from sfn_callback_urls._handler import LOG_FIELDS
 
+# --- fakes -------------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """A monotonic clock (the KMS caches' ``clock=``) that the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        """The current fake time."""
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += seconds
+
+
+# --- logs --------------------------------------------------------------------------------------
+
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The structured fields of one of the handler's log records."""
@@ -23,6 +43,9 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
 def callback_records(records: Iterable[logging.LogRecord]) -> list[dict[str, Any]]:
     """The fields of every callback record among ``records`` (a handler's, or the app's)."""
     return [record_fields(r) for r in records if getattr(r, "event", None) == "callback"]
+
+
+# --- Markdown snippets -------------------------------------------------------------------------
 
 
 _SNIPPET = re.compile(

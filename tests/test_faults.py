@@ -48,7 +48,7 @@ from botocore.exceptions import (
 )
 from botocore.retries.standard import ExponentialBackoff
 
-from helpers import callback_records  # tests/ is on sys.path
+from helpers import FakeClock, callback_records  # tests/ is on sys.path
 from sfn_callback_urls._codec import Codec
 from sfn_callback_urls._complete import Completion, default_client, reset_default_client
 from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
@@ -177,21 +177,6 @@ class Faults:
                 return None  # moto's hook answers
             self._remaining -= 1
         return fault(request)
-
-
-class FakeClock:
-    """A monotonic clock for the KMS caches, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
 
 
 # --- fixtures ---------------------------------------------------------------------------------

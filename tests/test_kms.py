@@ -24,6 +24,7 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+from helpers import FakeClock  # tests/ is on sys.path
 from sfn_callback_urls import _config as kms_module
 from sfn_callback_urls._claims import Claims, new_transaction_id
 from sfn_callback_urls._codec import Codec, Mode
@@ -125,21 +126,6 @@ class KmsCalls:
         """Forget the calls so far."""
         with self._lock:
             self.names.clear()
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
 
 
 # --- fixtures --------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from helpers import FakeClock  # tests/ is on sys.path
 from sfn_callback_urls import (
     CallbackHandler,
     CallbackRequest,
@@ -945,19 +946,11 @@ def _forge_key_header(blob: str, flip_at: int) -> str:
     return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
 
 
-class _FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_finding_10_a_replayed_forged_envelope_costs_one_decrypt(kms_client: Any) -> None:
     """Finding 10: N replays of one forged data key cost 1 Decrypt, until the 60 s TTL ends."""
     key_id = kms_client.create_key()["KeyMetadata"]["Arn"]
     decrypts = _count_calls(kms_client, "Decrypt")
-    clock = _FakeClock()
+    clock = FakeClock()
     minting = Codec(KmsEnvelopeKey(key_id, client=kms_client), purpose="p")
     handling = Codec(KmsEnvelopeKey(key_id, client=kms_client, clock=clock), purpose="p")
     handler = CallbackHandler(handling, stepfunctions_client=RecordingClient())
@@ -969,7 +962,7 @@ def test_finding_10_a_replayed_forged_envelope_costs_one_decrypt(kms_client: Any
     for blob in forged * 3:
         assert handler.handle(CallbackRequest("GET", {"data": blob})).status == 400
     assert len(decrypts) == 2  # one per distinct forgery
-    clock.now += 61
+    clock.advance(61)
     assert handler.handle(CallbackRequest("GET", {"data": forged[0]})).status == 400
     assert len(decrypts) == 3  # the refusal is forgotten after its TTL
     # The genuine URL still opens (one Decrypt), and then from the cache.
