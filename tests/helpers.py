@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import logging
+import random
 import re
 import sys
 import textwrap
@@ -13,6 +15,27 @@ from types import ModuleType
 from typing import Any
 
 from sfn_callback_urls._handler import LOG_FIELDS
+
+# --- test data ---------------------------------------------------------------------------------
+
+#: The region of moto's account (the ``aws_env`` fixture sets it).
+REGION = "us-east-1"
+#: How real task tokens start (the rest is opaque).
+_TOKEN_START = bytes.fromhex("0000002a00000002") + bytes(8)
+
+
+def synthetic_token(seed: int = 512) -> str:
+    """A task token shaped like AWS's (moto's are 36-character uuids), the same for one ``seed``.
+
+    Standard base64 of 512 bytes: 684 characters with ``+``, ``/`` and one ``=``, starting as real
+    tokens do (``AAAAKgAAAAIAAAAAAAAAA``), the rest incompressible.
+    """
+    rest = random.Random(seed).randbytes(512 - len(_TOKEN_START))  # noqa: S311 - test data
+    return base64.b64encode(_TOKEN_START + rest).decode("ascii")
+
+
+#: The benchmark's token (``tests/vectors/v1.json`` seals it too).
+BENCH_TOKEN = synthetic_token()
 
 # --- fakes -------------------------------------------------------------------------------------
 

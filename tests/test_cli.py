@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -21,6 +20,7 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import _cli as cli
 from sfn_callback_urls import _demo as demo_module
 from sfn_callback_urls._codec import Codec, Mode
@@ -35,8 +35,7 @@ if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
 BASE_URL = "https://callbacks.example.com/prod"
-# A synthetic token shaped like a real one: ~700 characters of standard base64.
-TOKEN = base64.b64encode(b"\xfb\xff" + os.urandom(520)).decode()
+TOKEN = synthetic_token()
 APPROVE = {"name": "approve", "type": "success", "output": {"name_in_output": "Ben"}}
 REJECT = {"name": "reject", "type": "failure", "error": "rejected", "cause": "Ben said no"}
 

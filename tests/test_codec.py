@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import BENCH_TOKEN  # tests/ is on sys.path
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._codec import Codec, Mode, _b64decode_canonical, _encode_plaintext
 from sfn_callback_urls._models import (
@@ -43,10 +44,6 @@ TID = "7d0c4a52-0d6e-4f3b-8f0e-2b8f1c9f4a10"
 SECRET = bytes(range(32))
 KEY = LocalKey(SECRET, key_id=bytes.fromhex("0badc0de"))
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
-#: The benchmark token: standard base64 of 512 bytes, 684 characters, as real tokens are.
-BENCH_TOKEN = base64.b64encode(
-    b"\x00\x00\x00\x2a\x00\x00\x00\x02" + bytes(8) + random.Random(512).randbytes(496)  # noqa: S311 - a fixed, known token
-).decode("ascii")
 BLOG_APPROVE = SuccessAction(name="approve", output={"name_in_output": "Ben"})
 BLOG_REJECT = FailureAction(name="reject", error="rejected", cause="Ben rejected it")
 

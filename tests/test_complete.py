@@ -9,7 +9,6 @@ raises before any response exists (network failures).
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import subprocess
@@ -33,6 +32,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls._complete import (
     Completion,
     complete,
@@ -54,8 +54,7 @@ from sfn_callback_urls.errors import (
 from sfn_callback_urls.testing import ApprovalMachine
 
 REGION = "us-east-1"  # as set by the aws_env fixture
-# A realistic task token: 512 random-looking bytes as standard base64 (684 characters).
-LONG_TOKEN = base64.b64encode(bytes((i * 167 + 13) % 256 for i in range(512))).decode()
+LONG_TOKEN = synthetic_token()
 ALREADY_COMPLETED_CODES = ["InvalidToken", "TaskDoesNotExist", "TaskTimedOut"]
 OPERATIONS = {
     "success": "send_task_success",
@@ -259,7 +258,7 @@ def test_heartbeat_sends_token_only(sfn_client: Any, stubber: Stubber) -> None:
 
 
 def test_synthetic_token_is_realistic() -> None:
-    """The test token looks like a real one: 684 characters of base64 with +, / and =."""
+    """The shared synthetic token looks like a real one: 684 base64 characters with +, / and =."""
     assert len(LONG_TOKEN) == 684
     assert {"+", "/", "="} <= set(LONG_TOKEN)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import os
 import sys
 import threading
 import uuid
@@ -25,6 +24,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import (
     Claims,
     Codec,
@@ -61,10 +61,8 @@ def frequent_thread_switches() -> Iterator[None]:
 
 def make_claims(index: int) -> Claims:
     """Distinct claims for round trip ``index``: real-shaped or uuid tokens, both action types."""
-    if index % 3 == 0:
-        token = str(uuid.uuid4())  # moto's shape: stored as text
-    else:
-        token = base64.b64encode(os.urandom(513)).decode("ascii")  # AWS's shape: stored raw
+    # moto's shape (stored as text) or AWS's (stored raw).
+    token = str(uuid.uuid4()) if index % 3 == 0 else synthetic_token(index)
     action: SuccessAction | FailureAction
     if index % 2 == 0:
         action = SuccessAction(name="approve", output={"request": index, "by": f"user{index}"})

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -13,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from helpers import record_fields  # tests/ is on sys.path
+from helpers import record_fields, synthetic_token  # tests/ is on sys.path
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls._codec import Codec
 from sfn_callback_urls._complete import Completion
@@ -34,8 +32,7 @@ if TYPE_CHECKING:
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
 BASE_URL = "https://callbacks.example.com/prod"
-# A synthetic token shaped like a real one: ~700 characters of standard base64 ('+', '/', '=').
-TOKEN = base64.b64encode(b"\xfb\xff" + os.urandom(520)).decode()
+TOKEN = synthetic_token()
 assert "+" in TOKEN or "/" in TOKEN
 
 

@@ -8,7 +8,6 @@ is tested at the client seam with ``botocore.stub.Stubber`` and the docstring sa
 from __future__ import annotations
 
 import base64
-import hashlib
 import math
 import socket
 import threading
@@ -24,7 +23,7 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from helpers import FakeClock  # tests/ is on sys.path
+from helpers import BENCH_TOKEN, FakeClock, synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import _config as kms_module
 from sfn_callback_urls._claims import Claims, new_transaction_id
 from sfn_callback_urls._codec import Codec, Mode
@@ -44,12 +43,7 @@ REGION = "us-east-1"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 PURPOSE = "approvals"
 CONTEXT_KEY = "sfn-callback-urls:purpose"
-# The benchmark payload: a 684-character task token (standard base64 of 512 bytes that start
-# like real tokens, the rest incompressible) and one success action.
-_TOKEN_START = base64.b64decode("AAAAKgAAAAIAAAAAAAAAAA==")
-BENCH_TOKEN = base64.b64encode(
-    _TOKEN_START + hashlib.shake_256(b"sfn-callback-urls benchmark token").digest(512 - 16)
-).decode("ascii")
+# The benchmark payload: its token and one success action.
 BENCH_ACTION = SuccessAction(name="approve", output={"name_in_output": "Ben"})
 # What AWS returns for an AES_256 data key's CiphertextBlob (moto returns 96 bytes).
 AWS_DATA_KEY_CIPHERTEXT = 185
@@ -564,8 +558,7 @@ def test_concurrent_round_trips_are_exact(
     handler = Codec(new_key(), purpose=PURPOSE)
 
     def round_trip(index: int) -> bool:
-        token = base64.b64encode(hashlib.sha512(str(index).encode()).digest() * 8).decode()
-        claims = make_claims(token)
+        claims = make_claims(synthetic_token(index))
         return handler.open(minter.seal(claims), now=NOW) == claims
 
     with ThreadPoolExecutor(max_workers=16) as pool:

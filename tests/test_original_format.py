@@ -17,6 +17,7 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from original_format import (  # tests/ is on sys.path
     data_of,
     mint_original_blob,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
 BASE = "https://abc123.execute-api.us-east-1.amazonaws.com/v1"
-TOKEN = "AAAAKgAAAAIAAAAAAAAAAf+/sfn+token/" * 20 + "=="  # ~700 characters, like a real one
+TOKEN = synthetic_token()
 TID = "9d379e7c96464029b6fdef643cdcf420"
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"

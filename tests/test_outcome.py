@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._complete import Completion
@@ -39,7 +40,7 @@ from sfn_callback_urls.errors import (
     UnsupportedMediaType,
 )
 
-TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="
+TOKEN = synthetic_token()
 TID = "0b6d5f7e-1f0a-4c59-9a51-3f1d2b8e6a10"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler import (
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import (
     CallbackHandler,
     Codec,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 EVENTS = Path(__file__).parent / "events"
 CODEC = Codec(LocalKey.generate())
 MINTER = Minter(CODEC, base_url="https://abc123.execute-api.us-east-1.amazonaws.com/prod")
-TOKEN = "A" * 684
+TOKEN = synthetic_token()
 APPROVE = SuccessAction(name="approve", output={"ok": True})
 REJECT = FailureAction(name="reject", error="rejected", cause="no")
 

@@ -34,7 +34,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from helpers import FakeClock  # tests/ is on sys.path
+from helpers import FakeClock, synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import (
     CallbackHandler,
     CallbackRequest,
@@ -61,7 +61,7 @@ from sfn_callback_urls.errors import InvalidJsonSchema
 from sfn_callback_urls.testing import ApprovalMachine
 
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
-TOKEN = "AAAAKgAAAAIAAAAA" + "x/+y" * 160 + "=="  # shaped like a real task token
+TOKEN = synthetic_token()
 SECURITY_HEADERS = {
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",

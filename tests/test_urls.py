@@ -13,6 +13,7 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._codec import MAX_BLOB_LENGTH, Codec
 from sfn_callback_urls._models import (
@@ -45,7 +46,7 @@ KEY = LocalKey(bytes(range(32)), key_id=b"url1")
 CODEC = Codec(KEY)
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
-TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="
+TOKEN = synthetic_token()
 APPROVE = SuccessAction(name="approve", output={"name_in_output": "Ben"})
 REJECT = FailureAction(name="reject", error="rejected", cause="Ben rejected it")
 PING = HeartbeatAction(name="ping")
