@@ -7,13 +7,17 @@ import importlib.util
 import logging
 import random
 import re
+import struct
 import sys
 import textwrap
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
+from sfn_callback_urls import LocalKey, Mode
 from sfn_callback_urls._handler import LOG_FIELDS
 
 # --- test data ---------------------------------------------------------------------------------
@@ -36,6 +40,86 @@ def synthetic_token(seed: int = 512) -> str:
 
 #: The benchmark's token (``tests/vectors/v1.json`` seals it too).
 BENCH_TOKEN = synthetic_token()
+
+#: The secret of the test key.
+KEY_SECRET = bytes(range(32))
+#: The test key, fixed so that blobs are reproducible (``tests/vectors/v1.json`` uses it).
+KEY = LocalKey(KEY_SECRET, key_id=bytes.fromhex("0badc0de"))
+
+
+# --- the wire format, written out again from _codec.py's docstring (not imported) --------------
+
+#: The plaintext's fixed fields: flags, type, transaction id, iat, exp, len(token).
+FIXED = struct.Struct(">BB16sIIH")
+
+
+def b64url(raw: bytes) -> str:
+    """Unpadded base64url, as blobs are written."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    """The bytes of unpadded base64url text (the inverse of `b64url`)."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def blob_of(url: str) -> str:
+    """The ``data`` parameter (the blob) of a callback URL, as urllib reads it."""
+    return dict(parse_qsl(urlsplit(url).query))["data"]
+
+
+def wire_header(mode: Mode, key_id: bytes = KEY.key_id, key_header: bytes = b"") -> bytes:
+    """A version 1 header: ``format || len(kid) || kid || len(kh) || kh``."""
+    return bytes((0x10 | mode, len(key_id))) + key_id + bytes((len(key_header),)) + key_header
+
+
+def associated_data(purpose: str, head: bytes) -> bytes:
+    """``len(purpose) (2 bytes) || purpose || header``: the seal's associated data."""
+    raw = purpose.encode("utf-8")
+    return struct.pack(">H", len(raw)) + raw + head
+
+
+def key_id_of(blob: str) -> bytes:
+    """The key id a blob's header names (not authenticated here)."""
+    raw = unb64url(blob)
+    return raw[2 : 2 + raw[1]]
+
+
+def key_header_span(blob: str) -> tuple[int, int]:
+    """Where the key backend's header (``kh``) sits in the blob's raw bytes."""
+    raw = unb64url(blob)
+    kid_end = 2 + raw[1]
+    return kid_end + 1, kid_end + 1 + raw[kid_end]
+
+
+def key_header_of(blob: str) -> bytes:
+    """The key backend's header of a blob (KMS: the encrypted data key or the salt)."""
+    start, end = key_header_span(blob)
+    return unb64url(blob)[start:end]
+
+
+def bomb_blob(mode: Mode, inflated_size: int, *, name: str = "bomb", key: LocalKey = KEY) -> str:
+    """A genuine success blob under ``key`` whose deflated action inflates to ``inflated_size``.
+
+    Built by hand from the wire format, since the codec refuses to mint one: header, then the fixed
+    fields, the token ``bomb-token`` and the action ``{"name":NAME,"output":"aaa..."}``.
+    """
+    prefix, suffix = b'{"name":"' + name.encode() + b'","output":"', b'"}'
+    action = prefix + b"a" * (inflated_size - len(prefix) - len(suffix)) + suffix
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = packer.compress(action) + packer.flush()
+    token = b"bomb-token"
+    plaintext = FIXED.pack(0x02, 1, bytes(16), 1_700_000_000, 0, len(token)) + token + deflated
+    head = wire_header(mode, key.key_id)
+    context = associated_data("sfn-callback-urls", head)
+    _, data_key = key.mint_key("sfn-callback-urls")
+    if mode is Mode.ENCRYPTED:
+        nonce = bytes(12)
+        sealed = nonce + data_key.aead.encrypt(nonce, plaintext, context)
+    else:
+        sealed = plaintext + data_key.mac(context + plaintext)[:16]
+    return b64url(head + sealed)
+
 
 # --- fakes -------------------------------------------------------------------------------------
 

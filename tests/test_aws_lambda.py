@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import boto3
 import pytest
 
+from helpers import blob_of  # tests/ is on sys.path
 from sfn_callback_urls import Codec, LocalKey, Minter, SuccessAction
 from sfn_callback_urls._claims import utcnow
 from sfn_callback_urls._complete import default_client, reset_default_client
@@ -279,7 +280,7 @@ def test_bad_urls_are_refused_and_the_task_waits(
     execution_arn, created = start_and_mint(approval_machine)
     approve, reject = created["urls"]["approve"], created["urls"]["reject"]
     app = get_app()
-    token = app.codec.open(dict(parse_qsl(urlsplit(approve).query))["data"]).token
+    token = app.codec.open(blob_of(approve)).token
     past = utcnow() - timedelta(hours=2)
     expired_request = blog_request(token, expiration=(past + timedelta(hours=1)).isoformat())
     expired = app.create_urls(expired_request, now=past).urls["approve"]

@@ -10,7 +10,6 @@ races shows up as extra calls before it shows up as a wrong answer.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import sys
 import threading
@@ -24,7 +23,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from helpers import synthetic_token  # tests/ is on sys.path
+from helpers import key_header_of, key_id_of, synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import (
     Claims,
     Codec,
@@ -44,8 +43,6 @@ LOCAL_ROUND_TRIPS = 4000
 KMS_ROUND_TRIPS = 1500
 MAX_USES = 25
 REGION = "us-east-1"
-# The header carries the key id after the format byte and its length byte.
-_KID_START = 2
 
 
 @pytest.fixture(autouse=True)
@@ -76,12 +73,6 @@ def make_claims(index: int) -> Claims:
         issued_at=now,
         expires_at=now + timedelta(hours=1),
     )
-
-
-def key_id_of(blob: str) -> bytes:
-    """The key id in a blob's header (not authenticated here: for counting only)."""
-    raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-    return raw[_KID_START : _KID_START + raw[1]]
 
 
 def run_round_trips(
@@ -198,13 +189,6 @@ def kms_backends(kms: Any, kind: str, **kwargs: Any) -> tuple[_KmsKey, _KmsKey]:
     )
 
 
-def data_key_header(blob: str) -> bytes:
-    """The backend key header of a blob (the encrypted data key, or the salt)."""
-    raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-    kid_end = _KID_START + raw[1]
-    return raw[kid_end + 1 : kid_end + 1 + raw[kid_end]]
-
-
 @pytest.mark.parametrize("kind", ["envelope", "derived"])
 def test_kms_data_keys_rotate_under_threads(kms: Any, kind: str) -> None:
     """Data keys run out every 25 blobs under 16 threads: all exact, one KMS call per data key.
@@ -221,7 +205,7 @@ def test_kms_data_keys_rotate_under_threads(kms: Any, kind: str) -> None:
     blobs = run_round_trips(KMS_ROUND_TRIPS, lambda _: mint_codec, lambda _: open_codec)
 
     data_keys = -(-KMS_ROUND_TRIPS // MAX_USES)
-    headers = [data_key_header(blob) for blob in blobs]
+    headers = [key_header_of(blob) for blob in blobs]
     assert len(set(headers)) == data_keys
     # No data key minted more than max_uses blobs (the count is exact, not approximate).
     assert max(headers.count(header) for header in set(headers)) == MAX_USES

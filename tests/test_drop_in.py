@@ -24,14 +24,14 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 
 from conftest import MotoClients  # tests/ is on sys.path
-from helpers import callback_records  # tests/ is on sys.path
-from original_format import data_of, mint_original_url
+from helpers import blob_of, callback_records  # tests/ is on sys.path
+from original_format import mint_original_url
 from sfn_callback_urls import CallbackHandler, CallbackRequest, Codec, Completion, LocalKey
 from sfn_callback_urls._claims import utcnow
 from sfn_callback_urls._complete import default_client, reset_default_client
@@ -201,7 +201,7 @@ def test_original_success_url_completes_the_task(
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
     url = original_url(token, APPROVE, original_key["Arn"])
-    assert data_of(url).startswith("2-")
+    assert blob_of(url).startswith("2-")
     assert "%3D" in url  # padded base64url, as the original's urlencode wrote it
 
     answer = click(url, source)
@@ -287,7 +287,7 @@ def test_tampered_original_url_is_refused_without_calling_step_functions(
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
     url = original_url(token, APPROVE, original_key["Arn"])
-    data = data_of(url)
+    data = blob_of(url)
     for position in (2, len(data) // 2, len(data) - 5):
         changed = data[:position] + ("A" if data[position] != "A" else "B") + data[position + 1 :]
         body = refused(click(url.split("data=")[0] + "data=" + changed), 400, "InvalidPayload")
@@ -306,7 +306,7 @@ def test_original_unencrypted_url_is_refused_even_with_the_opt_in(
     approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
     url = original_url(token, APPROVE, None)
-    assert data_of(url).startswith("1-")
+    assert blob_of(url).startswith("1-")
     body = refused(click(url), 400, "InvalidPayload")
     assert body["message"] == PRE_AUTH_MESSAGE
     assert completions(sfn_calls) == []
@@ -382,7 +382,7 @@ def test_new_urls_are_always_minted_in_our_format(
     token, _ = approval_machine.wait_for_token()
     created = create_urls_handler(blog_request(token), None)
     approve = created["urls"]["approve"]
-    assert not data_of(approve).startswith(("1-", "2-"))
+    assert not blob_of(approve).startswith(("1-", "2-"))
     assert len(created["transaction_id"]) == 36
     assert click(approve)["statusCode"] == 200
     assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
@@ -462,7 +462,7 @@ def test_original_urls_are_marked_in_the_log(
     assert line["original_url"] is True
     assert line["transaction_id"] == TID
     assert token not in caplog.text
-    assert data_of(url)[2:40] not in caplog.text
+    assert blob_of(url)[2:40] not in caplog.text
 
 
 # --- part 1: configuration -------------------------------------------------------------------
@@ -523,7 +523,7 @@ def test_naive_expiration_is_utc_and_echoed_with_z(
     over_http = answer_json(create_urls_handler(create_event(json.dumps(request)), None))
     for created in (direct, over_http):
         assert created["expiration"] == moment.isoformat() + "Z"
-        data = dict(parse_qsl(urlsplit(created["urls"]["approve"]).query))["data"]
+        data = blob_of(created["urls"]["approve"])
         claims = get_app().codec.open(data)
         assert claims.expires_at is not None
         assert claims.expires_at.replace(tzinfo=None) == moment
@@ -959,7 +959,7 @@ def test_verbose_adds_debug_details_but_never_secrets(
     assert line["params"] == ["note"]
     assert line["media_type"] == "application/json"
     assert line["issued_at"]
-    blob = data_of(created["urls"]["approve"])
+    blob = blob_of(created["urls"]["approve"])
     for secret in (token, blob[:40], "hello", os.environ[ENV_KEY]):
         assert secret not in caplog.text
     reset_app()

@@ -20,7 +20,6 @@ pending-deletion or deleted key is injected at the KMS client seam as the error 
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import logging
@@ -34,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -48,7 +47,7 @@ from botocore.exceptions import (
 )
 from botocore.retries.standard import ExponentialBackoff
 
-from helpers import FakeClock, callback_records  # tests/ is on sys.path
+from helpers import FakeClock, blob_of, callback_records, key_header_of  # tests/ is on sys.path
 from sfn_callback_urls._codec import Codec
 from sfn_callback_urls._complete import Completion, default_client, reset_default_client
 from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
@@ -437,7 +436,7 @@ def test_crash_inside_complete_is_500_without_secrets(
 ) -> None:
     """A RuntimeError raised by the client is 500 with a logged correlation id, and no secret."""
     execution_arn, token, url = start(approval_machine, codec)
-    blob = dict(parse_qsl(urlsplit(url).query))["data"]
+    blob = blob_of(url)
     sfn_faults.inject(Crash(), times=1)
 
     with caplog.at_level(logging.INFO):
@@ -540,7 +539,7 @@ def test_kms_key_disabled_after_minting(
         Codec(handling_key(kms_setup, kms_faults)), stepfunctions_client=sfn_client
     )
     operation = OPENING_OPERATION[kms_setup.kind]
-    assert key_header_of(urls[0]) == key_header_of(urls[1])
+    assert key_header_of(blob_of(urls[0])) == key_header_of(blob_of(urls[1]))
     # A HEAD opens the URL (caching its data key) and completes nothing.
     assert click(warm, urls[0], "HEAD").status == 200
     assert kms_faults.attempts[operation] == 1
@@ -591,14 +590,6 @@ def test_kms_throttling_is_503_then_retried_through(
     assert sfn_faults.reached == {token: 1}
 
 
-def key_header_of(url: str) -> bytes:
-    """The KMS backend's key header in a URL's blob (encrypted data key, or salt)."""
-    blob = dict(parse_qsl(urlsplit(url).query))["data"]
-    raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-    kid_end = 2 + raw[1]
-    return raw[kid_end + 1 : kid_end + 1 + raw[kid_end]]
-
-
 def test_data_key_cache_expiring_mid_traffic(kms_setup: KmsSetup) -> None:
     """90 URLs minted and opened over 10 max_ages: all open, one KMS call per data key per side."""
     minting_faults, opening_faults = Faults(), Faults()
@@ -613,7 +604,7 @@ def test_data_key_cache_expiring_mid_traffic(kms_setup: KmsSetup) -> None:
     for step in range(30):
         for n in range(3):
             url = minter.mint(f"token-{step}-{n}", [APPROVE]).urls["approve"]
-            headers.add(key_header_of(url))
+            headers.add(key_header_of(blob_of(url)))
             assert click(handler, url).status == 200
         kms_setup.clock.advance(MAX_AGE_SECONDS * 5 / 12)  # a new data key every third step
 

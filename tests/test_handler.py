@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from helpers import record_fields, synthetic_token  # tests/ is on sys.path
+from helpers import blob_of, record_fields, synthetic_token  # tests/ is on sys.path
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls._codec import Codec
 from sfn_callback_urls._complete import Completion
@@ -565,7 +565,7 @@ def test_action_and_type_may_be_absent(
 ) -> None:
     """The query's action and type are for humans: without them the URL still works."""
     url = mint(minter, APPROVE)["approve"]
-    query = {"data": dict(parse_qsl(urlsplit(url).query))["data"]}
+    query = {"data": blob_of(url)}
     assert call(make_handler(), CallbackRequest(method="GET", query=query)).status == 200
     assert len(recorder.completions) == 1
 
@@ -723,7 +723,7 @@ def test_one_log_line_per_request_without_secrets(
     assert len(line["transaction_id"]) == 36
     assert "correlation_id" not in line
     assert (line.get("error") is None) == (status < 400)
-    blob = dict(parse_qsl(urlsplit(url).query))["data"]
+    blob = blob_of(url)
     for secret in (TOKEN, blob, blob[:40], urlsplit(url).query):
         assert secret not in caplog.text
 

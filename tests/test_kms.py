@@ -23,7 +23,16 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from helpers import BENCH_TOKEN, FakeClock, synthetic_token  # tests/ is on sys.path
+from helpers import (  # tests/ is on sys.path
+    BENCH_TOKEN,
+    FakeClock,
+    b64url,
+    key_header_of,
+    key_header_span,
+    key_id_of,
+    synthetic_token,
+    unb64url,
+)
 from sfn_callback_urls import _config as kms_module
 from sfn_callback_urls._claims import Claims, new_transaction_id
 from sfn_callback_urls._codec import Codec, Mode
@@ -63,35 +72,6 @@ def make_claims(token: str = BENCH_TOKEN) -> Claims:
         issued_at=NOW,
         expires_at=NOW + timedelta(days=7),
     )
-
-
-def decode(blob: str) -> bytes:
-    """The raw bytes of a blob."""
-    return base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-
-
-def encode(raw: bytes) -> str:
-    """A blob from raw bytes."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def key_id_of(blob: str) -> bytes:
-    """The key id a blob names."""
-    raw = decode(blob)
-    return raw[2 : 2 + raw[1]]
-
-
-def key_header_span(blob: str) -> tuple[int, int]:
-    """Where the backend's key header sits in the blob's raw bytes."""
-    raw = decode(blob)
-    kid_end = 2 + raw[1]
-    return kid_end + 1, kid_end + 1 + raw[kid_end]
-
-
-def key_header_of(blob: str) -> bytes:
-    """The backend's key header of a blob."""
-    start, end = key_header_span(blob)
-    return decode(blob)[start:end]
 
 
 class KmsCalls:
@@ -304,10 +284,10 @@ def test_a_tampered_key_header_is_invalid(new_key: Callable[..., KmsKey]) -> Non
     """Changing one byte of the key header makes the blob invalid, on warm and cold handlers."""
     minter = new_key()
     blob = Codec(minter, purpose=PURPOSE).seal(make_claims())
-    raw = bytearray(decode(blob))
+    raw = bytearray(unb64url(blob))
     _, end = key_header_span(blob)
     raw[end - 1] ^= 0x01
-    tampered = encode(bytes(raw))
+    tampered = b64url(bytes(raw))
     with pytest.raises(InvalidPayload):
         Codec(new_key(), purpose=PURPOSE).open(tampered, now=NOW)
     with pytest.raises(InvalidPayload):
@@ -617,7 +597,7 @@ def test_kms_failures_on_a_cold_handler_are_key_unavailable(
     assert error.aws_code == code
     assert code in error.message
     assert error.original_error is not None
-    for secret in (header.hex(), encode(header), base64.b64encode(header).decode(), key_arn):
+    for secret in (header.hex(), b64url(header), base64.b64encode(header).decode(), key_arn):
         assert secret not in error.message
         assert secret not in str(error)
 
@@ -746,11 +726,11 @@ def test_a_damaged_wrapped_keyring_is_a_configuration_error(
     for text in ("sfncu1_abc", "sfncukms1_", "sfncukms1_a"):
         with pytest.raises(ConfigurationError):
             load_wrapped_keyring(text, client=kms)
-    raw = bytearray(decode(wrapped[len("sfncukms1_") :]))
+    raw = bytearray(unb64url(wrapped[len("sfncukms1_") :]))
     raw[-1] ^= 0x01
     with pytest.raises(ConfigurationError) as caught:
-        load_wrapped_keyring("sfncukms1_" + encode(bytes(raw)), client=kms)
-    assert "sfncukms1_" + encode(bytes(raw)) not in caught.value.message
+        load_wrapped_keyring("sfncukms1_" + b64url(bytes(raw)), client=kms)
+    assert "sfncukms1_" + b64url(bytes(raw)) not in caught.value.message
 
 
 def test_a_keyring_wrapped_for_another_purpose_does_not_load(kms: Any, symmetric_key: str) -> None:
@@ -761,7 +741,7 @@ def test_a_keyring_wrapped_for_another_purpose_does_not_load(kms: Any, symmetric
         EncryptionContext={CONTEXT_KEY: "something-else"},
     )["CiphertextBlob"]
     with pytest.raises(ConfigurationError):
-        load_wrapped_keyring("sfncukms1_" + encode(other), client=kms)
+        load_wrapped_keyring("sfncukms1_" + b64url(other), client=kms)
 
 
 def test_loading_a_wrapped_keyring_when_kms_fails_is_key_unavailable(kms: Any) -> None:
@@ -770,7 +750,7 @@ def test_loading_a_wrapped_keyring_when_kms_fails_is_key_unavailable(kms: Any) -
     with Stubber(client) as stubber:
         stubber.add_client_error("decrypt", service_error_code="DisabledException")
         with pytest.raises(KeyUnavailable, match="DisabledException"):
-            load_wrapped_keyring("sfncukms1_" + encode(b"x" * 100), client=client)
+            load_wrapped_keyring("sfncukms1_" + b64url(b"x" * 100), client=client)
         stubber.add_client_error("encrypt", service_error_code="AccessDeniedException")
         with pytest.raises(KeyUnavailable, match="AccessDeniedException"):
             wrap_keyring(LocalKey.generate(), "alias/x", client=client)
@@ -894,9 +874,9 @@ def test_blob_lengths_with_the_benchmark_payload(
     # local blob's bytes plus the encrypted data key (same 4-byte key id, and the key header's
     # length byte is there, as 0, in local blobs too), so bound it from the local blob's raw size,
     # and also with the cruder "local length + encoded header, rounded up" bound.
-    local_raw = len(decode(local_blob))
+    local_raw = len(unb64url(local_blob))
     moto_header = len(key_header_of(envelope_blob))
-    assert len(decode(envelope_blob)) == local_raw + moto_header
+    assert len(unb64url(envelope_blob)) == local_raw + moto_header
     aws_envelope_length = math.ceil((local_raw + AWS_DATA_KEY_CIPHERTEXT) * 4 / 3)
     assert aws_envelope_length <= 1200
     assert len(local_blob) + math.ceil((AWS_DATA_KEY_CIPHERTEXT + 1) * 4 / 3) <= 1200

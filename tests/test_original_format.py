@@ -17,9 +17,8 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from helpers import synthetic_token  # tests/ is on sys.path
+from helpers import blob_of, synthetic_token  # tests/ is on sys.path
 from original_format import (  # tests/ is on sys.path
-    data_of,
     mint_original_blob,
     mint_original_url,
     original_payload,
@@ -106,7 +105,7 @@ def mint(
         iss="arn:aws:lambda:us-east-1:123456789012:function:CreateUrls",
         suite=suite,
     )
-    return data_of(url)
+    return blob_of(url)
 
 
 def refused_before_auth(opener: OriginalUrlOpener, blob: str) -> InvalidPayload:

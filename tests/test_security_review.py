@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.util import setup_testing_defaults
 
@@ -34,7 +34,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from helpers import FakeClock, synthetic_token  # tests/ is on sys.path
+from helpers import (  # tests/ is on sys.path
+    FakeClock,
+    b64url,
+    blob_of,
+    key_header_span,
+    synthetic_token,
+    unb64url,
+)
 from sfn_callback_urls import (
     CallbackHandler,
     CallbackRequest,
@@ -122,11 +129,6 @@ def mint(codec: Codec, action: Any, *, params: bool = False, token: str = TOKEN)
 def query_of(url: str) -> str:
     """The query string of a URL."""
     return urlsplit(url).query
-
-
-def blob_of(url: str) -> str:
-    """The ``data`` parameter of a URL."""
-    return dict(parse_qsl(query_of(url)))["data"]
 
 
 def post(handler: CallbackHandler, url: str, body: bytes) -> Any:
@@ -938,12 +940,10 @@ def _count_calls(client: Any, operation: str) -> list[str]:
 
 def _forge_key_header(blob: str, flip_at: int) -> str:
     """The blob with one byte of its KMS key header (the `kh` field) changed."""
-    raw = bytearray(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
-    kid_len = raw[1]
-    header_at = 2 + kid_len
-    header_len = raw[header_at]
-    raw[header_at + 1 + (flip_at % header_len)] ^= 0x01
-    return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+    raw = bytearray(unb64url(blob))
+    start, end = key_header_span(blob)
+    raw[start + flip_at % (end - start)] ^= 0x01
+    return b64url(bytes(raw))
 
 
 def test_finding_10_a_replayed_forged_envelope_costs_one_decrypt(kms_client: Any) -> None:
