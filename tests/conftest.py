@@ -1,4 +1,7 @@
-"""Shared fixtures: fake AWS credentials, moto with real Step Functions executions."""
+"""Shared fixtures: fake AWS credentials, moto with real Step Functions executions, moto KMS keys.
+
+Plain helpers (test data, fakes, event and blob readers) are in helpers.py.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from helpers import REGION, new_kms_key  # tests/ is on sys.path
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
-
-REGION = "us-east-1"
 
 
 class MotoClients(NamedTuple):
@@ -51,6 +54,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "AWS_ENDPOINT_URL_SFN",
         "AWS_ENDPOINT_URL_SQS",
         "AWS_ENDPOINT_URL_KMS",
+        "AWS_ENDPOINT_URL_SSM",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
@@ -77,6 +81,25 @@ def approval_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
     """The approval state machine in moto; running executions are stopped afterwards."""
     with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs) as machine:
         yield machine
+
+
+@pytest.fixture
+def kms(aws_env: None) -> Iterator[KMSClient]:
+    """A KMS client on moto (an account of its own: next to executions, use ``moto_sfn``'s)."""
+    with mock_aws():
+        yield boto3.client("kms", region_name=REGION)
+
+
+@pytest.fixture
+def symmetric_key(kms: KMSClient) -> str:
+    """The ARN of an ordinary symmetric KMS key (for the envelope backend)."""
+    return new_kms_key(kms, "envelope")
+
+
+@pytest.fixture
+def hmac_key(kms: KMSClient) -> str:
+    """The ARN of a KMS HMAC_256 key (for the derived backend)."""
+    return new_kms_key(kms, "derived")
 
 
 # --- hypothesis profiles: `ci` is thorough and reproducible, `dev` (the default) is quick ---------

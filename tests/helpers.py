@@ -10,14 +10,16 @@ import re
 import struct
 import sys
 import textwrap
+import threading
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sfn_callback_urls import LocalKey, Mode
+from sfn_callback_urls import KmsDerivedKey, KmsEnvelopeKey, LocalKey, Mode
 from sfn_callback_urls._handler import LOG_FIELDS
 
 # --- test data ---------------------------------------------------------------------------------
@@ -137,6 +139,60 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward."""
         self.now += seconds
+
+
+class KmsCalls:
+    """Counts the KMS API calls a client makes, by operation (once per call whatever the retries).
+
+    Thread-safe, so that races show up as extra calls.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.names: list[str] = []
+        self._lock = threading.Lock()
+        client.meta.events.register("before-call.kms", self._record)
+
+    def _record(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.names.append(model.name)
+
+    def counts(self) -> Counter[str]:
+        """Calls so far, by operation."""
+        with self._lock:
+            return Counter(self.names)
+
+    def total(self) -> int:
+        """All calls so far."""
+        with self._lock:
+            return len(self.names)
+
+    def reset(self) -> None:
+        """Forget the calls so far."""
+        with self._lock:
+            self.names.clear()
+
+
+# --- KMS keys in moto --------------------------------------------------------------------------
+
+#: The KMS key backends: envelope encryption under a symmetric key, keys derived by an HMAC key.
+KMS_KINDS = ("envelope", "derived")
+KmsKey = KmsEnvelopeKey | KmsDerivedKey
+
+
+def new_kms_key(kms: Any, kind: str) -> str:
+    """A new KMS key for a backend kind: symmetric ("envelope") or HMAC_256 ("derived"); its ARN."""
+    if kind == "envelope":
+        metadata = kms.create_key()["KeyMetadata"]
+    else:
+        metadata = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+    return str(metadata["Arn"])
+
+
+def kms_backend(kind: str, key_id: str, **options: Any) -> KmsKey:
+    """A fresh (cold) KMS backend of ``kind`` for ``key_id``; ``options`` go to its constructor."""
+    if kind == "envelope":
+        return KmsEnvelopeKey(key_id, **options)
+    return KmsDerivedKey(key_id, **options)
 
 
 # --- logs --------------------------------------------------------------------------------------

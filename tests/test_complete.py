@@ -32,7 +32,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from helpers import synthetic_token  # tests/ is on sys.path
+from helpers import REGION, synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls._complete import (
     Completion,
     complete,
@@ -53,7 +53,6 @@ from sfn_callback_urls.errors import (
 )
 from sfn_callback_urls.testing import ApprovalMachine
 
-REGION = "us-east-1"  # as set by the aws_env fixture
 LONG_TOKEN = synthetic_token()
 ALREADY_COMPLETED_CODES = ["InvalidToken", "TaskDoesNotExist", "TaskTimedOut"]
 OPERATIONS = {

@@ -30,7 +30,7 @@ import boto3
 import pytest
 
 from conftest import MotoClients  # tests/ is on sys.path
-from helpers import blob_of, callback_records  # tests/ is on sys.path
+from helpers import REGION, blob_of, callback_records  # tests/ is on sys.path
 from original_format import mint_original_url
 from sfn_callback_urls import CallbackHandler, CallbackRequest, Codec, Completion, LocalKey
 from sfn_callback_urls._claims import utcnow
@@ -85,7 +85,6 @@ VARIABLES = (
     ENV_STAGE,
     ENV_VERBOSE,
 )
-REGION = "us-east-1"
 #: The original's transaction ids: uuid4().hex, 32 hex digits.
 TID = "9d379e7c96464029b6fdef643cdcf420"
 ISSUER = "arn:aws:lambda:us-east-1:123456789012:function:SfnCallbackUrls-CreateUrls"

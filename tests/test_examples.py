@@ -12,10 +12,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 import yaml
-from moto import mock_aws
 
 from sfn_callback_urls import (
     Codec,
@@ -45,7 +43,6 @@ APP_FUNCTIONS = {
     "CreateUrlsFunction": "sfn_callback_urls.aws_lambda.create_urls_handler",
     "ProcessCallbackFunction": "sfn_callback_urls.aws_lambda.process_callback_handler",
 }
-REGION = "us-east-1"
 
 
 def load_script(path: Path) -> ModuleType:
@@ -196,35 +193,32 @@ def test_the_app_template_grants_only_the_kms_calls_each_side_needs() -> None:
     ]
 
 
-def test_encrypt_under_the_purpose_context_would_forge_urls(aws_env: None) -> None:
+def test_encrypt_under_the_purpose_context_would_forge_urls(kms: Any, symmetric_key: str) -> None:
     """Why the key policy denies Encrypt: a data key the caller chose, Encrypt-ed, mints URLs."""
-    with mock_aws():
-        kms = boto3.client("kms", region_name=REGION)
-        key_id = kms.create_key()["KeyMetadata"]["Arn"]
 
-        class EncryptInsteadOfGenerate:
-            """A KMS client that answers GenerateDataKey with Encrypt of a key the caller chose."""
+    class EncryptInsteadOfGenerate:
+        """A KMS client that answers GenerateDataKey with Encrypt of a key the caller chose."""
 
-            def __init__(self) -> None:
-                self.meta = kms.meta
+        def __init__(self) -> None:
+            self.meta = kms.meta
 
-            def generate_data_key(self, **request: Any) -> dict[str, Any]:
-                chosen = bytes(range(32))
-                sealed = kms.encrypt(
-                    KeyId=request["KeyId"],
-                    Plaintext=chosen,
-                    EncryptionContext=request["EncryptionContext"],
-                )
-                return {"CiphertextBlob": sealed["CiphertextBlob"], "Plaintext": chosen}
+        def generate_data_key(self, **request: Any) -> dict[str, Any]:
+            chosen = bytes(range(32))
+            sealed = kms.encrypt(
+                KeyId=request["KeyId"],
+                Plaintext=chosen,
+                EncryptionContext=request["EncryptionContext"],
+            )
+            return {"CiphertextBlob": sealed["CiphertextBlob"], "Plaintext": chosen}
 
-        forger = Codec(KmsEnvelopeKey(key_id, client=EncryptInsteadOfGenerate()), purpose="ok")
-        url = (
-            Minter(forger, base_url=BASE_URL)
-            .mint("A" * 684, [SuccessAction(name="approve", output={})])
-            .urls["approve"]
-        )
-        handler_codec = Codec(KmsEnvelopeKey(key_id, client=kms), purpose="ok")
-        assert open_callback(handler_codec, url).claims.token == "A" * 684
+    forger = Codec(KmsEnvelopeKey(symmetric_key, client=EncryptInsteadOfGenerate()), purpose="ok")
+    url = (
+        Minter(forger, base_url=BASE_URL)
+        .mint("A" * 684, [SuccessAction(name="approve", output={})])
+        .urls["approve"]
+    )
+    handler_codec = Codec(KmsEnvelopeKey(symmetric_key, client=kms), purpose="ok")
+    assert open_callback(handler_codec, url).claims.token == "A" * 684
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda path: str(path.relative_to(EXAMPLES)))

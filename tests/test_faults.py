@@ -47,20 +47,29 @@ from botocore.exceptions import (
 )
 from botocore.retries.standard import ExponentialBackoff
 
-from helpers import FakeClock, blob_of, callback_records, key_header_of  # tests/ is on sys.path
+from helpers import (  # tests/ is on sys.path
+    KMS_KINDS,
+    REGION,
+    FakeClock,
+    KmsKey,
+    blob_of,
+    callback_records,
+    key_header_of,
+    kms_backend,
+    new_kms_key,
+)
 from sfn_callback_urls._codec import Codec
 from sfn_callback_urls._complete import Completion, default_client, reset_default_client
 from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
 from sfn_callback_urls._models import SuccessAction
 from sfn_callback_urls._render import CallbackResponse
 from sfn_callback_urls._urls import Minter
-from sfn_callback_urls.keys import KmsDerivedKey, KmsEnvelopeKey, LocalKey
+from sfn_callback_urls.keys import LocalKey
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
-REGION = "us-east-1"  # as set by the aws_env fixture
 BASE_URL = "https://callbacks.example.com/prod"
 APPROVE = SuccessAction(name="approve", output={"approved": True})
 #: Where a faulted attempt is pointed: moto answers only URLs it knows, so it never sees it.
@@ -457,7 +466,6 @@ def test_crash_inside_complete_is_500_without_secrets(
 
 # --- KMS --------------------------------------------------------------------------------------
 
-KmsKey = KmsEnvelopeKey | KmsDerivedKey
 #: The KMS operation that recovers a data key on the handling side, by backend kind.
 OPENING_OPERATION = {"envelope": "Decrypt", "derived": "GenerateMac"}
 MINTING_OPERATION = {"envelope": "GenerateDataKey", "derived": "GenerateMac"}
@@ -481,20 +489,14 @@ class KmsSetup:
             options["session"] = boto3.Session(region_name=REGION)
         else:
             options["client"] = client
-        if self.kind == "envelope":
-            return KmsEnvelopeKey(self.arn, **options)
-        return KmsDerivedKey(self.arn, **options)
+        return kms_backend(self.kind, self.arn, **options)
 
 
-@pytest.fixture(params=["envelope", "derived"])
+@pytest.fixture(params=KMS_KINDS)
 def kms_setup(request: pytest.FixtureRequest, moto_sfn: MotoClients) -> KmsSetup:
     """A symmetric key (envelope backend) or an HMAC_256 key (derived backend) in moto."""
-    kms = boto3.client("kms", region_name=REGION)
-    if request.param == "envelope":
-        metadata = kms.create_key()["KeyMetadata"]
-    else:
-        metadata = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
-    return KmsSetup(request.param, metadata["Arn"], FakeClock())
+    arn = new_kms_key(boto3.client("kms", region_name=REGION), request.param)
+    return KmsSetup(request.param, arn, FakeClock())
 
 
 def handling_key(setup: KmsSetup, faults: Faults) -> KmsKey:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import base64
 import math
 import socket
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -21,15 +20,20 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from helpers import (  # tests/ is on sys.path
     BENCH_TOKEN,
+    KMS_KINDS,
+    REGION,
     FakeClock,
+    KmsCalls,
+    KmsKey,
     b64url,
     key_header_of,
     key_header_span,
     key_id_of,
+    kms_backend,
+    new_kms_key,
     synthetic_token,
     unb64url,
 )
@@ -48,7 +52,6 @@ from sfn_callback_urls.keys import (
     wrap_keyring,
 )
 
-REGION = "us-east-1"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 PURPOSE = "approvals"
 CONTEXT_KEY = "sfn-callback-urls:purpose"
@@ -56,8 +59,6 @@ CONTEXT_KEY = "sfn-callback-urls:purpose"
 BENCH_ACTION = SuccessAction(name="approve", output={"name_in_output": "Ben"})
 # What AWS returns for an AES_256 data key's CiphertextBlob (moto returns 96 bytes).
 AWS_DATA_KEY_CIPHERTEXT = 185
-
-KmsKey = KmsEnvelopeKey | KmsDerivedKey
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -74,55 +75,14 @@ def make_claims(token: str = BENCH_TOKEN) -> Claims:
     )
 
 
-class KmsCalls:
-    """Counts the KMS API calls a client makes (one per call, whatever the retries)."""
-
-    def __init__(self, client: Any) -> None:
-        self.names: list[str] = []
-        self._lock = threading.Lock()
-        client.meta.events.register("before-call.kms.*", self._record)
-
-    def _record(self, model: Any, **_: Any) -> None:
-        with self._lock:
-            self.names.append(model.name)
-
-    def counts(self) -> Counter[str]:
-        """Calls so far, by operation."""
-        with self._lock:
-            return Counter(self.names)
-
-    def total(self) -> int:
-        """All calls so far."""
-        with self._lock:
-            return len(self.names)
-
-    def reset(self) -> None:
-        """Forget the calls so far."""
-        with self._lock:
-            self.names.clear()
-
-
 # --- fixtures --------------------------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and a region; no key configuration leaks in from the real environment."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SSM"):
-        monkeypatch.delenv(name, raising=False)
+def aws_environment(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a region (``aws_env``); no key configuration leaks in either."""
     for name in (kms_module.ENV_KEY, kms_module.ENV_WRAPPED_KEY, kms_module.ENV_PARAMETER):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def kms() -> Iterator[Any]:
-    """A KMS client talking to moto."""
-    with mock_aws():
-        yield boto3.client("kms", region_name=REGION)
 
 
 @pytest.fixture
@@ -132,32 +92,17 @@ def calls(kms: Any, symmetric_key: str, hmac_key: str) -> KmsCalls:
 
 
 @pytest.fixture
-def symmetric_key(kms: Any) -> str:
-    """The ARN of an ordinary symmetric KMS key."""
-    return str(kms.create_key()["KeyMetadata"]["Arn"])
-
-
-@pytest.fixture
-def hmac_key(kms: Any) -> str:
-    """The ARN of a KMS HMAC_256 key."""
-    metadata = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
-    return str(metadata["Arn"])
-
-
-@pytest.fixture
 def new_key_for(kms: Any) -> Callable[..., KmsKey]:
     """Build a KMS backend of a kind ("envelope" or "derived") for a KMS key, on moto's client."""
 
     def build(kind: str, key_id: str, **kwargs: Any) -> KmsKey:
         kwargs.setdefault("client", kms)
-        if kind == "envelope":
-            return KmsEnvelopeKey(key_id, **kwargs)
-        return KmsDerivedKey(key_id, **kwargs)
+        return kms_backend(kind, key_id, **kwargs)
 
     return build
 
 
-@pytest.fixture(params=["envelope", "derived"])
+@pytest.fixture(params=KMS_KINDS)
 def kind(request: pytest.FixtureRequest) -> str:
     """Each KMS backend in turn."""
     return str(request.param)
@@ -233,12 +178,7 @@ def test_a_blob_from_another_kms_key_is_invalid(
     new_key_for: Callable[..., KmsKey],
 ) -> None:
     """A blob minted under one KMS key names a key id the other key's handler does not have."""
-    if kind == "envelope":
-        other_arn = kms.create_key()["KeyMetadata"]["Arn"]
-    else:
-        other_arn = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")[
-            "KeyMetadata"
-        ]["Arn"]
+    other_arn = new_kms_key(kms, kind)
     blob = Codec(new_key(), purpose=PURPOSE).seal(make_claims())
     calls.reset()
     with pytest.raises(InvalidPayload):
@@ -250,11 +190,11 @@ def test_a_derived_blob_under_another_hmac_key_with_the_same_wire_id_is_invalid(
     kms: Any, hmac_key: str
 ) -> None:
     """Even sharing a wire id, another HMAC key derives another data key: the blob is invalid."""
-    other = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+    other = new_kms_key(kms, "derived")
     blob = Codec(KmsDerivedKey(hmac_key, client=kms, wire_id=b"k1"), purpose=PURPOSE).seal(
         make_claims()
     )
-    handler = Codec(KmsDerivedKey(other["Arn"], client=kms, wire_id=b"k1"), purpose=PURPOSE)
+    handler = Codec(KmsDerivedKey(other, client=kms, wire_id=b"k1"), purpose=PURPOSE)
     with pytest.raises(InvalidPayload):
         handler.open(blob, now=NOW)
 
@@ -363,16 +303,14 @@ def test_minter_and_handler_must_name_the_key_the_same_way(kms: Any, symmetric_k
 )
 def test_bad_settings_are_configuration_errors(kind: str, kwargs: dict[str, Any]) -> None:
     """Impossible key ids and cache limits are refused at construction."""
-    cls = KmsEnvelopeKey if kind == "envelope" else KmsDerivedKey
     with pytest.raises(ConfigurationError):
-        cls("alias/callbacks", **kwargs)
+        kms_backend(kind, "alias/callbacks", **kwargs)
 
 
 def test_an_empty_kms_key_id_is_a_configuration_error(kind: str) -> None:
     """A KMS key id is required."""
-    cls = KmsEnvelopeKey if kind == "envelope" else KmsDerivedKey
     with pytest.raises(ConfigurationError):
-        cls("")
+        kms_backend(kind, "")
 
 
 # --- keyrings --------------------------------------------------------------------------------
@@ -626,11 +564,7 @@ def test_an_unreachable_kms_endpoint_is_key_unavailable(kind: str) -> None:
         endpoint_url=f"http://127.0.0.1:{port}",
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
     )
-    key: KmsKey = (
-        KmsEnvelopeKey("alias/x", client=client)
-        if kind == "envelope"
-        else KmsDerivedKey("alias/x", client=client)
-    )
+    key = kms_backend(kind, "alias/x", client=client)
     with pytest.raises(KeyUnavailable) as caught:
         key.mint_key(PURPOSE)
     assert caught.value.aws_code == "EndpointConnectionError"
@@ -657,10 +591,9 @@ def test_a_failed_open_is_not_cached(
 def test_without_a_client_one_is_built_lazily_from_the_session(kind: str, key_arn: str) -> None:
     """No client is created at construction; the first use builds one from the session."""
     session = boto3.Session(region_name=REGION)
-    cls = KmsEnvelopeKey if kind == "envelope" else KmsDerivedKey
-    minter = cls(key_arn, session=session)
+    minter = kms_backend(kind, key_arn, session=session)
     assert minter._client is None  # laziness is the behaviour under test
-    handler = cls(key_arn)  # the default session: region from AWS_DEFAULT_REGION
+    handler = kms_backend(kind, key_arn)  # the default session: region from AWS_DEFAULT_REGION
     claims = make_claims()
     assert (
         Codec(handler, purpose=PURPOSE).open(Codec(minter, purpose=PURPOSE).seal(claims), now=NOW)

@@ -32,10 +32,10 @@ from wsgiref.util import setup_testing_defaults
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from helpers import (  # tests/ is on sys.path
     FakeClock,
+    KmsCalls,
     b64url,
     blob_of,
     key_header_span,
@@ -923,21 +923,6 @@ def test_finding_9_adapter_answers_carry_the_security_headers(
 # --- finding 10: a replayed forged KMS envelope costs one Decrypt -------------------------------
 
 
-@pytest.fixture
-def kms_client(aws_env: None) -> Iterator[Any]:
-    """A moto KMS client."""
-    with mock_aws():
-        yield boto3.client("kms", region_name="us-east-1")
-
-
-def _count_calls(client: Any, operation: str) -> list[str]:
-    calls: list[str] = []
-    client.meta.events.register(
-        f"before-call.kms.{operation}", lambda **kwargs: calls.append(operation)
-    )
-    return calls
-
-
 def _forge_key_header(blob: str, flip_at: int) -> str:
     """The blob with one byte of its KMS key header (the `kh` field) changed."""
     raw = bytearray(unb64url(blob))
@@ -946,45 +931,43 @@ def _forge_key_header(blob: str, flip_at: int) -> str:
     return b64url(bytes(raw))
 
 
-def test_finding_10_a_replayed_forged_envelope_costs_one_decrypt(kms_client: Any) -> None:
+def test_finding_10_a_replayed_forged_envelope_costs_one_decrypt(
+    kms: Any, symmetric_key: str
+) -> None:
     """Finding 10: N replays of one forged data key cost 1 Decrypt, until the 60 s TTL ends."""
-    key_id = kms_client.create_key()["KeyMetadata"]["Arn"]
-    decrypts = _count_calls(kms_client, "Decrypt")
+    calls = KmsCalls(kms)
     clock = FakeClock()
-    minting = Codec(KmsEnvelopeKey(key_id, client=kms_client), purpose="p")
-    handling = Codec(KmsEnvelopeKey(key_id, client=kms_client, clock=clock), purpose="p")
+    minting = Codec(KmsEnvelopeKey(symmetric_key, client=kms), purpose="p")
+    handling = Codec(KmsEnvelopeKey(symmetric_key, client=kms, clock=clock), purpose="p")
     handler = CallbackHandler(handling, stepfunctions_client=RecordingClient())
     url = mint(minting, SuccessAction(name="approve", output=None))
     forged = [_forge_key_header(blob_of(url), -1), _forge_key_header(blob_of(url), -2)]
     for blob in forged[:1] * 5:
         assert handler.handle(CallbackRequest("GET", {"data": blob})).status == 400
-    assert len(decrypts) == 1
+    assert calls.counts()["Decrypt"] == 1
     for blob in forged * 3:
         assert handler.handle(CallbackRequest("GET", {"data": blob})).status == 400
-    assert len(decrypts) == 2  # one per distinct forgery
+    assert calls.counts()["Decrypt"] == 2  # one per distinct forgery
     clock.advance(61)
     assert handler.handle(CallbackRequest("GET", {"data": forged[0]})).status == 400
-    assert len(decrypts) == 3  # the refusal is forgotten after its TTL
+    assert calls.counts()["Decrypt"] == 3  # the refusal is forgotten after its TTL
     # The genuine URL still opens (one Decrypt), and then from the cache.
     for _ in range(3):
         assert handler.handle(CallbackRequest("GET", query_of(url))).status == 200
-    assert len(decrypts) == 4
+    assert calls.counts()["Decrypt"] == 4
 
 
-def test_finding_10_a_replayed_forged_salt_costs_one_generate_mac(kms_client: Any) -> None:
+def test_finding_10_a_replayed_forged_salt_costs_one_generate_mac(kms: Any, hmac_key: str) -> None:
     """Finding 10: derived keys: a replayed forged salt already cost one GenerateMac (pinned)."""
-    key_id = kms_client.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")[
-        "KeyMetadata"
-    ]["Arn"]
-    macs = _count_calls(kms_client, "GenerateMac")
-    codec = Codec(KmsDerivedKey(key_id, client=kms_client), purpose="p")
+    calls = KmsCalls(kms)
+    codec = Codec(KmsDerivedKey(hmac_key, client=kms), purpose="p")
     handler = CallbackHandler(codec, stepfunctions_client=RecordingClient())
     url = mint(codec, SuccessAction(name="approve", output=None))
-    assert len(macs) == 1
+    assert calls.counts()["GenerateMac"] == 1
     forged = _forge_key_header(blob_of(url), 3)
     for _ in range(5):
         assert handler.handle(CallbackRequest("GET", {"data": forged})).status == 400
-    assert len(macs) == 2
+    assert calls.counts()["GenerateMac"] == 2
 
 
 # --- finding 11: reprs and the command line keep keys and blobs out of sight -------------------
