@@ -8,13 +8,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from helpers import REGION, new_kms_key  # tests/ is on sys.path
+from helpers import APP_BASE_URL, REGION, new_kms_key, record_sfn_calls  # tests/ is on sys.path
+from sfn_callback_urls import LocalKey, _config
+from sfn_callback_urls._complete import default_client, reset_default_client
+from sfn_callback_urls.aws_lambda import reset_app
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
@@ -81,6 +84,49 @@ def approval_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
     """The approval state machine in moto; running executions are stopped afterwards."""
     with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs) as machine:
         yield machine
+
+
+@pytest.fixture
+def heartbeat_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
+    """The approval machine whose waiting task needs a heartbeat every 60 s."""
+    with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs, heartbeat_seconds=60) as machine:
+        yield machine
+
+
+@pytest.fixture
+def fresh_default_client() -> Iterator[None]:
+    """The process-wide Step Functions client is forgotten before and after the test."""
+    reset_default_client()
+    yield
+    reset_default_client()
+
+
+#: Every variable the configuration reads: ours and the original app's.
+APP_VARIABLES = sorted({value for name, value in vars(_config).items() if name.startswith("ENV_")})
+
+
+@pytest.fixture
+def app_env(
+    monkeypatch: pytest.MonkeyPatch, moto_sfn: MotoClients, fresh_default_client: None
+) -> Iterator[pytest.MonkeyPatch]:
+    """The ready Lambda app on moto with a local key and APP_BASE_URL, every other variable cleared.
+
+    The app is rebuilt before and after; yields the monkeypatch, to change the environment (then
+    call ``reset_app()``).
+    """
+    for name in APP_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(_config.ENV_KEY, LocalKey.generate().to_string())
+    monkeypatch.setenv(_config.ENV_BASE_URL, APP_BASE_URL)
+    reset_app()
+    yield monkeypatch
+    reset_app()
+
+
+@pytest.fixture
+def sfn_calls(app_env: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every Step Functions call the ready app's client makes: (operation, parameters)."""
+    return record_sfn_calls(default_client())
 
 
 @pytest.fixture

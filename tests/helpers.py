@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import json
 import logging
 import random
 import re
@@ -193,6 +194,139 @@ def kms_backend(kind: str, key_id: str, **options: Any) -> KmsKey:
     if kind == "envelope":
         return KmsEnvelopeKey(key_id, **options)
     return KmsDerivedKey(key_id, **options)
+
+
+def record_sfn_calls(client: Any, *operations: str) -> list[tuple[str, dict[str, Any]]]:
+    """Spy on a boto3 Step Functions client: (operation, parameters) of each call it makes.
+
+    Only ``operations`` (such as ``"SendTaskSuccess"``) when given, else every call.
+    """
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    for event in [f"provide-client-params.sfn.{name}" for name in operations] or [
+        "provide-client-params.sfn"
+    ]:
+        client.meta.events.register(event, record)
+    return calls
+
+
+# --- Lambda events and the ready app -----------------------------------------------------------
+
+#: Sample events of each Lambda event source (API Gateway v1/v2, function URL, ALB).
+EVENTS = Path(__file__).resolve().parent / "events"
+#: The base URL the ready app is configured with (the ``app_env`` fixture).
+APP_BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A fresh copy of the sample event ``tests/events/NAME.json``."""
+    return json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def event_for(
+    url: str,
+    source: str = "apigw_v1",
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The Lambda event ``source`` would deliver for a request to ``url``.
+
+    Built from the sample event of that source, with the URL's path and query in the source's
+    own shape: decoded (multi-)values for REST, ``rawQueryString`` for 2.0, still URL-encoded
+    values for ALB.
+    """
+    parts = urlsplit(url)
+    decoded: dict[str, list[str]] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        decoded.setdefault(name, []).append(value)
+    raw: dict[str, list[str]] = {}
+    for item in filter(None, parts.query.split("&")):
+        name, _, value = item.partition("=")
+        raw.setdefault(name, []).append(value)
+    head = {"accept": "application/json", **(headers or {})}
+    text = None if body is None else body.decode()
+    event = load_event(source)
+    if source == "apigw_v1":
+        event.update(
+            httpMethod=method,
+            path=parts.path.removeprefix("/v1"),
+            queryStringParameters={name: values[-1] for name, values in decoded.items()},
+            multiValueQueryStringParameters=decoded,
+            headers=head,
+            multiValueHeaders={name: [value] for name, value in head.items()},
+            body=text,
+        )
+        event["requestContext"].update(httpMethod=method, path=parts.path)
+    elif source in ("apigw_v2", "function_url"):
+        event.update(
+            rawPath=parts.path,
+            rawQueryString=parts.query,
+            queryStringParameters={name: ",".join(values) for name, values in decoded.items()},
+            headers=head,
+            body=text,
+        )
+        event.pop("cookies")
+        event["requestContext"]["http"].update(method=method, path=parts.path)
+    elif source == "alb":
+        event.update(
+            httpMethod=method,
+            path=parts.path,
+            queryStringParameters={name: values[-1] for name, values in raw.items()},
+            headers=head,
+            body=text or "",
+        )
+    else:  # alb_multivalue: every value, and a base64 body
+        event.update(
+            httpMethod=method,
+            path=parts.path,
+            multiValueQueryStringParameters=raw,
+            multiValueHeaders={name: [value] for name, value in head.items()},
+            body=base64.b64encode(body or b"").decode(),
+        )
+    return event
+
+
+def create_event(
+    body: bytes | str,
+    source: str = "apigw_v1",
+    *,
+    method: str = "POST",
+    content_type: str | None = "application/json",
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """A POST /urls event from API Gateway (REST or HTTP API) or a function URL."""
+    data = body.encode() if isinstance(body, str) else body
+    headers = {} if content_type is None else {"content-type": content_type}
+    path = "/urls" if source == "function_url" else "/v1/urls"
+    event = event_for(f"https://example.invalid{path}", source, method=method, headers=headers)
+    event["body"] = base64.b64encode(data).decode() if base64_body else data.decode()
+    event["isBase64Encoded"] = base64_body
+    if source == "apigw_v1":
+        event["resource"] = "/urls"
+    return event
+
+
+def answer_json(answer: dict[str, Any]) -> Any:
+    """The JSON body of a Lambda HTTP answer."""
+    body = answer["body"]
+    return json.loads(base64.b64decode(body) if answer["isBase64Encoded"] else body)
+
+
+def blog_request(token: str, **extra: Any) -> dict[str, Any]:
+    """The blog post's create-URLs request."""
+    return {
+        "token": token,
+        "actions": [
+            {"name": "approve", "type": "success", "output": {"name_in_output": "Ben"}},
+            {"name": "reject", "type": "failure", "error": "rejected", "cause": "Ben rejected it"},
+        ],
+        **extra,
+    }
 
 
 # --- logs --------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,6 @@ from helpers import synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import _cli as cli
 from sfn_callback_urls import _demo as demo_module
 from sfn_callback_urls._codec import Codec, Mode
-from sfn_callback_urls._complete import reset_default_client
 from sfn_callback_urls._config import ENV_KEY
 from sfn_callback_urls._models import parse_action
 from sfn_callback_urls._urls import Minter
@@ -52,14 +50,6 @@ def key(monkeypatch: pytest.MonkeyPatch) -> str:
 def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """No key in the environment."""
     monkeypatch.delenv(ENV_KEY, raising=False)
-
-
-@pytest.fixture
-def fresh_default_client() -> Iterator[None]:
-    """`serve` builds the process-wide client: forget it before and after."""
-    reset_default_client()
-    yield
-    reset_default_client()
 
 
 def run(

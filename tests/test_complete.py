@@ -32,7 +32,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from helpers import REGION, synthetic_token  # tests/ is on sys.path
+from helpers import REGION, record_sfn_calls, synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls._complete import (
     Completion,
     complete,
@@ -53,8 +53,12 @@ from sfn_callback_urls.errors import (
 )
 from sfn_callback_urls.testing import ApprovalMachine
 
+#: No test sees another's process-wide client.
+pytestmark = pytest.mark.usefixtures("fresh_default_client")
+
 LONG_TOKEN = synthetic_token()
 ALREADY_COMPLETED_CODES = ["InvalidToken", "TaskDoesNotExist", "TaskTimedOut"]
+SEND_TASK = ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
 OPERATIONS = {
     "success": "send_task_success",
     "failure": "send_task_failure",
@@ -80,26 +84,6 @@ def assert_token_kept_secret(error: BaseException, token: str) -> None:
     if isinstance(error, SfnCallbackUrlsError):
         assert token not in error.message
         assert token not in json.dumps(error.to_dict())
-
-
-def record_calls(client: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Spy on a boto3 Step Functions client: each SendTask* call's operation and parameters."""
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        calls.append((model.name, dict(params)))
-
-    for operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
-        client.meta.events.register(f"before-parameter-build.sfn.{operation}", record)
-    return calls
-
-
-@pytest.fixture(autouse=True)
-def _fresh_default_client() -> Iterator[None]:
-    """No test sees another's process-wide client."""
-    reset_default_client()
-    yield
-    reset_default_client()
 
 
 @pytest.fixture
@@ -135,7 +119,7 @@ def test_approve_succeeds_with_output(approval_machine: ApprovalMachine, moto_sf
 
 def test_reject_is_caught_and_confirmed(approval_machine: ApprovalMachine, moto_sfn: Any) -> None:
     """A rejection is caught as error "rejected" (moto drops cause: asserted on the call)."""
-    calls = record_calls(moto_sfn.stepfunctions)
+    calls = record_sfn_calls(moto_sfn.stepfunctions, *SEND_TASK)
     execution_arn = approval_machine.start(name="Ben")
     token, _ = approval_machine.wait_for_token()
 
@@ -292,7 +276,7 @@ def test_output_over_limit_is_refused_without_a_call(
     sfn_client: Any, stubber: Stubber, output: Any
 ) -> None:
     """Output over 256 KiB of UTF-8 JSON is OutputTooLarge, and Step Functions is not called."""
-    calls = record_calls(sfn_client)
+    calls = record_sfn_calls(sfn_client, *SEND_TASK)
     with pytest.raises(OutputTooLarge) as raised:
         complete(Completion.success(LONG_TOKEN, output), client=sfn_client)
     assert calls == []
@@ -316,7 +300,7 @@ def test_non_json_output_is_refused_without_a_call(
     sfn_client: Any, stubber: Stubber, make_output: Callable[[], Any]
 ) -> None:
     """Output that is not a JSON value is OutputFormatting (not TypeError), with no call."""
-    calls = record_calls(sfn_client)
+    calls = record_sfn_calls(sfn_client, *SEND_TASK)
     with pytest.raises(OutputFormatting) as raised:
         complete(Completion.success(LONG_TOKEN, make_output()), client=sfn_client)
     assert calls == []
@@ -335,7 +319,7 @@ def test_overlong_error_or_cause_is_refused_without_a_call(
     sfn_client: Any, stubber: Stubber, completion: Completion
 ) -> None:
     """An error over 256 characters or a cause over 32,768 is OutputTooLarge, with no call."""
-    calls = record_calls(sfn_client)
+    calls = record_sfn_calls(sfn_client, *SEND_TASK)
     with pytest.raises(OutputTooLarge) as raised:
         complete(completion, client=sfn_client)
     assert calls == []

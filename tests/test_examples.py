@@ -7,7 +7,6 @@ import importlib.util
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,16 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
+from helpers import APP_BASE_URL  # tests/ is on sys.path
 from sfn_callback_urls import (
     Codec,
     KmsEnvelopeKey,
-    LocalKey,
     Minter,
     SuccessAction,
     open_callback,
 )
-from sfn_callback_urls._complete import reset_default_client
-from sfn_callback_urls._config import ENV_BASE_URL, ENV_KEY
+from sfn_callback_urls._config import ENV_KEY
 from sfn_callback_urls._handler import CallbackRequest
 from sfn_callback_urls.aws_lambda import (
     create_urls_handler,
@@ -36,7 +34,6 @@ from sfn_callback_urls.testing import ApprovalMachine
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TEMPLATES = [EXAMPLES / "template.yaml", EXAMPLES / "approval_email" / "template.yaml"]
-BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1"
 URL = re.compile(r"https://\S+/respond\?\S+")
 APP_FUNCTIONS = {
     "CreateUrlsApiFunction": "sfn_callback_urls.aws_lambda.create_urls_handler",
@@ -213,7 +210,7 @@ def test_encrypt_under_the_purpose_context_would_forge_urls(kms: Any, symmetric_
 
     forger = Codec(KmsEnvelopeKey(symmetric_key, client=EncryptInsteadOfGenerate()), purpose="ok")
     url = (
-        Minter(forger, base_url=BASE_URL)
+        Minter(forger, base_url=APP_BASE_URL)
         .mint("A" * 684, [SuccessAction(name="approve", output={})])
         .urls["approve"]
     )
@@ -355,14 +352,10 @@ class FakeSns:
 
 
 @pytest.fixture
-def glue(monkeypatch: pytest.MonkeyPatch, moto_sfn: Any) -> Iterator[ModuleType]:
+def glue(app_env: pytest.MonkeyPatch) -> ModuleType:
     """The glue module, with the create-URLs app configured and fake Lambda and SNS clients."""
-    monkeypatch.setenv(ENV_KEY, LocalKey.generate().to_string())
-    monkeypatch.setenv(ENV_BASE_URL, BASE_URL)
-    monkeypatch.setenv("CREATE_URLS_FUNCTION_NAME", "SfnCallbackUrls-CreateUrlsFunction")
-    monkeypatch.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals")
-    reset_app()
-    reset_default_client()
+    app_env.setenv("CREATE_URLS_FUNCTION_NAME", "SfnCallbackUrls-CreateUrlsFunction")
+    app_env.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals")
     spec = importlib.util.spec_from_file_location(
         "approval_email_glue", EXAMPLES / "approval_email" / "glue" / "app.py"
     )
@@ -371,11 +364,9 @@ def glue(monkeypatch: pytest.MonkeyPatch, moto_sfn: Any) -> Iterator[ModuleType]
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     lambda_client, sns_client = FakeLambda(), FakeSns()
-    monkeypatch.setattr(module, "lambda_client", lambda: lambda_client)
-    monkeypatch.setattr(module, "sns_client", lambda: sns_client)
-    yield module
-    reset_app()
-    reset_default_client()
+    app_env.setattr(module, "lambda_client", lambda: lambda_client)
+    app_env.setattr(module, "sns_client", lambda: sns_client)
+    return module
 
 
 def click(url: str) -> int:

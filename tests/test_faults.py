@@ -59,7 +59,7 @@ from helpers import (  # tests/ is on sys.path
     new_kms_key,
 )
 from sfn_callback_urls._codec import Codec
-from sfn_callback_urls._complete import Completion, default_client, reset_default_client
+from sfn_callback_urls._complete import Completion, default_client
 from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
 from sfn_callback_urls._models import SuccessAction
 from sfn_callback_urls._render import CallbackResponse
@@ -203,13 +203,11 @@ def sfn_faults() -> Faults:
 
 
 @pytest.fixture
-def sfn_client(moto_sfn: MotoClients, sfn_faults: Faults) -> Iterator[Any]:
+def sfn_client(moto_sfn: MotoClients, sfn_faults: Faults, fresh_default_client: None) -> Any:
     """The library's own default Step Functions client (standard retries), on moto, hooked."""
-    reset_default_client()
     client = default_client()
     assert client.meta.config.retries["total_max_attempts"] == SFN_ATTEMPTS  # type: ignore[attr-defined]
-    yield sfn_faults.attach(client, "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
-    reset_default_client()
+    return sfn_faults.attach(client, "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
 
 
 @pytest.fixture

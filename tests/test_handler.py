@@ -804,18 +804,19 @@ def test_moto_reject(
     assert approval_machine.confirmation()["Error"] == "rejected"
 
 
-def test_moto_heartbeat_then_approve(codec: Codec, minter: Minter, moto_sfn: MotoClients) -> None:
+def test_moto_heartbeat_then_approve(
+    codec: Codec, minter: Minter, moto_sfn: MotoClients, heartbeat_machine: ApprovalMachine
+) -> None:
     """A real execution with HeartbeatSeconds: a heartbeat keeps it running, approve ends it."""
-    with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs, heartbeat_seconds=60) as machine:
-        execution = machine.start("Ben")
-        token, _ = machine.wait_for_token()
-        urls = mint(minter, HEARTBEAT, APPROVE, token=token)
-        handler = moto_handler(codec, moto_sfn)
-        assert call(handler, request(urls["still_working"])).status == 200
-        described = moto_sfn.stepfunctions.describe_execution(executionArn=execution)
-        assert described["status"] == "RUNNING"
-        assert call(handler, request(urls["approve"])).status == 200
-        assert machine.wait_for_status(execution)["status"] == "SUCCEEDED"
+    execution = heartbeat_machine.start("Ben")
+    token, _ = heartbeat_machine.wait_for_token()
+    urls = mint(minter, HEARTBEAT, APPROVE, token=token)
+    handler = moto_handler(codec, moto_sfn)
+    assert call(handler, request(urls["still_working"])).status == 200
+    described = moto_sfn.stepfunctions.describe_execution(executionArn=execution)
+    assert described["status"] == "RUNNING"
+    assert call(handler, request(urls["approve"])).status == 200
+    assert heartbeat_machine.wait_for_status(execution)["status"] == "SUCCEEDED"
 
 
 def test_moto_post_action(
