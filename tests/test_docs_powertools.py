@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from helpers import load_snippet, markdown_snippets  # tests/ is on sys.path
+from helpers import load_event, load_snippet, markdown_snippets  # tests/ is on sys.path
 from sfn_callback_urls import LocalKey
 from sfn_callback_urls.testing import ApprovalMachine
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "powertools.md"
-EVENTS = Path(__file__).parent / "events"
 CONTEXT = SimpleNamespace(
     function_name="approvals",
     function_version="$LATEST",
@@ -60,7 +59,7 @@ def load(
 
 def rest_event(path: str, method: str, **extra: Any) -> dict[str, Any]:
     """The sample REST event for ``method path`` with JSON answers."""
-    event = json.loads((EVENTS / "apigw_v1.json").read_text())
+    event = load_event("apigw_v1")
     event.update(path=path, httpMethod=method, resource=path, **extra)
     event["requestContext"].update(path=f"/prod{path}", httpMethod=method)
     event["headers"]["Accept"] = "application/json"

@@ -16,7 +16,7 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from helpers import load_snippet, markdown_snippets  # tests/ is on sys.path
+from helpers import load_event, load_snippet, markdown_snippets  # tests/ is on sys.path
 from sfn_callback_urls import LocalKey
 from sfn_callback_urls.testing import ApprovalMachine
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "quickstart.md"
-EVENTS = Path(__file__).parent / "events"
 SNIPPETS = ["any_framework.py", "asgi_app.py", "callbacks.py", "mint.py", "wsgi_app.py"]
 KEY = LocalKey.generate().to_string()
 PURPOSE = "prod/approvals"
@@ -76,7 +75,7 @@ def test_mint_then_the_lambda_callbacks_confirm_and_approve(
     execution, urls = mint(load, approval_machine)
     callbacks = load("callbacks.py")
     query = urlsplit(urls["approve"]).query
-    event = json.loads((EVENTS / "apigw_v2.json").read_text())
+    event = load_event("apigw_v2")
     event.update(rawPath="/prod/respond", rawQueryString=query, queryStringParameters=None)
     event["headers"]["accept"] = "application/json"
     event["requestContext"]["http"]["method"] = "GET"
