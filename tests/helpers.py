@@ -372,13 +372,26 @@ def load_snippet(directory: Path, name: str, code: str) -> ModuleType:
     """Write ``code`` to ``directory/name`` and import it as a fresh module."""
     path = directory / name
     path.write_text(code, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"snippet_{path.stem}", path)
+    return import_file(path, f"snippet_{path.stem}", keep=False)
+
+
+# --- scripts -----------------------------------------------------------------------------------
+
+
+def import_file(path: Path, name: str, *, keep: bool = True) -> ModuleType:
+    """Import the Python file at ``path`` (a script, an example, a snippet) as module ``name``.
+
+    The module is in ``sys.modules`` while it runs (dataclasses look their module up by name) and,
+    unless ``keep`` is false, afterwards.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     finally:
-        sys.modules.pop(spec.name, None)
+        if not keep:
+            sys.modules.pop(name, None)
     return module

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import APP_BASE_URL  # tests/ is on sys.path
+from helpers import APP_BASE_URL, import_file  # tests/ is on sys.path
 from sfn_callback_urls import (
     Codec,
     KmsEnvelopeKey,
@@ -42,18 +42,8 @@ APP_FUNCTIONS = {
 }
 
 
-def load_script(path: Path) -> ModuleType:
-    """Import one of the examples' scripts (they are not a package) by its path."""
-    spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_build = load_script(EXAMPLES / "check_build.py")
-build_script = load_script(EXAMPLES / "lambda" / "build.py")
+check_build = import_file(EXAMPLES / "check_build.py", "example_check_build", keep=False)
+build_script = import_file(EXAMPLES / "lambda" / "build.py", "example_build", keep=False)
 
 
 def read_template(path: Path) -> dict[str, Any]:
@@ -356,13 +346,9 @@ def glue(app_env: pytest.MonkeyPatch) -> ModuleType:
     """The glue module, with the create-URLs app configured and fake Lambda and SNS clients."""
     app_env.setenv("CREATE_URLS_FUNCTION_NAME", "SfnCallbackUrls-CreateUrlsFunction")
     app_env.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals")
-    spec = importlib.util.spec_from_file_location(
-        "approval_email_glue", EXAMPLES / "approval_email" / "glue" / "app.py"
+    module = import_file(
+        EXAMPLES / "approval_email" / "glue" / "app.py", "approval_email_glue", keep=False
     )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     lambda_client, sns_client = FakeLambda(), FakeSns()
     app_env.setattr(module, "lambda_client", lambda: lambda_client)
     app_env.setattr(module, "sns_client", lambda: sns_client)
