@@ -5,7 +5,9 @@ Plain helpers (test data, fakes, event and blob readers) are in helpers.py.
 
 from __future__ import annotations
 
+import builtins
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -127,6 +129,21 @@ def app_env(
 def sfn_calls(app_env: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """Every Step Functions call the ready app's client makes: (operation, parameters)."""
     return record_sfn_calls(default_client())
+
+
+@pytest.fixture
+def no_encryption_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aws-encryption-sdk (the ``original`` extra) cannot be imported, as if not installed."""
+    real_import = builtins.__import__
+
+    def no_sdk(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "aws_encryption_sdk" or name.startswith("aws_encryption_sdk."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    for module in [name for name in sys.modules if name.startswith("aws_encryption_sdk")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setattr(builtins, "__import__", no_sdk)
 
 
 @pytest.fixture

@@ -16,11 +16,9 @@ directly or with API Gateway events (``tests/events``).
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
 import os
-import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -431,22 +429,11 @@ def test_opt_in_without_key_id_is_a_configuration_error(app_env: pytest.MonkeyPa
     assert refused(callback, 500, "ConfigurationError") == direct
 
 
+@pytest.mark.usefixtures("no_encryption_sdk")
 def test_opt_in_without_the_extra_is_a_configuration_error(
-    app_env: pytest.MonkeyPatch,
-    original_key: KeyMetadataTypeDef,
-    monkeypatch: pytest.MonkeyPatch,
+    app_env: pytest.MonkeyPatch, original_key: KeyMetadataTypeDef
 ) -> None:
     """ACCEPT_ORIGINAL_URLS without aws-encryption-sdk says what to install."""
-    real_import = builtins.__import__
-
-    def no_sdk(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "aws_encryption_sdk" or name.startswith("aws_encryption_sdk."):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    for module in [name for name in sys.modules if name.startswith("aws_encryption_sdk")]:
-        monkeypatch.delitem(sys.modules, module)
-    monkeypatch.setattr(builtins, "__import__", no_sdk)
     app_env.delenv(ENV_KEY)
     app_env.setenv(ENV_KEY_ID, original_key["Arn"])
     app_env.setenv(ENV_ACCEPT_ORIGINAL_URLS, "true")

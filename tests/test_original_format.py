@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import builtins
 import json
 import logging
-import sys
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -530,20 +528,9 @@ def test_no_token_or_blob_reaches_messages_or_logs(
     assert TOKEN[:40] not in repr(opener.open(good, now=NOW))
 
 
-def test_missing_extra_is_a_configuration_error(
-    kms: KMSClient, symmetric_key: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("no_encryption_sdk")
+def test_missing_extra_is_a_configuration_error(kms: KMSClient, symmetric_key: str) -> None:
     """Without aws-encryption-sdk the opener says which extra to install."""
-    real_import = builtins.__import__
-
-    def no_sdk(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "aws_encryption_sdk" or name.startswith("aws_encryption_sdk."):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    for module in [name for name in sys.modules if name.startswith("aws_encryption_sdk")]:
-        monkeypatch.delitem(sys.modules, module)
-    monkeypatch.setattr(builtins, "__import__", no_sdk)
     with pytest.raises(ConfigurationError) as caught:
         OriginalUrlOpener(symmetric_key, client=kms)
     assert "pip install 'sfn-callback-urls[original]'" in caught.value.message
