@@ -394,40 +394,39 @@ def test_output_parameters_escaped_in_html(
     assert recorder.completions == [Completion.success(TOKEN, {"approver": evil})]
 
 
-def test_redirect_host_injection_refused(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
+@pytest.mark.parametrize(
+    ("redirect", "params", "location"),
+    [
+        pytest.param("https://$host/thanks", {"host": "evil.example"}, None, id="in-the-host"),
+        pytest.param(
+            "https://example.com/$page",
+            {"page": "/evil.example/x"},
+            "https://example.com/%2Fevil.example%2Fx",
+            id="in-the-path",
+        ),
+    ],
+)
+def test_redirect_parameters_cannot_change_the_host(
+    minter: Minter,
+    make_handler: HandlerFactory,
+    recorder: Recorder,
+    redirect: str,
+    params: dict[str, str],
+    location: str | None,
 ) -> None:
-    """A redirect whose host takes a parameter is refused before anything is sent."""
-    action = {
-        "name": "approve",
-        "type": "success",
-        "output": 1,
-        "response": {"redirect": "https://$host/thanks"},
-    }
+    """A parameter in a redirect's host is refused before anything is sent; in its path, escaped."""
+    action = {"name": "approve", "type": "success", "output": 1, "response": {"redirect": redirect}}
     url = mint(minter, action, enable_output_parameters=True)["approve"]
-    req = request(url, extra={"host": "evil.example"})
-    response = call(make_handler(enable_output_parameters=True), req)
-    assert response.status == 400
-    assert body_of(response)["error"] == "OutputFormatting"
-    assert "Location" not in response.headers
-    assert recorder.completions == []
-
-
-def test_redirect_with_parameters_stays_on_host(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
-) -> None:
-    """A parameter in a redirect's path cannot move it to another host."""
-    action = {
-        "name": "approve",
-        "type": "success",
-        "output": 1,
-        "response": {"redirect": "https://example.com/$page"},
-    }
-    url = mint(minter, action, enable_output_parameters=True)["approve"]
-    req = request(url, extra={"page": "/evil.example/x"})
-    response = call(make_handler(enable_output_parameters=True), req)
-    assert response.status == 303
-    assert response.headers["Location"] == "https://example.com/%2Fevil.example%2Fx"
+    response = call(make_handler(enable_output_parameters=True), request(url, extra=params))
+    if location is None:
+        assert response.status == 400
+        assert body_of(response)["error"] == "OutputFormatting"
+        assert "Location" not in response.headers
+        assert recorder.completions == []
+    else:
+        assert response.status == 303
+        assert response.headers["Location"] == location
+        assert len(recorder.completions) == 1
 
 
 # --- responses --------------------------------------------------------------------------------
