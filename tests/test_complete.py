@@ -205,39 +205,44 @@ def test_default_client_completes_a_real_execution(approval_machine: ApprovalMac
 # --- what is sent (client seam) -----------------------------------------------------------------
 
 
-def test_success_sends_compact_unescaped_json(sfn_client: Any, stubber: Stubber) -> None:
-    """A success sends the output as compact JSON, non-ASCII characters kept as they are."""
-    output = {"name_in_output": "Benoît", "n": [1, 2.5, None]}
-    stubber.add_response(
-        "send_task_success",
-        {},
-        {"taskToken": LONG_TOKEN, "output": '{"name_in_output":"Benoît","n":[1,2.5,null]}'},
-    )
-    complete(Completion.success(LONG_TOKEN, output), client=sfn_client)
-
-
 @pytest.mark.parametrize(
     ("completion", "expected"),
     [
-        (Completion.failure(LONG_TOKEN), {}),
-        (Completion.failure(LONG_TOKEN, error="rejected"), {"error": "rejected"}),
-        (Completion.failure(LONG_TOKEN, cause="why"), {"cause": "why"}),
-        (Completion.failure(LONG_TOKEN, "rejected", "why"), {"error": "rejected", "cause": "why"}),
-        (Completion.failure(LONG_TOKEN, error="", cause=""), {"error": "", "cause": ""}),
+        pytest.param(
+            Completion.success(LONG_TOKEN, {"name_in_output": "Benoît", "n": [1, 2.5, None]}),
+            {"output": '{"name_in_output":"Benoît","n":[1,2.5,null]}'},
+            id="success-compact-unescaped-json",
+        ),
+        pytest.param(Completion.failure(LONG_TOKEN), {}, id="failure-bare"),
+        pytest.param(
+            Completion.failure(LONG_TOKEN, error="rejected"), {"error": "rejected"}, id="error"
+        ),
+        pytest.param(Completion.failure(LONG_TOKEN, cause="why"), {"cause": "why"}, id="cause"),
+        pytest.param(
+            Completion.failure(LONG_TOKEN, "rejected", "why"),
+            {"error": "rejected", "cause": "why"},
+            id="error-and-cause",
+        ),
+        pytest.param(
+            Completion.failure(LONG_TOKEN, error="", cause=""),
+            {"error": "", "cause": ""},
+            id="empty-error-and-cause",
+        ),
+        pytest.param(
+            Completion.failure(LONG_TOKEN, "e" * MAX_ERROR_CHARS, "c" * MAX_CAUSE_CHARS),
+            {"error": "e" * MAX_ERROR_CHARS, "cause": "c" * MAX_CAUSE_CHARS},
+            id="error-and-cause-at-limit",
+        ),
+        pytest.param(Completion.heartbeat(LONG_TOKEN), {}, id="heartbeat-token-only"),
     ],
 )
-def test_failure_sends_only_given_fields(
+def test_sends_exactly_the_completions_fields(
     sfn_client: Any, stubber: Stubber, completion: Completion, expected: dict[str, str]
 ) -> None:
-    """A failure sends error and cause only when given (None is omitted, "" is sent)."""
-    stubber.add_response("send_task_failure", {}, {"taskToken": LONG_TOKEN, **expected})
+    """A completion sends exactly its fields: compact JSON output, error and cause when given."""
+    operation = OPERATIONS[completion.type]
+    stubber.add_response(operation, {}, {"taskToken": LONG_TOKEN, **expected})
     complete(completion, client=sfn_client)
-
-
-def test_heartbeat_sends_token_only(sfn_client: Any, stubber: Stubber) -> None:
-    """A heartbeat sends the task token and nothing else."""
-    stubber.add_response("send_task_heartbeat", {}, {"taskToken": LONG_TOKEN})
-    complete(Completion.heartbeat(LONG_TOKEN), client=sfn_client)
 
 
 def test_synthetic_token_is_realistic() -> None:
@@ -327,15 +332,6 @@ def test_overlong_error_or_cause_is_refused_without_a_call(
     assert_token_kept_secret(raised.value, LONG_TOKEN)
 
 
-def test_error_and_cause_at_limit_are_sent(sfn_client: Any, stubber: Stubber) -> None:
-    """An error of exactly 256 characters and a cause of exactly 32,768 are sent."""
-    error, cause = "e" * MAX_ERROR_CHARS, "c" * MAX_CAUSE_CHARS
-    stubber.add_response(
-        "send_task_failure", {}, {"taskToken": LONG_TOKEN, "error": error, "cause": cause}
-    )
-    complete(Completion.failure(LONG_TOKEN, error, cause), client=sfn_client)
-
-
 # --- AWS's answers (client seam) -----------------------------------------------------------------
 
 
@@ -358,59 +354,67 @@ def test_task_gone_is_already_completed(
     assert_token_kept_secret(raised.value, LONG_TOKEN)
 
 
+#: AWS error answers other than "task gone": (code, HTTP status, our error, its status, the why).
+#: Throttling and 5xx answers (botocore has retried them) are StepFunctionsUnavailable; access,
+#: KMS and other refusals are StepFunctionsError.
+AWS_ERROR_ANSWERS = [
+    ("ThrottlingException", 400, StepFunctionsUnavailable, 503, "try again later"),
+    ("ServiceUnavailable", 503, StepFunctionsUnavailable, 503, "try again later"),
+    ("InternalServerError", 500, StepFunctionsUnavailable, 503, "try again later"),
+    ("KmsThrottlingException", 400, StepFunctionsUnavailable, 503, "try again later"),
+    ("SomethingNewAndBroken", 502, StepFunctionsUnavailable, 503, "try again later"),
+    (
+        "AccessDeniedException",
+        400,
+        StepFunctionsError,
+        502,
+        "not allowed to call states:SendTaskSuccess",
+    ),
+    (
+        "KmsAccessDeniedException",
+        400,
+        StepFunctionsError,
+        502,
+        "not allowed to use the state machine's KMS key",
+    ),
+    (
+        "KmsInvalidStateException",
+        400,
+        StepFunctionsError,
+        502,
+        "KMS key is disabled or pending deletion",
+    ),
+    ("InvalidOutput", 400, StepFunctionsError, 502, "rejected the task output"),
+    ("ValidationException", 400, StepFunctionsError, 502, "refused the SendTaskSuccess call"),
+]
+
+
 @pytest.mark.parametrize(
-    ("aws_code", "http_status"),
-    [
-        ("ThrottlingException", 400),
-        ("ServiceUnavailable", 503),
-        ("InternalServerError", 500),
-        ("KmsThrottlingException", 400),
-        ("SomethingNewAndBroken", 502),
-    ],
+    ("aws_code", "http_status", "error_class", "status", "explanation"),
+    AWS_ERROR_ANSWERS,
+    ids=[answer[0] for answer in AWS_ERROR_ANSWERS],
 )
-def test_transient_answers_are_unavailable(
-    sfn_client: Any, stubber: Stubber, aws_code: str, http_status: int
+def test_aws_error_answers_are_typed_errors(
+    sfn_client: Any,
+    stubber: Stubber,
+    aws_code: str,
+    http_status: int,
+    error_class: type[StepFunctionsError],
+    status: int,
+    explanation: str,
 ) -> None:
-    """Throttling and 5xx answers (botocore has retried them) are StepFunctionsUnavailable."""
+    """Throttling and 5xx (retried) are 503 StepFunctionsUnavailable; refusals 502, naming why."""
     stubber.add_client_error(
         "send_task_success",
         service_error_code=aws_code,
-        service_message=f"Rate exceeded for {LONG_TOKEN}",
+        service_message=f"AWS's own message, quoting the token {LONG_TOKEN}",
         http_status_code=http_status,
-    )
-    with pytest.raises(StepFunctionsUnavailable) as raised:
-        complete(completion_of("success"), client=sfn_client)
-    assert raised.value.aws_code == aws_code
-    assert aws_code in raised.value.message
-    assert raised.value.status == 503
-    assert raised.value.original_error is not None
-    assert_token_kept_secret(raised.value, LONG_TOKEN)
-
-
-@pytest.mark.parametrize(
-    ("aws_code", "explanation"),
-    [
-        ("AccessDeniedException", "not allowed to call states:SendTaskSuccess"),
-        ("KmsAccessDeniedException", "not allowed to use the state machine's KMS key"),
-        ("KmsInvalidStateException", "KMS key is disabled or pending deletion"),
-        ("InvalidOutput", "rejected the task output"),
-        ("ValidationException", "refused the SendTaskSuccess call"),
-    ],
-)
-def test_refusals_are_step_functions_errors(
-    sfn_client: Any, stubber: Stubber, aws_code: str, explanation: str
-) -> None:
-    """Access, KMS and other refusals are StepFunctionsError naming the AWS code and why."""
-    stubber.add_client_error(
-        "send_task_success",
-        service_error_code=aws_code,
-        service_message=f"User is not authorized; token {LONG_TOKEN}",
     )
     with pytest.raises(StepFunctionsError) as raised:
         complete(completion_of("success"), client=sfn_client)
     error = raised.value
-    assert type(error) is StepFunctionsError
-    assert (error.aws_code, error.status) == (aws_code, 502)
+    assert type(error) is error_class
+    assert (error.aws_code, error.status) == (aws_code, status)
     assert aws_code in error.message
     assert explanation in error.message
     assert error.original_error is not None
