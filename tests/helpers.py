@@ -142,6 +142,35 @@ class FakeClock:
         self.now += seconds
 
 
+class FakeStepFunctions:
+    """A Step Functions client that sends nothing: it records each call, or raises ``error``.
+
+    ``calls`` holds ``(kind, parameters)``, kind ``"success"``, ``"failure"`` or ``"heartbeat"``.
+    """
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.error = error
+
+    def _call(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
+        self.calls.append((kind, params))
+        return {}
+
+    def send_task_success(self, **params: Any) -> dict[str, Any]:
+        """SendTaskSuccess."""
+        return self._call("success", params)
+
+    def send_task_failure(self, **params: Any) -> dict[str, Any]:
+        """SendTaskFailure."""
+        return self._call("failure", params)
+
+    def send_task_heartbeat(self, **params: Any) -> dict[str, Any]:
+        """SendTaskHeartbeat."""
+        return self._call("heartbeat", params)
+
+
 class KmsCalls:
     """Counts the KMS API calls a client makes, by operation (once per call whatever the retries).
 

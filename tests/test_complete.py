@@ -32,7 +32,12 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from helpers import REGION, record_sfn_calls, synthetic_token  # tests/ is on sys.path
+from helpers import (  # tests/ is on sys.path
+    REGION,
+    FakeStepFunctions,
+    record_sfn_calls,
+    synthetic_token,
+)
 from sfn_callback_urls._complete import (
     Completion,
     complete,
@@ -430,25 +435,6 @@ def test_error_code_echoing_the_token_is_not_repeated(sfn_client: Any, stubber: 
     assert_token_kept_secret(raised.value, LONG_TOKEN)
 
 
-class RaisingClient:
-    """A Step Functions client whose every call raises ``error``, as botocore would."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-    def send_task_success(self, *, taskToken: str, output: str) -> object:
-        """Raise."""
-        raise self.error
-
-    def send_task_failure(self, *, taskToken: str, error: str = "", cause: str = "") -> object:
-        """Raise."""
-        raise self.error
-
-    def send_task_heartbeat(self, *, taskToken: str) -> object:
-        """Raise."""
-        raise self.error
-
-
 @pytest.mark.parametrize(
     "error_class",
     [EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError],
@@ -456,7 +442,7 @@ class RaisingClient:
 @pytest.mark.parametrize("type_", list(OPERATIONS))
 def test_network_failures_are_unavailable(error_class: type[BotoCoreError], type_: str) -> None:
     """Connection and read failures left after botocore's retries are StepFunctionsUnavailable."""
-    client = RaisingClient(error_class(endpoint_url=f"https://states.invalid/?t={LONG_TOKEN}"))
+    client = FakeStepFunctions(error_class(endpoint_url=f"https://states.invalid/?t={LONG_TOKEN}"))
     with pytest.raises(StepFunctionsUnavailable) as raised:
         complete(completion_of(type_), client=client)
     assert error_class.__name__ in raised.value.message
@@ -467,7 +453,7 @@ def test_network_failures_are_unavailable(error_class: type[BotoCoreError], type
 def test_other_botocore_failures_are_step_functions_errors() -> None:
     """A botocore failure before any request (e.g. no credentials) is a StepFunctionsError."""
     with pytest.raises(StepFunctionsError) as raised:
-        complete(completion_of("success"), client=RaisingClient(NoCredentialsError()))
+        complete(completion_of("success"), client=FakeStepFunctions(NoCredentialsError()))
     assert type(raised.value) is StepFunctionsError
     assert "NoCredentialsError" in raised.value.message
 
@@ -478,7 +464,7 @@ def test_botocore_messages_are_not_echoed() -> None:
         report=f"Invalid type for parameter taskToken, value: {LONG_TOKEN}"
     )
     with pytest.raises(StepFunctionsError) as raised:
-        complete(completion_of("heartbeat"), client=RaisingClient(leaky))
+        complete(completion_of("heartbeat"), client=FakeStepFunctions(leaky))
     assert "ParamValidationError" in raised.value.message
     assert_token_kept_secret(raised.value, LONG_TOKEN)
 
