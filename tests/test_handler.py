@@ -262,38 +262,37 @@ def test_post_action_sad_outcome(
     assert recorder.completions == [Completion.failure(TOKEN, "out of stock", None)]
 
 
-def test_post_action_no_outcome_matches(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "error"),
+    [
+        pytest.param(
+            b'{"result": "meh"}', "application/json", 400, "InvalidPostActionBody", id="no-outcome"
+        ),
+        pytest.param(
+            b"result=good",
+            "application/x-www-form-urlencoded",
+            415,
+            "UnsupportedMediaType",
+            id="not-declared-json",
+        ),
+        pytest.param(b"{nope", "application/json", 400, "InvalidPostActionBody", id="bad-json"),
+    ],
+)
+def test_post_action_refused_bodies(
+    minter: Minter,
+    make_handler: HandlerFactory,
+    recorder: Recorder,
+    body: bytes,
+    content_type: str,
+    status: int,
+    error: str,
 ) -> None:
-    """A body no outcome accepts: 400 InvalidPostActionBody, nothing sent."""
+    """A body no outcome accepts or bad JSON is 400, one not declared JSON 415; nothing is sent."""
     url = mint(minter, README_POST_ACTION)["callback"]
-    response = call(make_handler(enable_post_actions=True), post_json(url, {"result": "meh"}))
-    assert response.status == 400
-    assert body_of(response)["error"] == "InvalidPostActionBody"
-    assert recorder.completions == []
-
-
-def test_post_action_non_json_is_415(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
-) -> None:
-    """A body that is not declared JSON: 415 UnsupportedMediaType."""
-    url = mint(minter, README_POST_ACTION)["callback"]
-    req = request(
-        url, "POST", body=b"result=good", content_type="application/x-www-form-urlencoded"
-    )
+    req = request(url, "POST", body=body, content_type=content_type)
     response = call(make_handler(enable_post_actions=True), req)
-    assert response.status == 415
-    assert body_of(response)["error"] == "UnsupportedMediaType"
-    assert recorder.completions == []
-
-
-def test_post_action_bad_json_is_400(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
-) -> None:
-    """A body declared JSON that does not parse: 400."""
-    url = mint(minter, README_POST_ACTION)["callback"]
-    req = request(url, "POST", body=b"{nope", content_type="application/json")
-    assert call(make_handler(enable_post_actions=True), req).status == 400
+    assert response.status == status
+    assert body_of(response)["error"] == error
     assert recorder.completions == []
 
 
