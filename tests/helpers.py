@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
 import json
 import logging
@@ -14,11 +15,13 @@ import textwrap
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from sfn_callback_urls import KmsDerivedKey, KmsEnvelopeKey, LocalKey, Mode
 from sfn_callback_urls._handler import LOG_FIELDS
@@ -356,6 +359,41 @@ def blog_request(token: str, **extra: Any) -> dict[str, Any]:
         ],
         **extra,
     }
+
+
+# --- HTTP on loopback -------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """An HTTP answer as a client saw it."""
+
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.body)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the test output clean."""
+
+
+@contextlib.contextmanager
+def serve_wsgi(app: Any) -> Iterator[tuple[str, int]]:
+    """Serve the WSGI ``app`` with wsgiref in a thread on 127.0.0.1; yields (host, port)."""
+    server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield "127.0.0.1", server.server_port
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
 
 
 # --- logs --------------------------------------------------------------------------------------

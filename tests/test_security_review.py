@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import http.client
 import http.server
 import io
@@ -23,23 +22,23 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.util import setup_testing_defaults
 
 import boto3
 import pytest
 
 from helpers import (  # tests/ is on sys.path
+    Answer,
     FakeClock,
     FakeStepFunctions,
     KmsCalls,
     b64url,
     blob_of,
     key_header_span,
+    serve_wsgi,
     synthetic_token,
     unb64url,
 )
@@ -81,19 +80,6 @@ SECURITY_HEADERS = {
 # --- helpers ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Answer:
-    """An HTTP answer as a client saw it."""
-
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON."""
-        return json.loads(self.body)
-
-
 def new_codec() -> Codec:
     """A codec under a fresh local key."""
     return Codec(LocalKey.generate(), purpose="security-review")
@@ -120,25 +106,6 @@ def post(handler: CallbackHandler, url: str, body: bytes) -> Any:
             body=body,
         )
     )
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output clean."""
-
-
-@contextlib.contextmanager
-def serve_wsgi(app: Any) -> Iterator[tuple[str, int]]:
-    """Serve ``app`` with wsgiref on loopback; yields (host, port)."""
-    server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield "127.0.0.1", server.server_port
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
 
 
 def raw_request(
