@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from helpers import APP_BASE_URL, REGION, new_kms_key, record_sfn_calls  # tests/ is on sys.path
-from sfn_callback_urls import LocalKey, _config
+from sfn_callback_urls import Codec, LocalKey, _config
 from sfn_callback_urls._complete import default_client, reset_default_client
 from sfn_callback_urls.aws_lambda import reset_app
 from sfn_callback_urls.testing import ApprovalMachine
@@ -86,6 +86,12 @@ def approval_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
     """The approval state machine in moto; running executions are stopped afterwards."""
     with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs) as machine:
         yield machine
+
+
+@pytest.fixture
+def codec() -> Codec:
+    """A codec under a fresh local key."""
+    return Codec(LocalKey.generate())
 
 
 @pytest.fixture

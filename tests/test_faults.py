@@ -64,7 +64,6 @@ from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
 from sfn_callback_urls._models import SuccessAction
 from sfn_callback_urls._render import CallbackResponse
 from sfn_callback_urls._urls import Minter
-from sfn_callback_urls.keys import LocalKey
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
@@ -208,12 +207,6 @@ def sfn_client(moto_sfn: MotoClients, sfn_faults: Faults, fresh_default_client: 
     client = default_client()
     assert client.meta.config.retries["total_max_attempts"] == SFN_ATTEMPTS  # type: ignore[attr-defined]
     return sfn_faults.attach(client, "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
-
-
-@pytest.fixture
-def codec() -> Codec:
-    """A codec under a fresh local key (the Step Functions faults don't involve KMS)."""
-    return Codec(LocalKey.generate())
 
 
 @pytest.fixture

@@ -51,12 +51,6 @@ class Recorder:
 
 
 @pytest.fixture
-def codec() -> Codec:
-    """A codec under a fresh local key."""
-    return Codec(LocalKey.generate())
-
-
-@pytest.fixture
 def minter(codec: Codec) -> Minter:
     """A minter for the test base URL."""
     return Minter(codec, base_url=BASE_URL)

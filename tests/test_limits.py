@@ -149,7 +149,7 @@ def call_asgi(
 
 @pytest.fixture
 def codec() -> Codec:
-    """A codec under the test key."""
+    """A codec under the fixed test key (here, rather than conftest's fresh one)."""
     return Codec(KEY)
 
 
