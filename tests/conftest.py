@@ -89,12 +89,6 @@ def approval_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
 
 
 @pytest.fixture
-def codec() -> Codec:
-    """A codec under a fresh local key."""
-    return Codec(LocalKey.generate())
-
-
-@pytest.fixture
 def heartbeat_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
     """The approval machine whose waiting task needs a heartbeat every 60 s."""
     with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs, heartbeat_seconds=60) as machine:
@@ -107,6 +101,9 @@ def fresh_default_client() -> Iterator[None]:
     reset_default_client()
     yield
     reset_default_client()
+
+
+# --- the ready Lambda app ---------------------------------------------------------------------
 
 
 #: Every variable the configuration reads: ours and the original app's.
@@ -150,6 +147,15 @@ def no_encryption_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in [name for name in sys.modules if name.startswith("aws_encryption_sdk")]:
         monkeypatch.delitem(sys.modules, module)
     monkeypatch.setattr(builtins, "__import__", no_sdk)
+
+
+# --- keys: local and KMS in moto --------------------------------------------------------------
+
+
+@pytest.fixture
+def codec() -> Codec:
+    """A codec under a fresh local key."""
+    return Codec(LocalKey.generate())
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""Helpers shared by the tests (fixtures live in conftest.py)."""
+"""Helpers shared by the tests; fixtures live in conftest.py.
+
+Test data (tokens, the test key), the wire format written out by hand, fakes (clock, Step
+Functions client, call counters), KMS keys in moto, Lambda events, a server on loopback, log
+records, Markdown snippets and scripts.
+"""
 
 from __future__ import annotations
 
@@ -174,6 +179,23 @@ class FakeStepFunctions:
         return self._call("heartbeat", params)
 
 
+def record_sfn_calls(client: Any, *operations: str) -> list[tuple[str, dict[str, Any]]]:
+    """Spy on a boto3 Step Functions client: (operation, parameters) of each call it makes.
+
+    Only ``operations`` (such as ``"SendTaskSuccess"``) when given, else every call.
+    """
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    for event in [f"provide-client-params.sfn.{name}" for name in operations] or [
+        "provide-client-params.sfn"
+    ]:
+        client.meta.events.register(event, record)
+    return calls
+
+
 class KmsCalls:
     """Counts the KMS API calls a client makes, by operation (once per call whatever the retries).
 
@@ -226,23 +248,6 @@ def kms_backend(kind: str, key_id: str, **options: Any) -> KmsKey:
     if kind == "envelope":
         return KmsEnvelopeKey(key_id, **options)
     return KmsDerivedKey(key_id, **options)
-
-
-def record_sfn_calls(client: Any, *operations: str) -> list[tuple[str, dict[str, Any]]]:
-    """Spy on a boto3 Step Functions client: (operation, parameters) of each call it makes.
-
-    Only ``operations`` (such as ``"SendTaskSuccess"``) when given, else every call.
-    """
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        calls.append((model.name, dict(params)))
-
-    for event in [f"provide-client-params.sfn.{name}" for name in operations] or [
-        "provide-client-params.sfn"
-    ]:
-        client.meta.events.register(event, record)
-    return calls
 
 
 # --- Lambda events and the ready app -----------------------------------------------------------
