@@ -260,7 +260,8 @@ APP_BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1"
 
 def load_event(name: str) -> dict[str, Any]:
     """A fresh copy of the sample event ``tests/events/NAME.json``."""
-    return json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    return event
 
 
 def event_for(
