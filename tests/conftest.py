@@ -1,23 +1,31 @@
-"""Shared fixtures: fake AWS credentials, moto with real Step Functions executions."""
+"""Shared fixtures: fake AWS credentials, moto with real Step Functions executions, moto KMS keys.
+
+Plain helpers (test data, fakes, event and blob readers) are in helpers.py.
+"""
 
 from __future__ import annotations
 
+import builtins
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from helpers import APP_BASE_URL, REGION, new_kms_key, record_sfn_calls  # tests/ is on sys.path
+from sfn_callback_urls import Codec, LocalKey, _config
+from sfn_callback_urls._complete import default_client, reset_default_client
+from sfn_callback_urls.aws_lambda import reset_app
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_stepfunctions import SFNClient
-
-REGION = "us-east-1"
 
 
 class MotoClients(NamedTuple):
@@ -51,6 +59,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "AWS_ENDPOINT_URL_SFN",
         "AWS_ENDPOINT_URL_SQS",
         "AWS_ENDPOINT_URL_KMS",
+        "AWS_ENDPOINT_URL_SSM",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
@@ -77,6 +86,95 @@ def approval_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
     """The approval state machine in moto; running executions are stopped afterwards."""
     with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs) as machine:
         yield machine
+
+
+@pytest.fixture
+def heartbeat_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
+    """The approval machine whose waiting task needs a heartbeat every 60 s."""
+    with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs, heartbeat_seconds=60) as machine:
+        yield machine
+
+
+@pytest.fixture
+def fresh_default_client() -> Iterator[None]:
+    """The process-wide Step Functions client is forgotten before and after the test."""
+    reset_default_client()
+    yield
+    reset_default_client()
+
+
+# --- the ready Lambda app ---------------------------------------------------------------------
+
+
+#: Every variable the configuration reads: ours and the original app's.
+APP_VARIABLES = sorted({value for name, value in vars(_config).items() if name.startswith("ENV_")})
+
+
+@pytest.fixture
+def app_env(
+    monkeypatch: pytest.MonkeyPatch, moto_sfn: MotoClients, fresh_default_client: None
+) -> Iterator[pytest.MonkeyPatch]:
+    """The ready Lambda app on moto with a local key and APP_BASE_URL, every other variable cleared.
+
+    The app is rebuilt before and after; yields the monkeypatch, to change the environment (then
+    call ``reset_app()``).
+    """
+    for name in APP_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(_config.ENV_KEY, LocalKey.generate().to_string())
+    monkeypatch.setenv(_config.ENV_BASE_URL, APP_BASE_URL)
+    reset_app()
+    yield monkeypatch
+    reset_app()
+
+
+@pytest.fixture
+def sfn_calls(app_env: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every Step Functions call the ready app's client makes: (operation, parameters)."""
+    return record_sfn_calls(default_client())
+
+
+@pytest.fixture
+def no_encryption_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aws-encryption-sdk (the ``original`` extra) cannot be imported, as if not installed."""
+    real_import = builtins.__import__
+
+    def no_sdk(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "aws_encryption_sdk" or name.startswith("aws_encryption_sdk."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    for module in [name for name in sys.modules if name.startswith("aws_encryption_sdk")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setattr(builtins, "__import__", no_sdk)
+
+
+# --- keys: local and KMS in moto --------------------------------------------------------------
+
+
+@pytest.fixture
+def codec() -> Codec:
+    """A codec under a fresh local key."""
+    return Codec(LocalKey.generate())
+
+
+@pytest.fixture
+def kms(aws_env: None) -> Iterator[KMSClient]:
+    """A KMS client on moto (an account of its own: next to executions, use ``moto_sfn``'s)."""
+    with mock_aws():
+        yield boto3.client("kms", region_name=REGION)
+
+
+@pytest.fixture
+def symmetric_key(kms: KMSClient) -> str:
+    """The ARN of an ordinary symmetric KMS key (for the envelope backend)."""
+    return new_kms_key(kms, "envelope")
+
+
+@pytest.fixture
+def hmac_key(kms: KMSClient) -> str:
+    """The ARN of a KMS HMAC_256 key (for the derived backend)."""
+    return new_kms_key(kms, "derived")
 
 
 # --- hypothesis profiles: `ci` is thorough and reproducible, `dev` (the default) is quick ---------

@@ -24,7 +24,7 @@ import json
 import uuid
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import aws_encryption_sdk
 import botocore.session
@@ -32,7 +32,6 @@ from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
 
 __all__ = [
     "Suite",
-    "data_of",
     "mint_original_blob",
     "mint_original_url",
     "original_payload",
@@ -136,8 +135,3 @@ def mint_original_url(
         plaintext, kms_key_id=kms_key_id, suite=suite, botocore_session=botocore_session
     )
     return original_url(base_url, action["name"], action["type"], blob)
-
-
-def data_of(url: str) -> str:
-    """The decoded ``data`` parameter of a callback URL."""
-    return parse_qs(urlsplit(url).query)["data"][0]

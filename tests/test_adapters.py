@@ -8,7 +8,6 @@ import io
 import json
 from collections.abc import Iterable
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import load_event  # tests/ is on sys.path
 from sfn_callback_urls import adapters
 from sfn_callback_urls._contract import MAX_BODY_SIZE
 from sfn_callback_urls._handler import CallbackRequest, CallbackResponse
@@ -40,14 +40,8 @@ from sfn_callback_urls.adapters._lambda_events import (
 )
 from sfn_callback_urls.errors import UnsupportedEvent
 
-EVENTS = Path(__file__).parent / "events"
 BLOB = "EQTR0rKNAQ_a-b_c"
 JSON_BODY = b'{"decision": "ship it"}'
-
-
-def load_event(name: str) -> dict[str, Any]:
-    """A sample event from tests/events."""
-    return json.loads((EVENTS / f"{name}.json").read_text())
 
 
 def pairs(request: CallbackRequest) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import (
     CallbackHandler,
     CallbackRequest,
@@ -23,7 +24,7 @@ from sfn_callback_urls._complete import Completion
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 BASE = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
-TOKEN = base64.b64encode(bytes(range(256)) * 2).decode()
+TOKEN = synthetic_token()
 
 
 def _original_unencrypted_payload() -> str:

@@ -7,21 +7,24 @@ built from those URLs, as API Gateway, a function URL or an ALB would deliver th
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 import pytest
 
+from helpers import (  # tests/ is on sys.path
+    APP_BASE_URL,
+    answer_json,
+    blob_of,
+    blog_request,
+    create_event,
+    event_for,
+)
 from sfn_callback_urls import Codec, LocalKey, Minter, SuccessAction
 from sfn_callback_urls._claims import utcnow
-from sfn_callback_urls._complete import default_client, reset_default_client
 from sfn_callback_urls._config import (
     ENV_BASE_URL,
     ENV_CONFIRM_GET,
@@ -29,7 +32,6 @@ from sfn_callback_urls._config import (
     ENV_ENABLE_POST_ACTIONS,
     ENV_KEY,
     ENV_KEY_ID,
-    ENV_PARAMETER,
     ENV_PURPOSE,
     ENV_WRAPPED_KEY,
     Settings,
@@ -43,134 +45,7 @@ from sfn_callback_urls.aws_lambda import (
 from sfn_callback_urls.errors import ConfigurationError
 from sfn_callback_urls.testing import ApprovalMachine
 
-EVENTS = Path(__file__).parent / "events"
-BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1"
-ALL_VARIABLES = (
-    ENV_KEY,
-    ENV_WRAPPED_KEY,
-    ENV_PARAMETER,
-    ENV_KEY_ID,
-    ENV_PURPOSE,
-    ENV_BASE_URL,
-    ENV_ENABLE_OUTPUT_PARAMETERS,
-    ENV_ENABLE_POST_ACTIONS,
-    ENV_CONFIRM_GET,
-)
 SOURCES = ["apigw_v1", "apigw_v2", "function_url", "alb", "alb_multivalue"]
-
-
-def load_event(name: str) -> dict[str, Any]:
-    """A sample event from tests/events."""
-    return json.loads((EVENTS / f"{name}.json").read_text())
-
-
-def event_for(
-    url: str,
-    source: str = "apigw_v1",
-    *,
-    method: str = "GET",
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """The Lambda event ``source`` would deliver for a request to ``url``.
-
-    Built from the sample event of that source, with the URL's path and query in the source's
-    own shape: decoded (multi-)values for REST, ``rawQueryString`` for 2.0, still URL-encoded
-    values for ALB.
-    """
-    parts = urlsplit(url)
-    decoded: dict[str, list[str]] = {}
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        decoded.setdefault(name, []).append(value)
-    raw: dict[str, list[str]] = {}
-    for item in filter(None, parts.query.split("&")):
-        name, _, value = item.partition("=")
-        raw.setdefault(name, []).append(value)
-    head = {"accept": "application/json", **(headers or {})}
-    text = None if body is None else body.decode()
-    event = load_event(source)
-    if source == "apigw_v1":
-        event.update(
-            httpMethod=method,
-            path=parts.path.removeprefix("/v1"),
-            queryStringParameters={name: values[-1] for name, values in decoded.items()},
-            multiValueQueryStringParameters=decoded,
-            headers=head,
-            multiValueHeaders={name: [value] for name, value in head.items()},
-            body=text,
-        )
-        event["requestContext"].update(httpMethod=method, path=parts.path)
-    elif source in ("apigw_v2", "function_url"):
-        event.update(
-            rawPath=parts.path,
-            rawQueryString=parts.query,
-            queryStringParameters={name: ",".join(values) for name, values in decoded.items()},
-            headers=head,
-            body=text,
-        )
-        event.pop("cookies")
-        event["requestContext"]["http"].update(method=method, path=parts.path)
-    elif source == "alb":
-        event.update(
-            httpMethod=method,
-            path=parts.path,
-            queryStringParameters={name: values[-1] for name, values in raw.items()},
-            headers=head,
-            body=text or "",
-        )
-    else:  # alb_multivalue: every value, and a base64 body
-        event.update(
-            httpMethod=method,
-            path=parts.path,
-            multiValueQueryStringParameters=raw,
-            multiValueHeaders={name: [value] for name, value in head.items()},
-            body=base64.b64encode(body or b"").decode(),
-        )
-    return event
-
-
-def blog_request(token: str, **extra: Any) -> dict[str, Any]:
-    """The blog post's create-URLs request."""
-    return {
-        "token": token,
-        "actions": [
-            {"name": "approve", "type": "success", "output": {"name_in_output": "Ben"}},
-            {"name": "reject", "type": "failure", "error": "rejected", "cause": "Ben rejected it"},
-        ],
-        **extra,
-    }
-
-
-def answer_json(answer: dict[str, Any]) -> Any:
-    """The JSON body of a Lambda HTTP answer."""
-    body = answer["body"]
-    return json.loads(base64.b64decode(body) if answer["isBase64Encoded"] else body)
-
-
-@pytest.fixture
-def lambda_env(monkeypatch: pytest.MonkeyPatch, moto_sfn: Any) -> Iterator[pytest.MonkeyPatch]:
-    """A local key and the base URL in the environment; the app and client caches cleared."""
-    for name in ALL_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(ENV_KEY, LocalKey.generate().to_string())
-    monkeypatch.setenv(ENV_BASE_URL, BASE_URL)
-    reset_app()
-    reset_default_client()
-    yield monkeypatch
-    reset_app()
-    reset_default_client()
-
-
-@pytest.fixture
-def failure_calls(lambda_env: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The parameters of every SendTaskFailure the app's Step Functions client makes."""
-    calls: list[dict[str, Any]] = []
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        calls.append(dict(params))
-
-    default_client().meta.events.register("provide-client-params.sfn.SendTaskFailure", record)
-    return calls
 
 
 def start_and_mint(machine: ApprovalMachine, **extra: Any) -> tuple[str, dict[str, Any]]:
@@ -186,12 +61,12 @@ def start_and_mint(machine: ApprovalMachine, **extra: Any) -> tuple[str, dict[st
 # --- the blog post's flow ------------------------------------------------------------------------
 
 
-def test_blog_flow_approve(lambda_env: Any, approval_machine: ApprovalMachine) -> None:
+def test_blog_flow_approve(app_env: Any, approval_machine: ApprovalMachine) -> None:
     """Approve through API Gateway: the execution succeeds with the blog's output."""
     execution_arn, created = start_and_mint(approval_machine)
     assert set(created) == {"transaction_id", "urls"}
     approve = created["urls"]["approve"]
-    assert approve.startswith(f"{BASE_URL}/respond?action=approve&type=success&data=")
+    assert approve.startswith(f"{APP_BASE_URL}/respond?action=approve&type=success&data=")
     assert len(approve) < 1024
 
     answer = process_callback_handler(event_for(approve), None)
@@ -209,7 +84,7 @@ def test_blog_flow_approve(lambda_env: Any, approval_machine: ApprovalMachine) -
 
 
 def test_blog_flow_reject(
-    lambda_env: Any, approval_machine: ApprovalMachine, failure_calls: list[dict[str, Any]]
+    app_env: Any, approval_machine: ApprovalMachine, sfn_calls: list[tuple[str, dict[str, Any]]]
 ) -> None:
     """Reject: the task fails with the blog's error and cause, which the machine catches.
 
@@ -223,12 +98,13 @@ def test_blog_flow_reject(
     assert execution["status"] == "SUCCEEDED"  # the Catch on "rejected" leads to the confirmation
     assert json.loads(execution["output"])["output"]["Error"] == "rejected"
     assert approval_machine.confirmation()["Error"] == "rejected"
-    assert [(call["error"], call["cause"]) for call in failure_calls] == [
+    failures = [params for name, params in sfn_calls if name == "SendTaskFailure"]
+    assert [(call["error"], call["cause"]) for call in failures] == [
         ("rejected", "Ben rejected it")
     ]
 
 
-def test_second_click_is_409(lambda_env: Any, approval_machine: ApprovalMachine) -> None:
+def test_second_click_is_409(app_env: Any, approval_machine: ApprovalMachine) -> None:
     """Clicking approve again after the execution finished answers 409 TaskAlreadyCompleted."""
     execution_arn, created = start_and_mint(approval_machine)
     approve = event_for(created["urls"]["approve"])
@@ -241,7 +117,7 @@ def test_second_click_is_409(lambda_env: Any, approval_machine: ApprovalMachine)
 
 @pytest.mark.parametrize("source", SOURCES[1:])
 def test_approve_through_every_event_source(
-    lambda_env: Any, approval_machine: ApprovalMachine, source: str
+    app_env: Any, approval_machine: ApprovalMachine, source: str
 ) -> None:
     """HTTP API, function URL and ALB (both header modes) complete the task the same way."""
     execution_arn, created = start_and_mint(approval_machine)
@@ -254,7 +130,7 @@ def test_approve_through_every_event_source(
     assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
 
 
-def test_a_browser_gets_html(lambda_env: Any, approval_machine: ApprovalMachine) -> None:
+def test_a_browser_gets_html(app_env: Any, approval_machine: ApprovalMachine) -> None:
     """A browser's Accept header gets the HTML page, sent as text."""
     execution_arn, created = start_and_mint(approval_machine)
     event = event_for(created["urls"]["approve"], headers={"accept": "text/html,*/*;q=0.8"})
@@ -273,19 +149,19 @@ def tamper(url: str) -> str:
 
 
 def test_bad_urls_are_refused_and_the_task_waits(
-    lambda_env: Any, approval_machine: ApprovalMachine
+    app_env: Any, approval_machine: ApprovalMachine
 ) -> None:
     """Tampered, expired, mismatched and foreign URLs get 4xx, never 500, and complete nothing."""
     execution_arn, created = start_and_mint(approval_machine)
     approve, reject = created["urls"]["approve"], created["urls"]["reject"]
     app = get_app()
-    token = app.codec.open(dict(parse_qsl(urlsplit(approve).query))["data"]).token
+    token = app.codec.open(blob_of(approve)).token
     past = utcnow() - timedelta(hours=2)
     expired_request = blog_request(token, expiration=(past + timedelta(hours=1)).isoformat())
     expired = app.create_urls(expired_request, now=past).urls["approve"]
     only_approve = [SuccessAction(name="approve", output={})]
-    foreign = Minter(Codec(LocalKey.generate()), base_url=BASE_URL).mint(token, only_approve)
-    other_purpose = Minter(Codec(app.codec.keyring, purpose="another-app"), base_url=BASE_URL)
+    foreign = Minter(Codec(LocalKey.generate()), base_url=APP_BASE_URL).mint(token, only_approve)
+    other_purpose = Minter(Codec(app.codec.keyring, purpose="another-app"), base_url=APP_BASE_URL)
     misdirected = other_purpose.mint(token, only_approve)
 
     cases = {
@@ -313,42 +189,22 @@ def test_bad_urls_are_refused_and_the_task_waits(
 # --- creating URLs over HTTP ---------------------------------------------------------------------
 
 
-def create_event(
-    body: bytes | str,
-    source: str = "apigw_v1",
-    *,
-    method: str = "POST",
-    content_type: str | None = "application/json",
-    base64_body: bool = False,
-) -> dict[str, Any]:
-    """A POST /urls event from API Gateway (REST or HTTP API) or a function URL."""
-    data = body.encode() if isinstance(body, str) else body
-    headers = {} if content_type is None else {"content-type": content_type}
-    path = "/urls" if source == "function_url" else "/v1/urls"
-    event = event_for(f"https://example.invalid{path}", source, method=method, headers=headers)
-    event["body"] = base64.b64encode(data).decode() if base64_body else data.decode()
-    event["isBase64Encoded"] = base64_body
-    if source == "apigw_v1":
-        event["resource"] = "/urls"
-    return event
-
-
 @pytest.mark.parametrize(
     ("source", "base_url"),
     [
-        ("apigw_v1", BASE_URL),
+        ("apigw_v1", APP_BASE_URL),
         ("apigw_v2", "https://r3pmxmplak.execute-api.us-east-2.amazonaws.com/v1"),
         ("function_url", "https://a5b2xmpl3vdsevqzzmoyrxmpl40qwsbr.lambda-url.us-west-2.on.aws"),
     ],
 )
 def test_create_over_http_derives_the_base_url(
-    lambda_env: pytest.MonkeyPatch,
+    app_env: pytest.MonkeyPatch,
     approval_machine: ApprovalMachine,
     source: str,
     base_url: str,
 ) -> None:
     """POST /urls answers 200 with URLs under the API's own address, and they work."""
-    lambda_env.delenv(ENV_BASE_URL)
+    app_env.delenv(ENV_BASE_URL)
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
     answer = create_urls_handler(create_event(json.dumps(blog_request(token)), source), None)
@@ -361,13 +217,13 @@ def test_create_over_http_derives_the_base_url(
     assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
 
 
-def test_create_over_http_prefers_the_configured_base_url(lambda_env: Any) -> None:
+def test_create_over_http_prefers_the_configured_base_url(app_env: Any) -> None:
     """CALLBACK_BASE_URL wins over the address derived from the event."""
     answer = create_urls_handler(create_event(json.dumps(blog_request("t" * 40))), None)
-    assert answer_json(answer)["urls"]["approve"].startswith(f"{BASE_URL}/respond?")
+    assert answer_json(answer)["urls"]["approve"].startswith(f"{APP_BASE_URL}/respond?")
 
 
-def test_the_request_base_url_wins(lambda_env: Any) -> None:
+def test_the_request_base_url_wins(app_env: Any) -> None:
     """A request's own base_url is used, as in the original (another deployment, a proxy)."""
     request = blog_request("t" * 40, base_url="https://callbacks.example.com/x")
     created = create_urls_handler(request, None)
@@ -376,7 +232,7 @@ def test_the_request_base_url_wins(lambda_env: Any) -> None:
     assert answer_json(answer)["urls"]["reject"].startswith("https://callbacks.example.com/x/")
 
 
-def test_create_over_http_base64_body(lambda_env: Any) -> None:
+def test_create_over_http_base64_body(app_env: Any) -> None:
     """A base64-encoded request body is decoded first."""
     event = create_event(json.dumps(blog_request("t" * 40)), base64_body=True)
     answer = create_urls_handler(event, None)
@@ -412,7 +268,7 @@ def test_create_over_http_base64_body(lambda_env: Any) -> None:
     ],
 )
 def test_create_over_http_bad_input_is_4xx(
-    lambda_env: Any, event: dict[str, Any], status: int, code: str
+    app_env: Any, event: dict[str, Any], status: int, code: str
 ) -> None:
     """Bad input is answered with the error JSON and a 4xx status, never a 500."""
     answer = create_urls_handler(event, None)
@@ -422,7 +278,7 @@ def test_create_over_http_bad_input_is_4xx(
         assert answer["headers"]["Allow"] == "POST"
 
 
-def test_create_over_http_with_a_broken_integration(lambda_env: Any) -> None:
+def test_create_over_http_with_a_broken_integration(app_env: Any) -> None:
     """A body flagged base64 that is not (only a broken integration sends one) is answered."""
     event = create_event("{}")
     event.update(body="not base64!", isBase64Encoded=True)
@@ -431,7 +287,7 @@ def test_create_over_http_with_a_broken_integration(lambda_env: Any) -> None:
     assert answer_json(answer)["error"] == "UnsupportedEvent"
 
 
-def test_create_without_content_type_is_accepted(lambda_env: Any) -> None:
+def test_create_without_content_type_is_accepted(app_env: Any) -> None:
     """A body without Content-Type is parsed as JSON."""
     answer = create_urls_handler(
         create_event(json.dumps(blog_request("t" * 40)), content_type=None), None
@@ -442,7 +298,7 @@ def test_create_without_content_type_is_accepted(lambda_env: Any) -> None:
 # --- direct invocation ---------------------------------------------------------------------------
 
 
-def test_direct_invocation_with_expiration(lambda_env: Any) -> None:
+def test_direct_invocation_with_expiration(app_env: Any) -> None:
     """The response JSON carries the expiration in UTC, as the original's did."""
     expiration = (utcnow() + timedelta(days=7)).replace(microsecond=0)
     created = create_urls_handler(blog_request("t" * 40, expiration=expiration.isoformat()), None)
@@ -492,9 +348,7 @@ def test_direct_invocation_with_expiration(lambda_env: Any) -> None:
         (None, "InvalidRequest"),
     ],
 )
-def test_direct_invocation_errors_are_returned(
-    lambda_env: Any, request_json: Any, code: str
-) -> None:
+def test_direct_invocation_errors_are_returned(app_env: Any, request_json: Any, code: str) -> None:
     """Errors come back as {"transaction_id", "error", "message"}, returned as in the original."""
     result = create_urls_handler(request_json, None)
     assert list(result) == ["transaction_id", "error", "message"]
@@ -502,9 +356,9 @@ def test_direct_invocation_errors_are_returned(
     assert result["error"] == code
 
 
-def test_direct_invocation_needs_a_base_url(lambda_env: pytest.MonkeyPatch) -> None:
+def test_direct_invocation_needs_a_base_url(app_env: pytest.MonkeyPatch) -> None:
     """Without CALLBACK_BASE_URL or a base_url in the request, the error says what to set."""
-    lambda_env.delenv(ENV_BASE_URL)
+    app_env.delenv(ENV_BASE_URL)
     reset_app()
     result = create_urls_handler(blog_request("t" * 40), None)
     assert result["error"] == "ConfigurationError"
@@ -515,11 +369,11 @@ def test_direct_invocation_needs_a_base_url(lambda_env: pytest.MonkeyPatch) -> N
 
 
 def test_missing_key_is_a_clear_configuration_error(
-    lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
 ) -> None:
     """No key: every entry point answers ConfigurationError naming the variables to set."""
     execution_arn, created = start_and_mint(approval_machine)
-    lambda_env.delenv(ENV_KEY)
+    app_env.delenv(ENV_KEY)
     reset_app()
 
     direct = create_urls_handler(blog_request("t" * 40), None)
@@ -536,20 +390,20 @@ def test_missing_key_is_a_clear_configuration_error(
     assert approval_machine.wait_for_status(execution_arn, {"RUNNING"})["status"] == "RUNNING"
 
 
-def test_configuration_failures_are_not_cached(lambda_env: pytest.MonkeyPatch) -> None:
+def test_configuration_failures_are_not_cached(app_env: pytest.MonkeyPatch) -> None:
     """After a configuration error the next invocation reads the environment again."""
     key = LocalKey.generate().to_string()
-    lambda_env.delenv(ENV_KEY)
+    app_env.delenv(ENV_KEY)
     reset_app()
     assert create_urls_handler(blog_request("t" * 40), None)["error"] == "ConfigurationError"
-    lambda_env.setenv(ENV_KEY, key)
+    app_env.setenv(ENV_KEY, key)
     assert "urls" in create_urls_handler(blog_request("t" * 40), None)
 
 
-def test_configuration_is_read_once(lambda_env: pytest.MonkeyPatch) -> None:
+def test_configuration_is_read_once(app_env: pytest.MonkeyPatch) -> None:
     """The app is built once per process; reset_app forgets it."""
     app = get_app()
-    lambda_env.setenv(ENV_KEY, LocalKey.generate().to_string())
+    app_env.setenv(ENV_KEY, LocalKey.generate().to_string())
     assert get_app() is app
     reset_app()
     assert get_app() is not app
@@ -604,31 +458,31 @@ def test_bad_key_configuration_names_the_variable(
         assert name in raised.value.message
 
 
-def test_bad_base_url_names_the_variable(lambda_env: pytest.MonkeyPatch) -> None:
+def test_bad_base_url_names_the_variable(app_env: pytest.MonkeyPatch) -> None:
     """An invalid CALLBACK_BASE_URL is a configuration error that names it."""
-    lambda_env.setenv(ENV_BASE_URL, "ftp://example.com/x?y")
+    app_env.setenv(ENV_BASE_URL, "ftp://example.com/x?y")
     reset_app()
     result = create_urls_handler(blog_request("t" * 40), None)
     assert result["error"] == "ConfigurationError"
     assert result["message"].startswith(ENV_BASE_URL)
 
 
-def test_purpose_keeps_deployments_apart(lambda_env: pytest.MonkeyPatch) -> None:
+def test_purpose_keeps_deployments_apart(app_env: pytest.MonkeyPatch) -> None:
     """URLs minted under one SFN_CALLBACK_URLS_PURPOSE are refused under another."""
-    lambda_env.setenv(ENV_PURPOSE, "approvals")
+    app_env.setenv(ENV_PURPOSE, "approvals")
     reset_app()
     approve = create_urls_handler(blog_request("t" * 40), None)["urls"]["approve"]
-    lambda_env.setenv(ENV_PURPOSE, "invoices")
+    app_env.setenv(ENV_PURPOSE, "invoices")
     reset_app()
     answer = process_callback_handler(event_for(approve), None)
     assert (answer["statusCode"], answer_json(answer)["error"]) == (400, "InvalidPayload")
 
 
-def test_kms_key(lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
+def test_kms_key(app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
     """KEY_ID seals with KMS envelope encryption; the blog flow works the same."""
     key_arn = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
-    lambda_env.delenv(ENV_KEY)
-    lambda_env.setenv(ENV_KEY_ID, key_arn)
+    app_env.delenv(ENV_KEY)
+    app_env.setenv(ENV_KEY_ID, key_arn)
     reset_app()
     execution_arn, created = start_and_mint(approval_machine)
     answer = process_callback_handler(event_for(created["urls"]["approve"]), None)
@@ -637,12 +491,12 @@ def test_kms_key(lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachi
 
 
 def test_kms_key_mints_and_local_keys_still_open(
-    lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
 ) -> None:
     """With KEY_ID and a local keyring, KMS mints and URLs of the local key keep working."""
     execution_arn, created = start_and_mint(approval_machine)
     key_arn = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
-    lambda_env.setenv(ENV_KEY_ID, key_arn)
+    app_env.setenv(ENV_KEY_ID, key_arn)
     reset_app()
     assert len(get_app().settings.keyring) == 2
     answer = process_callback_handler(event_for(created["urls"]["approve"]), None)
@@ -653,9 +507,9 @@ def test_kms_key_mints_and_local_keys_still_open(
 # --- optional features ---------------------------------------------------------------------
 
 
-def test_post_action(lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
+def test_post_action(app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
     """With ENABLE_POST_ACTIONS, a POSTed JSON body becomes the task output."""
-    lambda_env.setenv(ENV_ENABLE_POST_ACTIONS, "true")
+    app_env.setenv(ENV_ENABLE_POST_ACTIONS, "true")
     reset_app()
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
@@ -694,11 +548,9 @@ def test_post_action(lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalM
     assert json.loads(execution["output"])["output"] == {"decision": "ship it"}
 
 
-def test_output_parameters(
-    lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
-) -> None:
+def test_output_parameters(app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
     """With ENABLE_OUTPUT_PARAMETERS, query parameters fill the output's templates."""
-    lambda_env.setenv(ENV_ENABLE_OUTPUT_PARAMETERS, "yes")
+    app_env.setenv(ENV_ENABLE_OUTPUT_PARAMETERS, "yes")
     reset_app()
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
@@ -714,9 +566,9 @@ def test_output_parameters(
     assert json.loads(execution["output"])["output"] == {"by": "Ada L"}
 
 
-def test_confirm_get(lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
+def test_confirm_get(app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine) -> None:
     """With CONFIRM_GET, a GET only asks; the POST it leads to completes the task."""
-    lambda_env.setenv(ENV_CONFIRM_GET, "true")
+    app_env.setenv(ENV_CONFIRM_GET, "true")
     reset_app()
     execution_arn, created = start_and_mint(approval_machine)
     approve = created["urls"]["approve"]
@@ -733,7 +585,7 @@ def test_confirm_get(lambda_env: pytest.MonkeyPatch, approval_machine: ApprovalM
 # --- routing -------------------------------------------------------------------------------------
 
 
-def test_other_paths_are_404(lambda_env: Any) -> None:
+def test_other_paths_are_404(app_env: Any) -> None:
     """A function URL or ALB sends every path: only .../respond is the callback."""
     for source in ("function_url", "alb"):
         answer = process_callback_handler(
@@ -743,6 +595,6 @@ def test_other_paths_are_404(lambda_env: Any) -> None:
         assert answer_json(answer)["error"] == "NotFound"
 
 
-def test_non_http_event_for_callbacks(lambda_env: Any) -> None:
+def test_non_http_event_for_callbacks(app_env: Any) -> None:
     """A direct invocation of the callback function is answered with an error, not a crash."""
     assert process_callback_handler({"hello": "world"}, None)["error"] == "UnsupportedEvent"

@@ -5,14 +5,13 @@ The benchmark uses the public API only; these tests keep it working while module
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from helpers import import_file  # tests/ is on sys.path
 from sfn_callback_urls import aws_lambda
 
 BENCH_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
@@ -21,13 +20,7 @@ BENCH_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
     """``benchmarks/bench.py`` imported as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("sfn_callback_urls_bench", BENCH_PY)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return import_file(BENCH_PY, "sfn_callback_urls_bench")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -13,7 +12,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,10 +19,10 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import _cli as cli
 from sfn_callback_urls import _demo as demo_module
 from sfn_callback_urls._codec import Codec, Mode
-from sfn_callback_urls._complete import reset_default_client
 from sfn_callback_urls._config import ENV_KEY
 from sfn_callback_urls._models import parse_action
 from sfn_callback_urls._urls import Minter
@@ -35,8 +33,7 @@ if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
 BASE_URL = "https://callbacks.example.com/prod"
-# A synthetic token shaped like a real one: ~700 characters of standard base64.
-TOKEN = base64.b64encode(b"\xfb\xff" + os.urandom(520)).decode()
+TOKEN = synthetic_token()
 APPROVE = {"name": "approve", "type": "success", "output": {"name_in_output": "Ben"}}
 REJECT = {"name": "reject", "type": "failure", "error": "rejected", "cause": "Ben said no"}
 
@@ -53,14 +50,6 @@ def key(monkeypatch: pytest.MonkeyPatch) -> str:
 def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """No key in the environment."""
     monkeypatch.delenv(ENV_KEY, raising=False)
-
-
-@pytest.fixture
-def fresh_default_client() -> Iterator[None]:
-    """`serve` builds the process-wide client: forget it before and after."""
-    reset_default_client()
-    yield
-    reset_default_client()
 
 
 def run(

@@ -10,7 +10,6 @@ import base64
 import json
 import math
 import random
-import struct
 import uuid
 import zlib
 from datetime import datetime, timedelta, timezone
@@ -21,6 +20,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import (  # tests/ is on sys.path
+    BENCH_TOKEN,
+    FIXED,
+    KEY,
+    KEY_SECRET,
+    associated_data,
+    b64url,
+    unb64url,
+    wire_header,
+)
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._codec import Codec, Mode, _b64decode_canonical, _encode_plaintext
 from sfn_callback_urls._models import (
@@ -40,31 +49,15 @@ VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text("utf-8"))["vec
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 TID = "7d0c4a52-0d6e-4f3b-8f0e-2b8f1c9f4a10"
-SECRET = bytes(range(32))
-KEY = LocalKey(SECRET, key_id=bytes.fromhex("0badc0de"))
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
-#: The benchmark token: standard base64 of 512 bytes, 684 characters, as real tokens are.
-BENCH_TOKEN = base64.b64encode(
-    b"\x00\x00\x00\x2a\x00\x00\x00\x02" + bytes(8) + random.Random(512).randbytes(496)  # noqa: S311 - a fixed, known token
-).decode("ascii")
 BLOG_APPROVE = SuccessAction(name="approve", output={"name_in_output": "Ben"})
 BLOG_REJECT = FailureAction(name="reject", error="rejected", cause="Ben rejected it")
 
-# The layout of version 1, written out again here from codec.py's docstring (not imported).
-FIXED = struct.Struct(">BB16sIIH")  # flags, type, tid, iat, exp, len(token)
+# The layout of version 1, written out again from codec.py's docstring (not imported); FIXED,
+# the header and the associated data are in helpers.py.
 FLAG_TOKEN_RAW, FLAG_DEFLATED, FLAG_OUTPUT_PARAMETERS = 0x01, 0x02, 0x04
 TYPE_CODES = {"success": 1, "failure": 2, "heartbeat": 3, "post": 4}
 NONCE, TAG = 12, 16
-
-
-def b64url(raw: bytes) -> str:
-    """Unpadded base64url."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def unb64url(text: str) -> bytes:
-    """Inverse of :func:`b64url`."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def utc(text: str | None) -> datetime | None:
@@ -93,28 +86,19 @@ def vector_codec(vector: dict[str, Any]) -> Codec:
     return Codec(key, mode=Mode[vector["mode"]], purpose=vector["purpose"])
 
 
-def header(mode: Mode, key_id: bytes) -> bytes:
-    """``format || len(kid) || kid || len(kh) || kh`` for a local key (empty ``kh``)."""
-    return bytes((0x10 | mode, len(key_id))) + key_id + b"\x00"
-
-
-def context(purpose: str, head: bytes) -> bytes:
-    """``len(purpose)(2) || purpose || header``: the associated data."""
-    raw = purpose.encode("utf-8")
-    return struct.pack(">H", len(raw)) + raw + head
-
-
 def open_by_hand(blob: str, key: LocalKey, mode: Mode, purpose: str = "sfn-callback-urls") -> bytes:
     """The plaintext of a local-key blob, opened following the format, not the codec."""
     raw = unb64url(blob)
-    head = header(mode, key.key_id)
+    head = wire_header(mode, key.key_id)
     assert raw.startswith(head)
     _, data_key = key.mint_key(purpose)
     if mode is Mode.ENCRYPTED:
         nonce = raw[len(head) : len(head) + NONCE]
-        return data_key.aead.decrypt(nonce, raw[len(head) + NONCE :], context(purpose, head))
+        return data_key.aead.decrypt(
+            nonce, raw[len(head) + NONCE :], associated_data(purpose, head)
+        )
     plaintext, tag = raw[len(head) : -TAG], raw[-TAG:]
-    assert data_key.mac(context(purpose, head) + plaintext)[:TAG] == tag
+    assert data_key.mac(associated_data(purpose, head) + plaintext)[:TAG] == tag
     return plaintext
 
 
@@ -181,9 +165,9 @@ def test_vector_is_assembled_as_the_format_says(vector: dict[str, Any]) -> None:
     key = LocalKey.from_string(vector["key"])
     mode = Mode[vector["mode"]]
     plaintext = bytes.fromhex(vector["plaintext"])
-    head = header(mode, key.key_id)
+    head = wire_header(mode, key.key_id)
     _, data_key = key.mint_key(vector["purpose"])
-    aad = context(vector["purpose"], head)
+    aad = associated_data(vector["purpose"], head)
     if mode is Mode.ENCRYPTED:
         nonce = bytes.fromhex(vector["nonce"])
         sealed = nonce + data_key.aead.encrypt(nonce, plaintext, aad)
@@ -305,7 +289,9 @@ def test_other_tokens_travel_as_text(token: str) -> None:
 @pytest.mark.parametrize("mode", [Mode.ENCRYPTED, Mode.SIGNED])
 def test_blob_length_follows_the_token_encoding(mode: Mode) -> None:
     """A 684-char canonical token costs 512 bytes in a blob; the same length as text costs 684."""
-    overhead = {Mode.ENCRYPTED: NONCE + TAG, Mode.SIGNED: TAG}[mode] + len(header(mode, KEY.key_id))
+    overhead = {Mode.ENCRYPTED: NONCE + TAG, Mode.SIGNED: TAG}[mode] + len(
+        wire_header(mode, KEY.key_id)
+    )
     text_token = BENCH_TOKEN.replace("+", "-").replace("/", "_")  # same length, URL-safe: text
     assert len(text_token) == len(BENCH_TOKEN) == 684
     codec = Codec(KEY, mode=mode)
@@ -339,7 +325,7 @@ def test_compressible_actions_are_deflated_and_shorter() -> None:
     uncompressed = FIXED.size + len(b"t") + len(action_json(action))
     assert len(plaintext) < uncompressed
     blob = Codec(KEY).seal(claims)
-    overhead = len(header(Mode.ENCRYPTED, KEY.key_id)) + NONCE + TAG
+    overhead = len(wire_header(Mode.ENCRYPTED, KEY.key_id)) + NONCE + TAG
     assert len(blob) < math.ceil((overhead + uncompressed) * 4 / 3)
     assert Codec(KEY).open(blob, now=NOW) == claims
 
@@ -461,10 +447,10 @@ def test_local_key_limits() -> None:
             LocalKey(secret)
     for key_id in (b"", bytes(33)):
         with pytest.raises(ConfigurationError):
-            LocalKey(SECRET, key_id=key_id)
+            LocalKey(KEY_SECRET, key_id=key_id)
     with pytest.raises(ConfigurationError):
-        LocalKey(SECRET, key_id=b"eight ids").to_string()
-    assert LocalKey(SECRET).key_id == LocalKey(SECRET).key_id  # derived, deterministic
+        LocalKey(KEY_SECRET, key_id=b"eight ids").to_string()
+    assert LocalKey(KEY_SECRET).key_id == LocalKey(KEY_SECRET).key_id  # derived, deterministic
 
 
 # --- what reprs never show -----------------------------------------------------------------------
@@ -478,11 +464,11 @@ def test_reprs_never_show_secrets_or_tokens() -> None:
     blob = codec.seal(claims)
     query = CallbackQuery.parse(f"action=approve&data={blob}")
     secrets = [
-        SECRET.hex(),
-        b64url(SECRET)[:20],
+        KEY_SECRET.hex(),
+        b64url(KEY_SECRET)[:20],
         KEY.to_string(),
         KEY.to_string()[7:27],
-        repr(SECRET)[2:20],
+        repr(KEY_SECRET)[2:20],
         token,
         token[:20],
         blob,
@@ -491,7 +477,7 @@ def test_reprs_never_show_secrets_or_tokens() -> None:
     objects = [
         KEY,
         codec.keyring,
-        DataKey(SECRET),
+        DataKey(KEY_SECRET),
         KEY.mint_key("p")[1],
         codec,
         Codec(KEY, mode=Mode.SIGNED),

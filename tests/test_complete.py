@@ -9,7 +9,6 @@ raises before any response exists (network failures).
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import subprocess
@@ -33,6 +32,12 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
+from helpers import (  # tests/ is on sys.path
+    REGION,
+    FakeStepFunctions,
+    record_sfn_calls,
+    synthetic_token,
+)
 from sfn_callback_urls._complete import (
     Completion,
     complete,
@@ -53,10 +58,12 @@ from sfn_callback_urls.errors import (
 )
 from sfn_callback_urls.testing import ApprovalMachine
 
-REGION = "us-east-1"  # as set by the aws_env fixture
-# A realistic task token: 512 random-looking bytes as standard base64 (684 characters).
-LONG_TOKEN = base64.b64encode(bytes((i * 167 + 13) % 256 for i in range(512))).decode()
+#: No test sees another's process-wide client.
+pytestmark = pytest.mark.usefixtures("fresh_default_client")
+
+LONG_TOKEN = synthetic_token()
 ALREADY_COMPLETED_CODES = ["InvalidToken", "TaskDoesNotExist", "TaskTimedOut"]
+SEND_TASK = ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
 OPERATIONS = {
     "success": "send_task_success",
     "failure": "send_task_failure",
@@ -82,26 +89,6 @@ def assert_token_kept_secret(error: BaseException, token: str) -> None:
     if isinstance(error, SfnCallbackUrlsError):
         assert token not in error.message
         assert token not in json.dumps(error.to_dict())
-
-
-def record_calls(client: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Spy on a boto3 Step Functions client: each SendTask* call's operation and parameters."""
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        calls.append((model.name, dict(params)))
-
-    for operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
-        client.meta.events.register(f"before-parameter-build.sfn.{operation}", record)
-    return calls
-
-
-@pytest.fixture(autouse=True)
-def _fresh_default_client() -> Iterator[None]:
-    """No test sees another's process-wide client."""
-    reset_default_client()
-    yield
-    reset_default_client()
 
 
 @pytest.fixture
@@ -137,7 +124,7 @@ def test_approve_succeeds_with_output(approval_machine: ApprovalMachine, moto_sf
 
 def test_reject_is_caught_and_confirmed(approval_machine: ApprovalMachine, moto_sfn: Any) -> None:
     """A rejection is caught as error "rejected" (moto drops cause: asserted on the call)."""
-    calls = record_calls(moto_sfn.stepfunctions)
+    calls = record_sfn_calls(moto_sfn.stepfunctions, *SEND_TASK)
     execution_arn = approval_machine.start(name="Ben")
     token, _ = approval_machine.wait_for_token()
 
@@ -223,43 +210,48 @@ def test_default_client_completes_a_real_execution(approval_machine: ApprovalMac
 # --- what is sent (client seam) -----------------------------------------------------------------
 
 
-def test_success_sends_compact_unescaped_json(sfn_client: Any, stubber: Stubber) -> None:
-    """A success sends the output as compact JSON, non-ASCII characters kept as they are."""
-    output = {"name_in_output": "Benoît", "n": [1, 2.5, None]}
-    stubber.add_response(
-        "send_task_success",
-        {},
-        {"taskToken": LONG_TOKEN, "output": '{"name_in_output":"Benoît","n":[1,2.5,null]}'},
-    )
-    complete(Completion.success(LONG_TOKEN, output), client=sfn_client)
-
-
 @pytest.mark.parametrize(
     ("completion", "expected"),
     [
-        (Completion.failure(LONG_TOKEN), {}),
-        (Completion.failure(LONG_TOKEN, error="rejected"), {"error": "rejected"}),
-        (Completion.failure(LONG_TOKEN, cause="why"), {"cause": "why"}),
-        (Completion.failure(LONG_TOKEN, "rejected", "why"), {"error": "rejected", "cause": "why"}),
-        (Completion.failure(LONG_TOKEN, error="", cause=""), {"error": "", "cause": ""}),
+        pytest.param(
+            Completion.success(LONG_TOKEN, {"name_in_output": "Benoît", "n": [1, 2.5, None]}),
+            {"output": '{"name_in_output":"Benoît","n":[1,2.5,null]}'},
+            id="success-compact-unescaped-json",
+        ),
+        pytest.param(Completion.failure(LONG_TOKEN), {}, id="failure-bare"),
+        pytest.param(
+            Completion.failure(LONG_TOKEN, error="rejected"), {"error": "rejected"}, id="error"
+        ),
+        pytest.param(Completion.failure(LONG_TOKEN, cause="why"), {"cause": "why"}, id="cause"),
+        pytest.param(
+            Completion.failure(LONG_TOKEN, "rejected", "why"),
+            {"error": "rejected", "cause": "why"},
+            id="error-and-cause",
+        ),
+        pytest.param(
+            Completion.failure(LONG_TOKEN, error="", cause=""),
+            {"error": "", "cause": ""},
+            id="empty-error-and-cause",
+        ),
+        pytest.param(
+            Completion.failure(LONG_TOKEN, "e" * MAX_ERROR_CHARS, "c" * MAX_CAUSE_CHARS),
+            {"error": "e" * MAX_ERROR_CHARS, "cause": "c" * MAX_CAUSE_CHARS},
+            id="error-and-cause-at-limit",
+        ),
+        pytest.param(Completion.heartbeat(LONG_TOKEN), {}, id="heartbeat-token-only"),
     ],
 )
-def test_failure_sends_only_given_fields(
+def test_sends_exactly_the_completions_fields(
     sfn_client: Any, stubber: Stubber, completion: Completion, expected: dict[str, str]
 ) -> None:
-    """A failure sends error and cause only when given (None is omitted, "" is sent)."""
-    stubber.add_response("send_task_failure", {}, {"taskToken": LONG_TOKEN, **expected})
+    """A completion sends exactly its fields: compact JSON output, error and cause when given."""
+    operation = OPERATIONS[completion.type]
+    stubber.add_response(operation, {}, {"taskToken": LONG_TOKEN, **expected})
     complete(completion, client=sfn_client)
 
 
-def test_heartbeat_sends_token_only(sfn_client: Any, stubber: Stubber) -> None:
-    """A heartbeat sends the task token and nothing else."""
-    stubber.add_response("send_task_heartbeat", {}, {"taskToken": LONG_TOKEN})
-    complete(Completion.heartbeat(LONG_TOKEN), client=sfn_client)
-
-
 def test_synthetic_token_is_realistic() -> None:
-    """The test token looks like a real one: 684 characters of base64 with +, / and =."""
+    """The shared synthetic token looks like a real one: 684 base64 characters with +, / and =."""
     assert len(LONG_TOKEN) == 684
     assert {"+", "/", "="} <= set(LONG_TOKEN)
 
@@ -294,7 +286,7 @@ def test_output_over_limit_is_refused_without_a_call(
     sfn_client: Any, stubber: Stubber, output: Any
 ) -> None:
     """Output over 256 KiB of UTF-8 JSON is OutputTooLarge, and Step Functions is not called."""
-    calls = record_calls(sfn_client)
+    calls = record_sfn_calls(sfn_client, *SEND_TASK)
     with pytest.raises(OutputTooLarge) as raised:
         complete(Completion.success(LONG_TOKEN, output), client=sfn_client)
     assert calls == []
@@ -318,7 +310,7 @@ def test_non_json_output_is_refused_without_a_call(
     sfn_client: Any, stubber: Stubber, make_output: Callable[[], Any]
 ) -> None:
     """Output that is not a JSON value is OutputFormatting (not TypeError), with no call."""
-    calls = record_calls(sfn_client)
+    calls = record_sfn_calls(sfn_client, *SEND_TASK)
     with pytest.raises(OutputFormatting) as raised:
         complete(Completion.success(LONG_TOKEN, make_output()), client=sfn_client)
     assert calls == []
@@ -337,21 +329,12 @@ def test_overlong_error_or_cause_is_refused_without_a_call(
     sfn_client: Any, stubber: Stubber, completion: Completion
 ) -> None:
     """An error over 256 characters or a cause over 32,768 is OutputTooLarge, with no call."""
-    calls = record_calls(sfn_client)
+    calls = record_sfn_calls(sfn_client, *SEND_TASK)
     with pytest.raises(OutputTooLarge) as raised:
         complete(completion, client=sfn_client)
     assert calls == []
     assert ("error" if completion.error else "cause") in raised.value.message
     assert_token_kept_secret(raised.value, LONG_TOKEN)
-
-
-def test_error_and_cause_at_limit_are_sent(sfn_client: Any, stubber: Stubber) -> None:
-    """An error of exactly 256 characters and a cause of exactly 32,768 are sent."""
-    error, cause = "e" * MAX_ERROR_CHARS, "c" * MAX_CAUSE_CHARS
-    stubber.add_response(
-        "send_task_failure", {}, {"taskToken": LONG_TOKEN, "error": error, "cause": cause}
-    )
-    complete(Completion.failure(LONG_TOKEN, error, cause), client=sfn_client)
 
 
 # --- AWS's answers (client seam) -----------------------------------------------------------------
@@ -376,59 +359,67 @@ def test_task_gone_is_already_completed(
     assert_token_kept_secret(raised.value, LONG_TOKEN)
 
 
+#: AWS error answers other than "task gone": (code, HTTP status, our error, its status, the why).
+#: Throttling and 5xx answers (botocore has retried them) are StepFunctionsUnavailable; access,
+#: KMS and other refusals are StepFunctionsError.
+AWS_ERROR_ANSWERS = [
+    ("ThrottlingException", 400, StepFunctionsUnavailable, 503, "try again later"),
+    ("ServiceUnavailable", 503, StepFunctionsUnavailable, 503, "try again later"),
+    ("InternalServerError", 500, StepFunctionsUnavailable, 503, "try again later"),
+    ("KmsThrottlingException", 400, StepFunctionsUnavailable, 503, "try again later"),
+    ("SomethingNewAndBroken", 502, StepFunctionsUnavailable, 503, "try again later"),
+    (
+        "AccessDeniedException",
+        400,
+        StepFunctionsError,
+        502,
+        "not allowed to call states:SendTaskSuccess",
+    ),
+    (
+        "KmsAccessDeniedException",
+        400,
+        StepFunctionsError,
+        502,
+        "not allowed to use the state machine's KMS key",
+    ),
+    (
+        "KmsInvalidStateException",
+        400,
+        StepFunctionsError,
+        502,
+        "KMS key is disabled or pending deletion",
+    ),
+    ("InvalidOutput", 400, StepFunctionsError, 502, "rejected the task output"),
+    ("ValidationException", 400, StepFunctionsError, 502, "refused the SendTaskSuccess call"),
+]
+
+
 @pytest.mark.parametrize(
-    ("aws_code", "http_status"),
-    [
-        ("ThrottlingException", 400),
-        ("ServiceUnavailable", 503),
-        ("InternalServerError", 500),
-        ("KmsThrottlingException", 400),
-        ("SomethingNewAndBroken", 502),
-    ],
+    ("aws_code", "http_status", "error_class", "status", "explanation"),
+    AWS_ERROR_ANSWERS,
+    ids=[answer[0] for answer in AWS_ERROR_ANSWERS],
 )
-def test_transient_answers_are_unavailable(
-    sfn_client: Any, stubber: Stubber, aws_code: str, http_status: int
+def test_aws_error_answers_are_typed_errors(
+    sfn_client: Any,
+    stubber: Stubber,
+    aws_code: str,
+    http_status: int,
+    error_class: type[StepFunctionsError],
+    status: int,
+    explanation: str,
 ) -> None:
-    """Throttling and 5xx answers (botocore has retried them) are StepFunctionsUnavailable."""
+    """Throttling and 5xx (retried) are 503 StepFunctionsUnavailable; refusals 502, naming why."""
     stubber.add_client_error(
         "send_task_success",
         service_error_code=aws_code,
-        service_message=f"Rate exceeded for {LONG_TOKEN}",
+        service_message=f"AWS's own message, quoting the token {LONG_TOKEN}",
         http_status_code=http_status,
-    )
-    with pytest.raises(StepFunctionsUnavailable) as raised:
-        complete(completion_of("success"), client=sfn_client)
-    assert raised.value.aws_code == aws_code
-    assert aws_code in raised.value.message
-    assert raised.value.status == 503
-    assert raised.value.original_error is not None
-    assert_token_kept_secret(raised.value, LONG_TOKEN)
-
-
-@pytest.mark.parametrize(
-    ("aws_code", "explanation"),
-    [
-        ("AccessDeniedException", "not allowed to call states:SendTaskSuccess"),
-        ("KmsAccessDeniedException", "not allowed to use the state machine's KMS key"),
-        ("KmsInvalidStateException", "KMS key is disabled or pending deletion"),
-        ("InvalidOutput", "rejected the task output"),
-        ("ValidationException", "refused the SendTaskSuccess call"),
-    ],
-)
-def test_refusals_are_step_functions_errors(
-    sfn_client: Any, stubber: Stubber, aws_code: str, explanation: str
-) -> None:
-    """Access, KMS and other refusals are StepFunctionsError naming the AWS code and why."""
-    stubber.add_client_error(
-        "send_task_success",
-        service_error_code=aws_code,
-        service_message=f"User is not authorized; token {LONG_TOKEN}",
     )
     with pytest.raises(StepFunctionsError) as raised:
         complete(completion_of("success"), client=sfn_client)
     error = raised.value
-    assert type(error) is StepFunctionsError
-    assert (error.aws_code, error.status) == (aws_code, 502)
+    assert type(error) is error_class
+    assert (error.aws_code, error.status) == (aws_code, status)
     assert aws_code in error.message
     assert explanation in error.message
     assert error.original_error is not None
@@ -444,25 +435,6 @@ def test_error_code_echoing_the_token_is_not_repeated(sfn_client: Any, stubber: 
     assert_token_kept_secret(raised.value, LONG_TOKEN)
 
 
-class RaisingClient:
-    """A Step Functions client whose every call raises ``error``, as botocore would."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-    def send_task_success(self, *, taskToken: str, output: str) -> object:
-        """Raise."""
-        raise self.error
-
-    def send_task_failure(self, *, taskToken: str, error: str = "", cause: str = "") -> object:
-        """Raise."""
-        raise self.error
-
-    def send_task_heartbeat(self, *, taskToken: str) -> object:
-        """Raise."""
-        raise self.error
-
-
 @pytest.mark.parametrize(
     "error_class",
     [EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError],
@@ -470,7 +442,7 @@ class RaisingClient:
 @pytest.mark.parametrize("type_", list(OPERATIONS))
 def test_network_failures_are_unavailable(error_class: type[BotoCoreError], type_: str) -> None:
     """Connection and read failures left after botocore's retries are StepFunctionsUnavailable."""
-    client = RaisingClient(error_class(endpoint_url=f"https://states.invalid/?t={LONG_TOKEN}"))
+    client = FakeStepFunctions(error_class(endpoint_url=f"https://states.invalid/?t={LONG_TOKEN}"))
     with pytest.raises(StepFunctionsUnavailable) as raised:
         complete(completion_of(type_), client=client)
     assert error_class.__name__ in raised.value.message
@@ -481,7 +453,7 @@ def test_network_failures_are_unavailable(error_class: type[BotoCoreError], type
 def test_other_botocore_failures_are_step_functions_errors() -> None:
     """A botocore failure before any request (e.g. no credentials) is a StepFunctionsError."""
     with pytest.raises(StepFunctionsError) as raised:
-        complete(completion_of("success"), client=RaisingClient(NoCredentialsError()))
+        complete(completion_of("success"), client=FakeStepFunctions(NoCredentialsError()))
     assert type(raised.value) is StepFunctionsError
     assert "NoCredentialsError" in raised.value.message
 
@@ -492,7 +464,7 @@ def test_botocore_messages_are_not_echoed() -> None:
         report=f"Invalid type for parameter taskToken, value: {LONG_TOKEN}"
     )
     with pytest.raises(StepFunctionsError) as raised:
-        complete(completion_of("heartbeat"), client=RaisingClient(leaky))
+        complete(completion_of("heartbeat"), client=FakeStepFunctions(leaky))
     assert "ParamValidationError" in raised.value.message
     assert_token_kept_secret(raised.value, LONG_TOKEN)
 

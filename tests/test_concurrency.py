@@ -10,9 +10,7 @@ races shows up as extra calls before it shows up as a wrong answer.
 
 from __future__ import annotations
 
-import base64
 import itertools
-import os
 import sys
 import threading
 import uuid
@@ -21,31 +19,33 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
+from helpers import (  # tests/ is on sys.path
+    KMS_KINDS,
+    KmsCalls,
+    KmsKey,
+    key_header_of,
+    key_id_of,
+    kms_backend,
+    new_kms_key,
+    synthetic_token,
+)
 from sfn_callback_urls import (
     Claims,
     Codec,
     FailureAction,
     Keyring,
-    KmsDerivedKey,
-    KmsEnvelopeKey,
     LocalKey,
     Mode,
     SuccessAction,
 )
 from sfn_callback_urls._claims import new_transaction_id, utcnow
-from sfn_callback_urls.keys._aws import KmsKey as _KmsKey
 
 WORKERS = 16
 LOCAL_ROUND_TRIPS = 4000
 KMS_ROUND_TRIPS = 1500
 MAX_USES = 25
-REGION = "us-east-1"
-# The header carries the key id after the format byte and its length byte.
-_KID_START = 2
 
 
 @pytest.fixture(autouse=True)
@@ -61,10 +61,8 @@ def frequent_thread_switches() -> Iterator[None]:
 
 def make_claims(index: int) -> Claims:
     """Distinct claims for round trip ``index``: real-shaped or uuid tokens, both action types."""
-    if index % 3 == 0:
-        token = str(uuid.uuid4())  # moto's shape: stored as text
-    else:
-        token = base64.b64encode(os.urandom(513)).decode("ascii")  # AWS's shape: stored raw
+    # moto's shape (stored as text) or AWS's (stored raw).
+    token = str(uuid.uuid4()) if index % 3 == 0 else synthetic_token(index)
     action: SuccessAction | FailureAction
     if index % 2 == 0:
         action = SuccessAction(name="approve", output={"request": index, "by": f"user{index}"})
@@ -78,12 +76,6 @@ def make_claims(index: int) -> Claims:
         issued_at=now,
         expires_at=now + timedelta(hours=1),
     )
-
-
-def key_id_of(blob: str) -> bytes:
-    """The key id in a blob's header (not authenticated here: for counting only)."""
-    raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-    return raw[_KID_START : _KID_START + raw[1]]
 
 
 def run_round_trips(
@@ -164,50 +156,14 @@ def test_keyring_rotation_mid_run() -> None:
 # --- KMS data-key caches ---------------------------------------------------------------------
 
 
-class KmsCalls:
-    """Counts the KMS API calls made through a client (thread-safe)."""
-
-    def __init__(self, client: Any) -> None:
-        self._lock = threading.Lock()
-        self.counts: dict[str, int] = {}
-        client.meta.events.register("before-call.kms.*", self._count)
-
-    def _count(self, event_name: str, **_: Any) -> None:
-        operation = event_name.rsplit(".", 1)[-1]
-        with self._lock:
-            self.counts[operation] = self.counts.get(operation, 0) + 1
-
-
-@pytest.fixture
-def kms(aws_env: None) -> Iterator[Any]:
-    """A KMS client talking to moto."""
-    with mock_aws():
-        yield boto3.client("kms", region_name=REGION)
-
-
-def kms_backends(kms: Any, kind: str, **kwargs: Any) -> tuple[_KmsKey, _KmsKey]:
+def kms_backends(kms: Any, kind: str, **kwargs: Any) -> tuple[KmsKey, KmsKey]:
     """A minting and an opening backend for one new KMS key of ``kind``, as two processes have."""
-    if kind == "envelope":
-        arn = kms.create_key()["KeyMetadata"]["Arn"]
-        return (
-            KmsEnvelopeKey(arn, client=kms, max_uses=MAX_USES, **kwargs),
-            KmsEnvelopeKey(arn, client=kms, max_uses=MAX_USES, **kwargs),
-        )
-    arn = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"]
-    return (
-        KmsDerivedKey(arn, client=kms, max_uses=MAX_USES, **kwargs),
-        KmsDerivedKey(arn, client=kms, max_uses=MAX_USES, **kwargs),
-    )
+    arn = new_kms_key(kms, kind)
+    minting = kms_backend(kind, arn, client=kms, max_uses=MAX_USES, **kwargs)
+    return minting, kms_backend(kind, arn, client=kms, max_uses=MAX_USES, **kwargs)
 
 
-def data_key_header(blob: str) -> bytes:
-    """The backend key header of a blob (the encrypted data key, or the salt)."""
-    raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-    kid_end = _KID_START + raw[1]
-    return raw[kid_end + 1 : kid_end + 1 + raw[kid_end]]
-
-
-@pytest.mark.parametrize("kind", ["envelope", "derived"])
+@pytest.mark.parametrize("kind", KMS_KINDS)
 def test_kms_data_keys_rotate_under_threads(kms: Any, kind: str) -> None:
     """Data keys run out every 25 blobs under 16 threads: all exact, one KMS call per data key.
 
@@ -223,18 +179,18 @@ def test_kms_data_keys_rotate_under_threads(kms: Any, kind: str) -> None:
     blobs = run_round_trips(KMS_ROUND_TRIPS, lambda _: mint_codec, lambda _: open_codec)
 
     data_keys = -(-KMS_ROUND_TRIPS // MAX_USES)
-    headers = [data_key_header(blob) for blob in blobs]
+    headers = [key_header_of(blob) for blob in blobs]
     assert len(set(headers)) == data_keys
     # No data key minted more than max_uses blobs (the count is exact, not approximate).
     assert max(headers.count(header) for header in set(headers)) == MAX_USES
     if kind == "envelope":
-        assert calls.counts == {"GenerateDataKey": data_keys, "Decrypt": data_keys}
+        assert calls.counts() == {"GenerateDataKey": data_keys, "Decrypt": data_keys}
     else:
         # Minting and opening each derive every data key once.
-        assert calls.counts == {"GenerateMac": 2 * data_keys}
+        assert calls.counts() == {"GenerateMac": 2 * data_keys}
 
 
-@pytest.mark.parametrize("kind", ["envelope", "derived"])
+@pytest.mark.parametrize("kind", KMS_KINDS)
 def test_kms_tiny_cache_under_threads(kms: Any, kind: str) -> None:
     """An opening cache of 2 data keys, evicting all the time under 16 threads: all exact."""
     minting, opening = kms_backends(kms, kind, cache_size=2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -11,16 +10,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from helpers import load_snippet, markdown_snippets  # tests/ is on sys.path
+from helpers import load_event, load_snippet, markdown_snippets  # tests/ is on sys.path
 from sfn_callback_urls import LocalKey
-from sfn_callback_urls._complete import reset_default_client
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "powertools.md"
-EVENTS = Path(__file__).parent / "events"
 CONTEXT = SimpleNamespace(
     function_name="approvals",
     function_version="$LATEST",
@@ -44,22 +41,25 @@ def test_the_page_has_the_three_snippets() -> None:
 
 
 @pytest.fixture
-def load(tmp_path: Path, moto_sfn: MotoClients, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def load(
+    tmp_path: Path,
+    moto_sfn: MotoClients,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_default_client: None,
+) -> Any:
     """Import a snippet as a module, with a local key and moto in the environment."""
     monkeypatch.setenv("SFN_CALLBACK_URLS_KEY", LocalKey.generate().to_string())
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "approvals")
-    reset_default_client()
 
     def load_doc_snippet(name: str) -> ModuleType:
         return load_snippet(tmp_path, name, snippets()[name])
 
-    yield load_doc_snippet
-    reset_default_client()
+    return load_doc_snippet
 
 
 def rest_event(path: str, method: str, **extra: Any) -> dict[str, Any]:
     """The sample REST event for ``method path`` with JSON answers."""
-    event = json.loads((EVENTS / "apigw_v1.json").read_text())
+    event = load_event("apigw_v1")
     event.update(path=path, httpMethod=method, resource=path, **extra)
     event["requestContext"].update(path=f"/prod{path}", httpMethod=method)
     event["headers"]["Accept"] = "application/json"

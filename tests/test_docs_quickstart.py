@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -17,16 +16,14 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from helpers import load_snippet, markdown_snippets  # tests/ is on sys.path
+from helpers import load_event, load_snippet, markdown_snippets  # tests/ is on sys.path
 from sfn_callback_urls import LocalKey
-from sfn_callback_urls._complete import reset_default_client
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "quickstart.md"
-EVENTS = Path(__file__).parent / "events"
 SNIPPETS = ["any_framework.py", "asgi_app.py", "callbacks.py", "mint.py", "wsgi_app.py"]
 KEY = LocalKey.generate().to_string()
 PURPOSE = "prod/approvals"
@@ -38,18 +35,21 @@ def test_the_page_shows_these_snippets() -> None:
 
 
 @pytest.fixture
-def load(tmp_path: Path, moto_sfn: MotoClients, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def load(
+    tmp_path: Path,
+    moto_sfn: MotoClients,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_default_client: None,
+) -> Any:
     """Import a snippet with the page's environment: the key and the purpose."""
     monkeypatch.setenv("SFN_CALLBACK_URLS_KEY", KEY)
     monkeypatch.setenv("SFN_CALLBACK_URLS_PURPOSE", PURPOSE)
-    reset_default_client()
     snippets = markdown_snippets(DOC)
 
     def load_doc_snippet(name: str) -> ModuleType:
         return load_snippet(tmp_path, name, snippets[name])
 
-    yield load_doc_snippet
-    reset_default_client()
+    return load_doc_snippet
 
 
 def mint(load: Any, machine: ApprovalMachine) -> tuple[str, dict[str, str]]:
@@ -75,7 +75,7 @@ def test_mint_then_the_lambda_callbacks_confirm_and_approve(
     execution, urls = mint(load, approval_machine)
     callbacks = load("callbacks.py")
     query = urlsplit(urls["approve"]).query
-    event = json.loads((EVENTS / "apigw_v2.json").read_text())
+    event = load_event("apigw_v2")
     event.update(rawPath="/prod/respond", rawQueryString=query, queryStringParameters=None)
     event["headers"]["accept"] = "application/json"
     event["requestContext"]["http"]["method"] = "GET"

@@ -16,41 +16,42 @@ directly or with API Gateway events (``tests/events``).
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
 import os
-import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 
 from conftest import MotoClients  # tests/ is on sys.path
-from helpers import callback_records  # tests/ is on sys.path
-from original_format import data_of, mint_original_url
+from helpers import (  # tests/ is on sys.path
+    APP_BASE_URL,
+    REGION,
+    answer_json,
+    blob_of,
+    blog_request,
+    callback_records,
+    create_event,
+    event_for,
+)
+from original_format import mint_original_url
 from sfn_callback_urls import CallbackHandler, CallbackRequest, Codec, Completion, LocalKey
 from sfn_callback_urls._claims import utcnow
-from sfn_callback_urls._complete import default_client, reset_default_client
 from sfn_callback_urls._config import (
     ENV_ACCEPT_ORIGINAL_URLS,
     ENV_API_ID,
     ENV_BASE_URL,
-    ENV_CONFIRM_GET,
     ENV_DISABLE_OUTPUT_PARAMETERS,
     ENV_DISABLE_POST_ACTIONS,
     ENV_ENABLE_OUTPUT_PARAMETERS,
     ENV_ENABLE_POST_ACTIONS,
     ENV_KEY,
     ENV_KEY_ID,
-    ENV_PARAMETER,
-    ENV_PURPOSE,
     ENV_STAGE,
     ENV_VERBOSE,
-    ENV_WRAPPED_KEY,
     Settings,
 )
 from sfn_callback_urls.aws_lambda import (
@@ -61,31 +62,12 @@ from sfn_callback_urls.aws_lambda import (
 )
 from sfn_callback_urls.errors import ConfigurationError, InvalidPayload
 from sfn_callback_urls.testing import ApprovalMachine
-from test_aws_lambda import BASE_URL, answer_json, blog_request, create_event, event_for
 
 if TYPE_CHECKING:
     from mypy_boto3_kms.type_defs import KeyMetadataTypeDef
 
 #: The ready app logs its mint and callback records here.
 APP_LOGGER = "sfn_callback_urls.aws_lambda"
-VARIABLES = (
-    ENV_KEY,
-    ENV_WRAPPED_KEY,
-    ENV_PARAMETER,
-    ENV_KEY_ID,
-    ENV_PURPOSE,
-    ENV_BASE_URL,
-    ENV_ENABLE_OUTPUT_PARAMETERS,
-    ENV_ENABLE_POST_ACTIONS,
-    ENV_CONFIRM_GET,
-    ENV_ACCEPT_ORIGINAL_URLS,
-    ENV_DISABLE_OUTPUT_PARAMETERS,
-    ENV_DISABLE_POST_ACTIONS,
-    ENV_API_ID,
-    ENV_STAGE,
-    ENV_VERBOSE,
-)
-REGION = "us-east-1"
 #: The original's transaction ids: uuid4().hex, 32 hex digits.
 TID = "9d379e7c96464029b6fdef643cdcf420"
 ISSUER = "arn:aws:lambda:us-east-1:123456789012:function:SfnCallbackUrls-CreateUrls"
@@ -99,52 +81,19 @@ SEND_TASK = {"SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"}
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, moto_sfn: MotoClients) -> Iterator[pytest.MonkeyPatch]:
-    """A local key and the base URL; every variable of ours and the original's cleared."""
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(ENV_KEY, LocalKey.generate().to_string())
-    monkeypatch.setenv(ENV_BASE_URL, BASE_URL)
-    reset_app()
-    reset_default_client()
-    yield monkeypatch
-    reset_app()
-    reset_default_client()
-
-
-@pytest.fixture
-def sfn_calls(env: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    """Every Step Functions call the app's client makes: (operation, parameters)."""
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        calls.append((model.name, dict(params)))
-
-    default_client().meta.events.register("provide-client-params.sfn", record)
-    return calls
-
-
-@pytest.fixture
 def original_key(moto_sfn: MotoClients) -> KeyMetadataTypeDef:
     """The original stack's KMS key (moto)."""
     return boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]
 
 
 @pytest.fixture
-def upgraded(env: pytest.MonkeyPatch, original_key: KeyMetadataTypeDef) -> pytest.MonkeyPatch:
+def upgraded(app_env: pytest.MonkeyPatch, original_key: KeyMetadataTypeDef) -> pytest.MonkeyPatch:
     """The in-place upgrade: the original stack's KEY_ID (its ARN) and ACCEPT_ORIGINAL_URLS."""
-    env.delenv(ENV_KEY)
-    env.setenv(ENV_KEY_ID, original_key["Arn"])
-    env.setenv(ENV_ACCEPT_ORIGINAL_URLS, "true")
+    app_env.delenv(ENV_KEY)
+    app_env.setenv(ENV_KEY_ID, original_key["Arn"])
+    app_env.setenv(ENV_ACCEPT_ORIGINAL_URLS, "true")
     reset_app()
-    return env
-
-
-@pytest.fixture
-def heartbeat_machine(moto_sfn: MotoClients) -> Iterator[ApprovalMachine]:
-    """The approval machine whose waiting task needs a heartbeat every 60 s."""
-    with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs, heartbeat_seconds=60) as machine:
-        yield machine
+    return app_env
 
 
 def original_url(
@@ -158,7 +107,7 @@ def original_url(
     """A callback URL as the original's create-URLs function returned it (``2-``, or ``1-``)."""
     now = utcnow().replace(microsecond=0)
     return mint_original_url(
-        BASE_URL,
+        APP_BASE_URL,
         token,
         action,
         kms_key_id=key_id,
@@ -201,7 +150,7 @@ def test_original_success_url_completes_the_task(
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
     url = original_url(token, APPROVE, original_key["Arn"])
-    assert data_of(url).startswith("2-")
+    assert blob_of(url).startswith("2-")
     assert "%3D" in url  # padded base64url, as the original's urlencode wrote it
 
     answer = click(url, source)
@@ -287,7 +236,7 @@ def test_tampered_original_url_is_refused_without_calling_step_functions(
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
     url = original_url(token, APPROVE, original_key["Arn"])
-    data = data_of(url)
+    data = blob_of(url)
     for position in (2, len(data) // 2, len(data) - 5):
         changed = data[:position] + ("A" if data[position] != "A" else "B") + data[position + 1 :]
         body = refused(click(url.split("data=")[0] + "data=" + changed), 400, "InvalidPayload")
@@ -306,21 +255,21 @@ def test_original_unencrypted_url_is_refused_even_with_the_opt_in(
     approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
     url = original_url(token, APPROVE, None)
-    assert data_of(url).startswith("1-")
+    assert blob_of(url).startswith("1-")
     body = refused(click(url), 400, "InvalidPayload")
     assert body["message"] == PRE_AUTH_MESSAGE
     assert completions(sfn_calls) == []
 
 
 def test_original_url_without_the_opt_in_is_refused(
-    env: pytest.MonkeyPatch,
+    app_env: pytest.MonkeyPatch,
     approval_machine: ApprovalMachine,
     original_key: KeyMetadataTypeDef,
     sfn_calls: list[tuple[str, dict[str, Any]]],
 ) -> None:
     """Without ACCEPT_ORIGINAL_URLS, a valid 2- URL is the same InvalidPayload as any forgery."""
-    env.delenv(ENV_KEY)
-    env.setenv(ENV_KEY_ID, original_key["Arn"])  # even with the very key it was made under
+    app_env.delenv(ENV_KEY)
+    app_env.setenv(ENV_KEY_ID, original_key["Arn"])  # even with the very key it was made under
     reset_app()
     approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
@@ -359,14 +308,14 @@ def test_original_url_with_a_mismatched_action_is_refused(
 
 
 def test_the_original_stacks_key_id_works_too(
-    env: pytest.MonkeyPatch,
+    app_env: pytest.MonkeyPatch,
     approval_machine: ApprovalMachine,
     original_key: KeyMetadataTypeDef,
 ) -> None:
     """KEY_ID as the original's template set it (the key id, not the ARN) opens its URLs."""
-    env.delenv(ENV_KEY)
-    env.setenv(ENV_KEY_ID, original_key["KeyId"])
-    env.setenv(ENV_ACCEPT_ORIGINAL_URLS, "TRUE")
+    app_env.delenv(ENV_KEY)
+    app_env.setenv(ENV_KEY_ID, original_key["KeyId"])
+    app_env.setenv(ENV_ACCEPT_ORIGINAL_URLS, "TRUE")
     reset_app()
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
@@ -382,7 +331,7 @@ def test_new_urls_are_always_minted_in_our_format(
     token, _ = approval_machine.wait_for_token()
     created = create_urls_handler(blog_request(token), None)
     approve = created["urls"]["approve"]
-    assert not data_of(approve).startswith(("1-", "2-"))
+    assert not blob_of(approve).startswith(("1-", "2-"))
     assert len(created["transaction_id"]) == 36
     assert click(approve)["statusCode"] == 200
     assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
@@ -462,45 +411,34 @@ def test_original_urls_are_marked_in_the_log(
     assert line["original_url"] is True
     assert line["transaction_id"] == TID
     assert token not in caplog.text
-    assert data_of(url)[2:40] not in caplog.text
+    assert blob_of(url)[2:40] not in caplog.text
 
 
 # --- part 1: configuration -------------------------------------------------------------------
 
 
-def test_opt_in_without_key_id_is_a_configuration_error(env: pytest.MonkeyPatch) -> None:
+def test_opt_in_without_key_id_is_a_configuration_error(app_env: pytest.MonkeyPatch) -> None:
     """ACCEPT_ORIGINAL_URLS without KEY_ID: every entry point says both names."""
-    env.setenv(ENV_ACCEPT_ORIGINAL_URLS, "true")
+    app_env.setenv(ENV_ACCEPT_ORIGINAL_URLS, "true")
     reset_app()
     direct = create_urls_handler(blog_request("t" * 40), None)
-    callback = click(f"{BASE_URL}/respond?action=a&type=heartbeat&data=2-AAAA")
+    callback = click(f"{APP_BASE_URL}/respond?action=a&type=heartbeat&data=2-AAAA")
     assert direct["error"] == "ConfigurationError"
     assert ENV_ACCEPT_ORIGINAL_URLS in direct["message"]
     assert ENV_KEY_ID in direct["message"]
     assert refused(callback, 500, "ConfigurationError") == direct
 
 
+@pytest.mark.usefixtures("no_encryption_sdk")
 def test_opt_in_without_the_extra_is_a_configuration_error(
-    env: pytest.MonkeyPatch,
-    original_key: KeyMetadataTypeDef,
-    monkeypatch: pytest.MonkeyPatch,
+    app_env: pytest.MonkeyPatch, original_key: KeyMetadataTypeDef
 ) -> None:
     """ACCEPT_ORIGINAL_URLS without aws-encryption-sdk says what to install."""
-    real_import = builtins.__import__
-
-    def no_sdk(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "aws_encryption_sdk" or name.startswith("aws_encryption_sdk."):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    for module in [name for name in sys.modules if name.startswith("aws_encryption_sdk")]:
-        monkeypatch.delitem(sys.modules, module)
-    monkeypatch.setattr(builtins, "__import__", no_sdk)
-    env.delenv(ENV_KEY)
-    env.setenv(ENV_KEY_ID, original_key["Arn"])
-    env.setenv(ENV_ACCEPT_ORIGINAL_URLS, "true")
+    app_env.delenv(ENV_KEY)
+    app_env.setenv(ENV_KEY_ID, original_key["Arn"])
+    app_env.setenv(ENV_ACCEPT_ORIGINAL_URLS, "true")
     reset_app()
-    answer = click(f"{BASE_URL}/respond?action=a&type=heartbeat&data=2-AAAA")
+    answer = click(f"{APP_BASE_URL}/respond?action=a&type=heartbeat&data=2-AAAA")
     body = refused(answer, 500, "ConfigurationError")
     assert "pip install 'sfn-callback-urls[original]'" in body["message"]
     assert ENV_ACCEPT_ORIGINAL_URLS in body["message"]
@@ -512,7 +450,7 @@ def test_opt_in_without_the_extra_is_a_configuration_error(
 
 
 def test_naive_expiration_is_utc_and_echoed_with_z(
-    env: Any, approval_machine: ApprovalMachine
+    app_env: Any, approval_machine: ApprovalMachine
 ) -> None:
     """A naive expiration (the only kind the original took) is UTC, direct and over HTTP."""
     execution_arn = approval_machine.start("Ben")
@@ -523,7 +461,7 @@ def test_naive_expiration_is_utc_and_echoed_with_z(
     over_http = answer_json(create_urls_handler(create_event(json.dumps(request)), None))
     for created in (direct, over_http):
         assert created["expiration"] == moment.isoformat() + "Z"
-        data = dict(parse_qsl(urlsplit(created["urls"]["approve"]).query))["data"]
+        data = blob_of(created["urls"]["approve"])
         claims = get_app().codec.open(data)
         assert claims.expires_at is not None
         assert claims.expires_at.replace(tzinfo=None) == moment
@@ -531,7 +469,7 @@ def test_naive_expiration_is_utc_and_echoed_with_z(
     assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
 
 
-def test_naive_expiration_in_the_past_is_invalid_date_with_tid(env: Any) -> None:
+def test_naive_expiration_in_the_past_is_invalid_date_with_tid(app_env: Any) -> None:
     """A naive expiration an hour ago (UTC) is InvalidDate, and the error carries its tid."""
     past = (utcnow() - timedelta(hours=1)).replace(tzinfo=None).isoformat()
     result = create_urls_handler(blog_request("t" * 40, expiration=past), None)
@@ -605,10 +543,10 @@ def test_an_unclear_disable_value_disables_with_a_warning(
 
 
 def test_disable_post_actions_false_enables_them_end_to_end(
-    env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
 ) -> None:
     """DISABLE_POST_ACTIONS=false (the original's template when enabled) mints and runs them."""
-    env.setenv(ENV_DISABLE_POST_ACTIONS, "false")
+    app_env.setenv(ENV_DISABLE_POST_ACTIONS, "false")
     reset_app()
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
@@ -626,20 +564,22 @@ def test_disable_post_actions_false_enables_them_end_to_end(
 
 
 @pytest.mark.parametrize("value", [None, "true"])
-def test_post_actions_stay_off_unless_enabled(env: pytest.MonkeyPatch, value: str | None) -> None:
+def test_post_actions_stay_off_unless_enabled(
+    app_env: pytest.MonkeyPatch, value: str | None
+) -> None:
     """Unset (our default) or DISABLE_POST_ACTIONS=true: a post action is PostActionsDisabled."""
     if value is not None:
-        env.setenv(ENV_DISABLE_POST_ACTIONS, value)
+        app_env.setenv(ENV_DISABLE_POST_ACTIONS, value)
         reset_app()
     result = create_urls_handler({"token": "t" * 40, "actions": [POST_REQUEST_ACTION]}, None)
     assert result["error"] == "PostActionsDisabled"
     assert "transaction_id" in result
 
 
-def test_contradiction_is_answered_by_the_app(env: pytest.MonkeyPatch) -> None:
+def test_contradiction_is_answered_by_the_app(app_env: pytest.MonkeyPatch) -> None:
     """The ready app answers the contradiction as a ConfigurationError naming both variables."""
-    env.setenv(ENV_ENABLE_OUTPUT_PARAMETERS, "true")
-    env.setenv(ENV_DISABLE_OUTPUT_PARAMETERS, "true")
+    app_env.setenv(ENV_ENABLE_OUTPUT_PARAMETERS, "true")
+    app_env.setenv(ENV_DISABLE_OUTPUT_PARAMETERS, "true")
     reset_app()
     result = create_urls_handler(blog_request("t" * 40), None)
     assert result["error"] == "ConfigurationError"
@@ -648,12 +588,12 @@ def test_contradiction_is_answered_by_the_app(env: pytest.MonkeyPatch) -> None:
 
 
 def test_api_id_and_stage_give_the_default_base_url(
-    env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
 ) -> None:
     """Without CALLBACK_BASE_URL, API_ID and STAGE (and the region) make the base URL."""
-    env.delenv(ENV_BASE_URL)
-    env.setenv(ENV_API_ID, "abcdef1234")
-    env.setenv(ENV_STAGE, "v1")
+    app_env.delenv(ENV_BASE_URL)
+    app_env.setenv(ENV_API_ID, "abcdef1234")
+    app_env.setenv(ENV_STAGE, "v1")
     reset_app()
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
@@ -666,12 +606,12 @@ def test_api_id_and_stage_give_the_default_base_url(
     assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
 
 
-def test_callback_base_url_wins_over_api_id(env: pytest.MonkeyPatch) -> None:
+def test_callback_base_url_wins_over_api_id(app_env: pytest.MonkeyPatch) -> None:
     """CALLBACK_BASE_URL, when set, wins over API_ID and STAGE."""
-    env.setenv(ENV_API_ID, "zzz")
-    env.setenv(ENV_STAGE, "prod")
+    app_env.setenv(ENV_API_ID, "zzz")
+    app_env.setenv(ENV_STAGE, "prod")
     reset_app()
-    assert get_app().settings.base_url == BASE_URL
+    assert get_app().settings.base_url == APP_BASE_URL
 
 
 @pytest.mark.parametrize(
@@ -695,14 +635,14 @@ def test_bad_api_id_and_stage_name_the_variables(environ: dict[str, str], names:
 
 
 def test_base_url_object_direct_and_over_http(
-    env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
 ) -> None:
     """A request's base_url as the original's object works as the string does; region default."""
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
     request = blog_request(token, base_url={"api_id": "abcdef1234", "stage": "v1"})
     direct = create_urls_handler(request, None)
-    assert direct["urls"]["approve"].startswith(f"{BASE_URL}/respond?")
+    assert direct["urls"]["approve"].startswith(f"{APP_BASE_URL}/respond?")
     other = blog_request(
         token, base_url={"api_id": "q1w2e3", "stage": "prod", "region": "eu-west-1"}
     )
@@ -729,21 +669,21 @@ def original_sample_event(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_event_without_domain_name_uses_api_id_and_stage_variables(
-    env: pytest.MonkeyPatch,
+    app_env: pytest.MonkeyPatch,
 ) -> None:
     """The original's sample event is answered: first with API_ID/STAGE, like CALLBACK_BASE_URL."""
-    env.delenv(ENV_BASE_URL)
-    env.setenv(ENV_API_ID, "abcdef1234")
-    env.setenv(ENV_STAGE, "v1")
+    app_env.delenv(ENV_BASE_URL)
+    app_env.setenv(ENV_API_ID, "abcdef1234")
+    app_env.setenv(ENV_STAGE, "v1")
     reset_app()
     answer = create_urls_handler(original_sample_event(blog_request("t" * 40)), None)
     assert answer["statusCode"] == 200
-    assert answer_json(answer)["urls"]["approve"].startswith(f"{BASE_URL}/respond?")
+    assert answer_json(answer)["urls"]["approve"].startswith(f"{APP_BASE_URL}/respond?")
 
 
-def test_event_without_domain_name_uses_its_api_id_and_stage(env: pytest.MonkeyPatch) -> None:
+def test_event_without_domain_name_uses_its_api_id_and_stage(app_env: pytest.MonkeyPatch) -> None:
     """Then the event's own apiId and stage with the function's region, as the original did."""
-    env.delenv(ENV_BASE_URL)
+    app_env.delenv(ENV_BASE_URL)
     reset_app()
     answer = create_urls_handler(original_sample_event(blog_request("t" * 40)), None)
     assert answer["statusCode"] == 200
@@ -752,9 +692,9 @@ def test_event_without_domain_name_uses_its_api_id_and_stage(env: pytest.MonkeyP
     )
 
 
-def test_event_without_api_id_uses_the_host_header(env: pytest.MonkeyPatch) -> None:
+def test_event_without_api_id_uses_the_host_header(app_env: pytest.MonkeyPatch) -> None:
     """Then the Host header (with the stage), when the event has no apiId either."""
-    env.delenv(ENV_BASE_URL)
+    app_env.delenv(ENV_BASE_URL)
     reset_app()
     event = original_sample_event(blog_request("t" * 40))
     del event["requestContext"]["apiId"]
@@ -768,10 +708,10 @@ def test_event_without_api_id_uses_the_host_header(env: pytest.MonkeyPatch) -> N
 
 @pytest.mark.parametrize("host", [None, "evil.example/path", "user@evil.example", ""])
 def test_event_with_nothing_to_go_on_is_a_clear_configuration_error(
-    env: pytest.MonkeyPatch, host: str | None
+    app_env: pytest.MonkeyPatch, host: str | None
 ) -> None:
     """No domainName, apiId or usable Host: a ConfigurationError saying what to set, not a crash."""
-    env.delenv(ENV_BASE_URL)
+    app_env.delenv(ENV_BASE_URL)
     reset_app()
     event = original_sample_event(blog_request("t" * 40))
     del event["requestContext"]["apiId"]
@@ -788,7 +728,7 @@ def test_event_with_nothing_to_go_on_is_a_clear_configuration_error(
 
 
 def test_unparseable_body_is_invalid_json_with_a_tid(
-    env: Any, caplog: pytest.LogCaptureFixture
+    app_env: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A body that is not JSON is 400 InvalidJSON; its transaction id is also in the log line."""
     with caplog.at_level(logging.WARNING):
@@ -817,7 +757,7 @@ def test_unparseable_body_is_invalid_json_with_a_tid(
     ],
 )
 def test_request_errors_carry_the_transaction_id(
-    env: Any, request_json: dict[str, Any], code: str
+    app_env: Any, request_json: dict[str, Any], code: str
 ) -> None:
     """Direct and HTTP error bodies start with a fresh transaction id, as the original's did."""
     direct = create_urls_handler(request_json, None)
@@ -835,7 +775,7 @@ def test_request_errors_carry_the_transaction_id(
 
 
 def test_unknown_fields_inside_actions_are_ignored_end_to_end(
-    env: Any, approval_machine: ApprovalMachine, caplog: pytest.LogCaptureFixture
+    app_env: Any, approval_machine: ApprovalMachine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Extra fields in an action and its response are ignored (one warning); the URL works."""
     execution_arn = approval_machine.start("Ben")
@@ -851,14 +791,14 @@ def test_unknown_fields_inside_actions_are_ignored_end_to_end(
     assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
 
 
-def test_unknown_top_level_fields_are_still_refused(env: Any) -> None:
+def test_unknown_top_level_fields_are_still_refused(app_env: Any) -> None:
     """The request itself stays strict, as the original's schema was."""
     result = create_urls_handler(blog_request("t" * 40, callback="x"), None)
     assert result["error"] == "InvalidRequest"
     assert "callback" in result["message"]
 
 
-def test_redirect_with_bodies_redirects(env: Any, approval_machine: ApprovalMachine) -> None:
+def test_redirect_with_bodies_redirects(app_env: Any, approval_machine: ApprovalMachine) -> None:
     """A response with redirect and json/html/text is minted, and the click answers 303."""
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
@@ -873,10 +813,10 @@ def test_redirect_with_bodies_redirects(env: Any, approval_machine: ApprovalMach
 
 
 def test_templates_fill_keys_end_to_end(
-    env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
 ) -> None:
     """With output parameters on, ``$name`` in a key of the output is filled too."""
-    env.setenv(ENV_DISABLE_OUTPUT_PARAMETERS, "false")
+    app_env.setenv(ENV_DISABLE_OUTPUT_PARAMETERS, "false")
     reset_app()
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
@@ -892,12 +832,12 @@ def test_templates_fill_keys_end_to_end(
 
 
 def test_error_path_strings_and_null_output_path_end_to_end(
-    env: pytest.MonkeyPatch,
+    app_env: pytest.MonkeyPatch,
     approval_machine: ApprovalMachine,
     sfn_calls: list[tuple[str, dict[str, Any]]],
 ) -> None:
     """error_path gives the original's exact JSON text; output_path on a null body gives null."""
-    env.setenv(ENV_ENABLE_POST_ACTIONS, "true")
+    app_env.setenv(ENV_ENABLE_POST_ACTIONS, "true")
     reset_app()
     action = {
         "name": "report",
@@ -939,12 +879,12 @@ def test_error_path_strings_and_null_output_path_end_to_end(
 
 
 def test_verbose_adds_debug_details_but_never_secrets(
-    env: pytest.MonkeyPatch,
+    app_env: pytest.MonkeyPatch,
     approval_machine: ApprovalMachine,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """VERBOSE=true logs what was minted and clicked in detail; no token, blob or key."""
-    env.setenv(ENV_VERBOSE, "true")
+    app_env.setenv(ENV_VERBOSE, "true")
     reset_app()
     execution_arn = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
@@ -959,7 +899,7 @@ def test_verbose_adds_debug_details_but_never_secrets(
     assert line["params"] == ["note"]
     assert line["media_type"] == "application/json"
     assert line["issued_at"]
-    blob = data_of(created["urls"]["approve"])
+    blob = blob_of(created["urls"]["approve"])
     for secret in (token, blob[:40], "hello", os.environ[ENV_KEY]):
         assert secret not in caplog.text
     reset_app()
@@ -967,7 +907,7 @@ def test_verbose_adds_debug_details_but_never_secrets(
 
 
 def test_without_verbose_log_lines_stay_short(
-    env: Any, approval_machine: ApprovalMachine, caplog: pytest.LogCaptureFixture
+    app_env: Any, approval_machine: ApprovalMachine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Without VERBOSE, the callback's log line has no debug details."""
     execution_arn = approval_machine.start("Ben")

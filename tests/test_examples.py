@@ -7,26 +7,22 @@ import importlib.util
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 import yaml
-from moto import mock_aws
 
+from helpers import APP_BASE_URL, import_file  # tests/ is on sys.path
 from sfn_callback_urls import (
     Codec,
     KmsEnvelopeKey,
-    LocalKey,
     Minter,
     SuccessAction,
     open_callback,
 )
-from sfn_callback_urls._complete import reset_default_client
-from sfn_callback_urls._config import ENV_BASE_URL, ENV_KEY
+from sfn_callback_urls._config import ENV_KEY
 from sfn_callback_urls._handler import CallbackRequest
 from sfn_callback_urls.aws_lambda import (
     create_urls_handler,
@@ -38,28 +34,16 @@ from sfn_callback_urls.testing import ApprovalMachine
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TEMPLATES = [EXAMPLES / "template.yaml", EXAMPLES / "approval_email" / "template.yaml"]
-BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/v1"
 URL = re.compile(r"https://\S+/respond\?\S+")
 APP_FUNCTIONS = {
     "CreateUrlsApiFunction": "sfn_callback_urls.aws_lambda.create_urls_handler",
     "CreateUrlsFunction": "sfn_callback_urls.aws_lambda.create_urls_handler",
     "ProcessCallbackFunction": "sfn_callback_urls.aws_lambda.process_callback_handler",
 }
-REGION = "us-east-1"
 
 
-def load_script(path: Path) -> ModuleType:
-    """Import one of the examples' scripts (they are not a package) by its path."""
-    spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_build = load_script(EXAMPLES / "check_build.py")
-build_script = load_script(EXAMPLES / "lambda" / "build.py")
+check_build = import_file(EXAMPLES / "check_build.py", "example_check_build", keep=False)
+build_script = import_file(EXAMPLES / "lambda" / "build.py", "example_build", keep=False)
 
 
 def read_template(path: Path) -> dict[str, Any]:
@@ -232,35 +216,32 @@ def test_original_urls_get_their_decrypt_only_when_accepted() -> None:
     assert variables["ACCEPT_ORIGINAL_URLS"] == {"Ref": "AcceptOriginalUrls"}
 
 
-def test_encrypt_under_the_purpose_context_would_forge_urls(aws_env: None) -> None:
+def test_encrypt_under_the_purpose_context_would_forge_urls(kms: Any, symmetric_key: str) -> None:
     """Why the key policy denies Encrypt: a data key the caller chose, Encrypt-ed, mints URLs."""
-    with mock_aws():
-        kms = boto3.client("kms", region_name=REGION)
-        key_id = kms.create_key()["KeyMetadata"]["Arn"]
 
-        class EncryptInsteadOfGenerate:
-            """A KMS client that answers GenerateDataKey with Encrypt of a key the caller chose."""
+    class EncryptInsteadOfGenerate:
+        """A KMS client that answers GenerateDataKey with Encrypt of a key the caller chose."""
 
-            def __init__(self) -> None:
-                self.meta = kms.meta
+        def __init__(self) -> None:
+            self.meta = kms.meta
 
-            def generate_data_key(self, **request: Any) -> dict[str, Any]:
-                chosen = bytes(range(32))
-                sealed = kms.encrypt(
-                    KeyId=request["KeyId"],
-                    Plaintext=chosen,
-                    EncryptionContext=request["EncryptionContext"],
-                )
-                return {"CiphertextBlob": sealed["CiphertextBlob"], "Plaintext": chosen}
+        def generate_data_key(self, **request: Any) -> dict[str, Any]:
+            chosen = bytes(range(32))
+            sealed = kms.encrypt(
+                KeyId=request["KeyId"],
+                Plaintext=chosen,
+                EncryptionContext=request["EncryptionContext"],
+            )
+            return {"CiphertextBlob": sealed["CiphertextBlob"], "Plaintext": chosen}
 
-        forger = Codec(KmsEnvelopeKey(key_id, client=EncryptInsteadOfGenerate()), purpose="ok")
-        url = (
-            Minter(forger, base_url=BASE_URL)
-            .mint("A" * 684, [SuccessAction(name="approve", output={})])
-            .urls["approve"]
-        )
-        handler_codec = Codec(KmsEnvelopeKey(key_id, client=kms), purpose="ok")
-        assert open_callback(handler_codec, url).claims.token == "A" * 684
+    forger = Codec(KmsEnvelopeKey(symmetric_key, client=EncryptInsteadOfGenerate()), purpose="ok")
+    url = (
+        Minter(forger, base_url=APP_BASE_URL)
+        .mint("A" * 684, [SuccessAction(name="approve", output={})])
+        .urls["approve"]
+    )
+    handler_codec = Codec(KmsEnvelopeKey(symmetric_key, client=kms), purpose="ok")
+    assert open_callback(handler_codec, url).claims.token == "A" * 684
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda path: str(path.relative_to(EXAMPLES)))
@@ -397,27 +378,17 @@ class FakeSns:
 
 
 @pytest.fixture
-def glue(monkeypatch: pytest.MonkeyPatch, moto_sfn: Any) -> Iterator[ModuleType]:
+def glue(app_env: pytest.MonkeyPatch) -> ModuleType:
     """The glue module, with the create-URLs app configured and fake Lambda and SNS clients."""
-    monkeypatch.setenv(ENV_KEY, LocalKey.generate().to_string())
-    monkeypatch.setenv(ENV_BASE_URL, BASE_URL)
-    monkeypatch.setenv("CREATE_URLS_FUNCTION_NAME", "SfnCallbackUrls-CreateUrlsFunction")
-    monkeypatch.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals")
-    reset_app()
-    reset_default_client()
-    spec = importlib.util.spec_from_file_location(
-        "approval_email_glue", EXAMPLES / "approval_email" / "glue" / "app.py"
+    app_env.setenv("CREATE_URLS_FUNCTION_NAME", "SfnCallbackUrls-CreateUrlsFunction")
+    app_env.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals")
+    module = import_file(
+        EXAMPLES / "approval_email" / "glue" / "app.py", "approval_email_glue", keep=False
     )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     lambda_client, sns_client = FakeLambda(), FakeSns()
-    monkeypatch.setattr(module, "lambda_client", lambda: lambda_client)
-    monkeypatch.setattr(module, "sns_client", lambda: sns_client)
-    yield module
-    reset_app()
-    reset_default_client()
+    app_env.setattr(module, "lambda_client", lambda: lambda_client)
+    app_env.setattr(module, "sns_client", lambda: sns_client)
+    return module
 
 
 def click(url: str) -> int:

@@ -20,7 +20,6 @@ pending-deletion or deleted key is injected at the KMS client seam as the error 
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import logging
@@ -34,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -48,20 +47,28 @@ from botocore.exceptions import (
 )
 from botocore.retries.standard import ExponentialBackoff
 
-from helpers import callback_records  # tests/ is on sys.path
+from helpers import (  # tests/ is on sys.path
+    KMS_KINDS,
+    REGION,
+    FakeClock,
+    KmsKey,
+    blob_of,
+    callback_records,
+    key_header_of,
+    kms_backend,
+    new_kms_key,
+)
 from sfn_callback_urls._codec import Codec
-from sfn_callback_urls._complete import Completion, default_client, reset_default_client
+from sfn_callback_urls._complete import Completion, default_client
 from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
 from sfn_callback_urls._models import SuccessAction
 from sfn_callback_urls._render import CallbackResponse
 from sfn_callback_urls._urls import Minter
-from sfn_callback_urls.keys import KmsDerivedKey, KmsEnvelopeKey, LocalKey
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
-REGION = "us-east-1"  # as set by the aws_env fixture
 BASE_URL = "https://callbacks.example.com/prod"
 APPROVE = SuccessAction(name="approve", output={"approved": True})
 #: Where a faulted attempt is pointed: moto answers only URLs it knows, so it never sees it.
@@ -179,21 +186,6 @@ class Faults:
         return fault(request)
 
 
-class FakeClock:
-    """A monotonic clock for the KMS caches, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
-
-
 # --- fixtures ---------------------------------------------------------------------------------
 
 
@@ -210,19 +202,11 @@ def sfn_faults() -> Faults:
 
 
 @pytest.fixture
-def sfn_client(moto_sfn: MotoClients, sfn_faults: Faults) -> Iterator[Any]:
+def sfn_client(moto_sfn: MotoClients, sfn_faults: Faults, fresh_default_client: None) -> Any:
     """The library's own default Step Functions client (standard retries), on moto, hooked."""
-    reset_default_client()
     client = default_client()
     assert client.meta.config.retries["total_max_attempts"] == SFN_ATTEMPTS  # type: ignore[attr-defined]
-    yield sfn_faults.attach(client, "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
-    reset_default_client()
-
-
-@pytest.fixture
-def codec() -> Codec:
-    """A codec under a fresh local key (the Step Functions faults don't involve KMS)."""
-    return Codec(LocalKey.generate())
+    return sfn_faults.attach(client, "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
 
 
 @pytest.fixture
@@ -452,7 +436,7 @@ def test_crash_inside_complete_is_500_without_secrets(
 ) -> None:
     """A RuntimeError raised by the client is 500 with a logged correlation id, and no secret."""
     execution_arn, token, url = start(approval_machine, codec)
-    blob = dict(parse_qsl(urlsplit(url).query))["data"]
+    blob = blob_of(url)
     sfn_faults.inject(Crash(), times=1)
 
     with caplog.at_level(logging.INFO):
@@ -473,7 +457,6 @@ def test_crash_inside_complete_is_500_without_secrets(
 
 # --- KMS --------------------------------------------------------------------------------------
 
-KmsKey = KmsEnvelopeKey | KmsDerivedKey
 #: The KMS operation that recovers a data key on the handling side, by backend kind.
 OPENING_OPERATION = {"envelope": "Decrypt", "derived": "GenerateMac"}
 MINTING_OPERATION = {"envelope": "GenerateDataKey", "derived": "GenerateMac"}
@@ -497,20 +480,14 @@ class KmsSetup:
             options["session"] = boto3.Session(region_name=REGION)
         else:
             options["client"] = client
-        if self.kind == "envelope":
-            return KmsEnvelopeKey(self.arn, **options)
-        return KmsDerivedKey(self.arn, **options)
+        return kms_backend(self.kind, self.arn, **options)
 
 
-@pytest.fixture(params=["envelope", "derived"])
+@pytest.fixture(params=KMS_KINDS)
 def kms_setup(request: pytest.FixtureRequest, moto_sfn: MotoClients) -> KmsSetup:
     """A symmetric key (envelope backend) or an HMAC_256 key (derived backend) in moto."""
-    kms = boto3.client("kms", region_name=REGION)
-    if request.param == "envelope":
-        metadata = kms.create_key()["KeyMetadata"]
-    else:
-        metadata = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
-    return KmsSetup(request.param, metadata["Arn"], FakeClock())
+    arn = new_kms_key(boto3.client("kms", region_name=REGION), request.param)
+    return KmsSetup(request.param, arn, FakeClock())
 
 
 def handling_key(setup: KmsSetup, faults: Faults) -> KmsKey:
@@ -555,7 +532,7 @@ def test_kms_key_disabled_after_minting(
         Codec(handling_key(kms_setup, kms_faults)), stepfunctions_client=sfn_client
     )
     operation = OPENING_OPERATION[kms_setup.kind]
-    assert key_header_of(urls[0]) == key_header_of(urls[1])
+    assert key_header_of(blob_of(urls[0])) == key_header_of(blob_of(urls[1]))
     # A HEAD opens the URL (caching its data key) and completes nothing.
     assert click(warm, urls[0], "HEAD").status == 200
     assert kms_faults.attempts[operation] == 1
@@ -606,14 +583,6 @@ def test_kms_throttling_is_503_then_retried_through(
     assert sfn_faults.reached == {token: 1}
 
 
-def key_header_of(url: str) -> bytes:
-    """The KMS backend's key header in a URL's blob (encrypted data key, or salt)."""
-    blob = dict(parse_qsl(urlsplit(url).query))["data"]
-    raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-    kid_end = 2 + raw[1]
-    return raw[kid_end + 1 : kid_end + 1 + raw[kid_end]]
-
-
 def test_data_key_cache_expiring_mid_traffic(kms_setup: KmsSetup) -> None:
     """90 URLs minted and opened over 10 max_ages: all open, one KMS call per data key per side."""
     minting_faults, opening_faults = Faults(), Faults()
@@ -628,7 +597,7 @@ def test_data_key_cache_expiring_mid_traffic(kms_setup: KmsSetup) -> None:
     for step in range(30):
         for n in range(3):
             url = minter.mint(f"token-{step}-{n}", [APPROVE]).urls["approve"]
-            headers.add(key_header_of(url))
+            headers.add(key_header_of(blob_of(url)))
             assert click(handler, url).status == 200
         kms_setup.clock.advance(MAX_AGE_SECONDS * 5 / 12)  # a new data key every third step
 

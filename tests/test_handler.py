@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -13,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from helpers import record_fields  # tests/ is on sys.path
+from helpers import blob_of, record_fields, synthetic_token  # tests/ is on sys.path
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls._codec import Codec
 from sfn_callback_urls._complete import Completion
@@ -34,8 +32,7 @@ if TYPE_CHECKING:
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
 BASE_URL = "https://callbacks.example.com/prod"
-# A synthetic token shaped like a real one: ~700 characters of standard base64 ('+', '/', '=').
-TOKEN = base64.b64encode(b"\xfb\xff" + os.urandom(520)).decode()
+TOKEN = synthetic_token()
 assert "+" in TOKEN or "/" in TOKEN
 
 
@@ -51,12 +48,6 @@ class Recorder:
         if self.error is not None:
             raise self.error
         self.completions.append(completion)
-
-
-@pytest.fixture
-def codec() -> Codec:
-    """A codec under a fresh local key."""
-    return Codec(LocalKey.generate())
 
 
 @pytest.fixture
@@ -265,38 +256,37 @@ def test_post_action_sad_outcome(
     assert recorder.completions == [Completion.failure(TOKEN, "out of stock", None)]
 
 
-def test_post_action_no_outcome_matches(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "error"),
+    [
+        pytest.param(
+            b'{"result": "meh"}', "application/json", 400, "InvalidPostActionBody", id="no-outcome"
+        ),
+        pytest.param(
+            b"result=good",
+            "application/x-www-form-urlencoded",
+            415,
+            "UnsupportedMediaType",
+            id="not-declared-json",
+        ),
+        pytest.param(b"{nope", "application/json", 400, "InvalidPostActionBody", id="bad-json"),
+    ],
+)
+def test_post_action_refused_bodies(
+    minter: Minter,
+    make_handler: HandlerFactory,
+    recorder: Recorder,
+    body: bytes,
+    content_type: str,
+    status: int,
+    error: str,
 ) -> None:
-    """A body no outcome accepts: 400 InvalidPostActionBody, nothing sent."""
+    """A body no outcome accepts or bad JSON is 400, one not declared JSON 415; nothing is sent."""
     url = mint(minter, README_POST_ACTION)["callback"]
-    response = call(make_handler(enable_post_actions=True), post_json(url, {"result": "meh"}))
-    assert response.status == 400
-    assert body_of(response)["error"] == "InvalidPostActionBody"
-    assert recorder.completions == []
-
-
-def test_post_action_non_json_is_415(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
-) -> None:
-    """A body that is not declared JSON: 415 UnsupportedMediaType."""
-    url = mint(minter, README_POST_ACTION)["callback"]
-    req = request(
-        url, "POST", body=b"result=good", content_type="application/x-www-form-urlencoded"
-    )
+    req = request(url, "POST", body=body, content_type=content_type)
     response = call(make_handler(enable_post_actions=True), req)
-    assert response.status == 415
-    assert body_of(response)["error"] == "UnsupportedMediaType"
-    assert recorder.completions == []
-
-
-def test_post_action_bad_json_is_400(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
-) -> None:
-    """A body declared JSON that does not parse: 400."""
-    url = mint(minter, README_POST_ACTION)["callback"]
-    req = request(url, "POST", body=b"{nope", content_type="application/json")
-    assert call(make_handler(enable_post_actions=True), req).status == 400
+    assert response.status == status
+    assert body_of(response)["error"] == error
     assert recorder.completions == []
 
 
@@ -397,40 +387,39 @@ def test_output_parameters_escaped_in_html(
     assert recorder.completions == [Completion.success(TOKEN, {"approver": evil})]
 
 
-def test_redirect_host_injection_refused(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
+@pytest.mark.parametrize(
+    ("redirect", "params", "location"),
+    [
+        pytest.param("https://$host/thanks", {"host": "evil.example"}, None, id="in-the-host"),
+        pytest.param(
+            "https://example.com/$page",
+            {"page": "/evil.example/x"},
+            "https://example.com/%2Fevil.example%2Fx",
+            id="in-the-path",
+        ),
+    ],
+)
+def test_redirect_parameters_cannot_change_the_host(
+    minter: Minter,
+    make_handler: HandlerFactory,
+    recorder: Recorder,
+    redirect: str,
+    params: dict[str, str],
+    location: str | None,
 ) -> None:
-    """A redirect whose host takes a parameter is refused before anything is sent."""
-    action = {
-        "name": "approve",
-        "type": "success",
-        "output": 1,
-        "response": {"redirect": "https://$host/thanks"},
-    }
+    """A parameter in a redirect's host is refused before anything is sent; in its path, escaped."""
+    action = {"name": "approve", "type": "success", "output": 1, "response": {"redirect": redirect}}
     url = mint(minter, action, enable_output_parameters=True)["approve"]
-    req = request(url, extra={"host": "evil.example"})
-    response = call(make_handler(enable_output_parameters=True), req)
-    assert response.status == 400
-    assert body_of(response)["error"] == "OutputFormatting"
-    assert "Location" not in response.headers
-    assert recorder.completions == []
-
-
-def test_redirect_with_parameters_stays_on_host(
-    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
-) -> None:
-    """A parameter in a redirect's path cannot move it to another host."""
-    action = {
-        "name": "approve",
-        "type": "success",
-        "output": 1,
-        "response": {"redirect": "https://example.com/$page"},
-    }
-    url = mint(minter, action, enable_output_parameters=True)["approve"]
-    req = request(url, extra={"page": "/evil.example/x"})
-    response = call(make_handler(enable_output_parameters=True), req)
-    assert response.status == 303
-    assert response.headers["Location"] == "https://example.com/%2Fevil.example%2Fx"
+    response = call(make_handler(enable_output_parameters=True), request(url, extra=params))
+    if location is None:
+        assert response.status == 400
+        assert body_of(response)["error"] == "OutputFormatting"
+        assert "Location" not in response.headers
+        assert recorder.completions == []
+    else:
+        assert response.status == 303
+        assert response.headers["Location"] == location
+        assert len(recorder.completions) == 1
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -568,7 +557,7 @@ def test_action_and_type_may_be_absent(
 ) -> None:
     """The query's action and type are for humans: without them the URL still works."""
     url = mint(minter, APPROVE)["approve"]
-    query = {"data": dict(parse_qsl(urlsplit(url).query))["data"]}
+    query = {"data": blob_of(url)}
     assert call(make_handler(), CallbackRequest(method="GET", query=query)).status == 200
     assert len(recorder.completions) == 1
 
@@ -726,7 +715,7 @@ def test_one_log_line_per_request_without_secrets(
     assert len(line["transaction_id"]) == 36
     assert "correlation_id" not in line
     assert (line.get("error") is None) == (status < 400)
-    blob = dict(parse_qsl(urlsplit(url).query))["data"]
+    blob = blob_of(url)
     for secret in (TOKEN, blob, blob[:40], urlsplit(url).query):
         assert secret not in caplog.text
 
@@ -807,18 +796,19 @@ def test_moto_reject(
     assert approval_machine.confirmation()["Error"] == "rejected"
 
 
-def test_moto_heartbeat_then_approve(codec: Codec, minter: Minter, moto_sfn: MotoClients) -> None:
+def test_moto_heartbeat_then_approve(
+    codec: Codec, minter: Minter, moto_sfn: MotoClients, heartbeat_machine: ApprovalMachine
+) -> None:
     """A real execution with HeartbeatSeconds: a heartbeat keeps it running, approve ends it."""
-    with ApprovalMachine(moto_sfn.stepfunctions, moto_sfn.sqs, heartbeat_seconds=60) as machine:
-        execution = machine.start("Ben")
-        token, _ = machine.wait_for_token()
-        urls = mint(minter, HEARTBEAT, APPROVE, token=token)
-        handler = moto_handler(codec, moto_sfn)
-        assert call(handler, request(urls["still_working"])).status == 200
-        described = moto_sfn.stepfunctions.describe_execution(executionArn=execution)
-        assert described["status"] == "RUNNING"
-        assert call(handler, request(urls["approve"])).status == 200
-        assert machine.wait_for_status(execution)["status"] == "SUCCEEDED"
+    execution = heartbeat_machine.start("Ben")
+    token, _ = heartbeat_machine.wait_for_token()
+    urls = mint(minter, HEARTBEAT, APPROVE, token=token)
+    handler = moto_handler(codec, moto_sfn)
+    assert call(handler, request(urls["still_working"])).status == 200
+    described = moto_sfn.stepfunctions.describe_execution(executionArn=execution)
+    assert described["status"] == "RUNNING"
+    assert call(handler, request(urls["approve"])).status == 200
+    assert heartbeat_machine.wait_for_status(execution)["status"] == "SUCCEEDED"
 
 
 def test_moto_post_action(

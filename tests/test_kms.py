@@ -8,12 +8,10 @@ is tested at the client seam with ``botocore.stub.Stubber`` and the docstring sa
 from __future__ import annotations
 
 import base64
-import hashlib
 import math
 import socket
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -22,8 +20,23 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
+from helpers import (  # tests/ is on sys.path
+    BENCH_TOKEN,
+    KMS_KINDS,
+    REGION,
+    FakeClock,
+    KmsCalls,
+    KmsKey,
+    b64url,
+    key_header_of,
+    key_header_span,
+    key_id_of,
+    kms_backend,
+    new_kms_key,
+    synthetic_token,
+    unb64url,
+)
 from sfn_callback_urls import _config as kms_module
 from sfn_callback_urls._claims import Claims, new_transaction_id
 from sfn_callback_urls._codec import Codec, Mode
@@ -39,21 +52,13 @@ from sfn_callback_urls.keys import (
     wrap_keyring,
 )
 
-REGION = "us-east-1"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 PURPOSE = "approvals"
 CONTEXT_KEY = "sfn-callback-urls:purpose"
-# The benchmark payload: a 684-character task token (standard base64 of 512 bytes that start
-# like real tokens, the rest incompressible) and one success action.
-_TOKEN_START = base64.b64decode("AAAAKgAAAAIAAAAAAAAAAA==")
-BENCH_TOKEN = base64.b64encode(
-    _TOKEN_START + hashlib.shake_256(b"sfn-callback-urls benchmark token").digest(512 - 16)
-).decode("ascii")
+# The benchmark payload: its token and one success action.
 BENCH_ACTION = SuccessAction(name="approve", output={"name_in_output": "Ben"})
 # What AWS returns for an AES_256 data key's CiphertextBlob (moto returns 96 bytes).
 AWS_DATA_KEY_CIPHERTEXT = 185
-
-KmsKey = KmsEnvelopeKey | KmsDerivedKey
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -70,99 +75,14 @@ def make_claims(token: str = BENCH_TOKEN) -> Claims:
     )
 
 
-def decode(blob: str) -> bytes:
-    """The raw bytes of a blob."""
-    return base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-
-
-def encode(raw: bytes) -> str:
-    """A blob from raw bytes."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def key_id_of(blob: str) -> bytes:
-    """The key id a blob names."""
-    raw = decode(blob)
-    return raw[2 : 2 + raw[1]]
-
-
-def key_header_span(blob: str) -> tuple[int, int]:
-    """Where the backend's key header sits in the blob's raw bytes."""
-    raw = decode(blob)
-    kid_end = 2 + raw[1]
-    return kid_end + 1, kid_end + 1 + raw[kid_end]
-
-
-def key_header_of(blob: str) -> bytes:
-    """The backend's key header of a blob."""
-    start, end = key_header_span(blob)
-    return decode(blob)[start:end]
-
-
-class KmsCalls:
-    """Counts the KMS API calls a client makes (one per call, whatever the retries)."""
-
-    def __init__(self, client: Any) -> None:
-        self.names: list[str] = []
-        self._lock = threading.Lock()
-        client.meta.events.register("before-call.kms.*", self._record)
-
-    def _record(self, model: Any, **_: Any) -> None:
-        with self._lock:
-            self.names.append(model.name)
-
-    def counts(self) -> Counter[str]:
-        """Calls so far, by operation."""
-        with self._lock:
-            return Counter(self.names)
-
-    def total(self) -> int:
-        """All calls so far."""
-        with self._lock:
-            return len(self.names)
-
-    def reset(self) -> None:
-        """Forget the calls so far."""
-        with self._lock:
-            self.names.clear()
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += seconds
-
-
 # --- fixtures --------------------------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and a region; no key configuration leaks in from the real environment."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SSM"):
-        monkeypatch.delenv(name, raising=False)
+def aws_environment(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a region (``aws_env``); no key configuration leaks in either."""
     for name in (kms_module.ENV_KEY, kms_module.ENV_WRAPPED_KEY, kms_module.ENV_PARAMETER):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def kms() -> Iterator[Any]:
-    """A KMS client talking to moto."""
-    with mock_aws():
-        yield boto3.client("kms", region_name=REGION)
 
 
 @pytest.fixture
@@ -172,32 +92,17 @@ def calls(kms: Any, symmetric_key: str, hmac_key: str) -> KmsCalls:
 
 
 @pytest.fixture
-def symmetric_key(kms: Any) -> str:
-    """The ARN of an ordinary symmetric KMS key."""
-    return str(kms.create_key()["KeyMetadata"]["Arn"])
-
-
-@pytest.fixture
-def hmac_key(kms: Any) -> str:
-    """The ARN of a KMS HMAC_256 key."""
-    metadata = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
-    return str(metadata["Arn"])
-
-
-@pytest.fixture
 def new_key_for(kms: Any) -> Callable[..., KmsKey]:
     """Build a KMS backend of a kind ("envelope" or "derived") for a KMS key, on moto's client."""
 
     def build(kind: str, key_id: str, **kwargs: Any) -> KmsKey:
         kwargs.setdefault("client", kms)
-        if kind == "envelope":
-            return KmsEnvelopeKey(key_id, **kwargs)
-        return KmsDerivedKey(key_id, **kwargs)
+        return kms_backend(kind, key_id, **kwargs)
 
     return build
 
 
-@pytest.fixture(params=["envelope", "derived"])
+@pytest.fixture(params=KMS_KINDS)
 def kind(request: pytest.FixtureRequest) -> str:
     """Each KMS backend in turn."""
     return str(request.param)
@@ -273,12 +178,7 @@ def test_a_blob_from_another_kms_key_is_invalid(
     new_key_for: Callable[..., KmsKey],
 ) -> None:
     """A blob minted under one KMS key names a key id the other key's handler does not have."""
-    if kind == "envelope":
-        other_arn = kms.create_key()["KeyMetadata"]["Arn"]
-    else:
-        other_arn = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")[
-            "KeyMetadata"
-        ]["Arn"]
+    other_arn = new_kms_key(kms, kind)
     blob = Codec(new_key(), purpose=PURPOSE).seal(make_claims())
     calls.reset()
     with pytest.raises(InvalidPayload):
@@ -290,11 +190,11 @@ def test_a_derived_blob_under_another_hmac_key_with_the_same_wire_id_is_invalid(
     kms: Any, hmac_key: str
 ) -> None:
     """Even sharing a wire id, another HMAC key derives another data key: the blob is invalid."""
-    other = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+    other = new_kms_key(kms, "derived")
     blob = Codec(KmsDerivedKey(hmac_key, client=kms, wire_id=b"k1"), purpose=PURPOSE).seal(
         make_claims()
     )
-    handler = Codec(KmsDerivedKey(other["Arn"], client=kms, wire_id=b"k1"), purpose=PURPOSE)
+    handler = Codec(KmsDerivedKey(other, client=kms, wire_id=b"k1"), purpose=PURPOSE)
     with pytest.raises(InvalidPayload):
         handler.open(blob, now=NOW)
 
@@ -324,10 +224,10 @@ def test_a_tampered_key_header_is_invalid(new_key: Callable[..., KmsKey]) -> Non
     """Changing one byte of the key header makes the blob invalid, on warm and cold handlers."""
     minter = new_key()
     blob = Codec(minter, purpose=PURPOSE).seal(make_claims())
-    raw = bytearray(decode(blob))
+    raw = bytearray(unb64url(blob))
     _, end = key_header_span(blob)
     raw[end - 1] ^= 0x01
-    tampered = encode(bytes(raw))
+    tampered = b64url(bytes(raw))
     with pytest.raises(InvalidPayload):
         Codec(new_key(), purpose=PURPOSE).open(tampered, now=NOW)
     with pytest.raises(InvalidPayload):
@@ -403,16 +303,14 @@ def test_minter_and_handler_must_name_the_key_the_same_way(kms: Any, symmetric_k
 )
 def test_bad_settings_are_configuration_errors(kind: str, kwargs: dict[str, Any]) -> None:
     """Impossible key ids and cache limits are refused at construction."""
-    cls = KmsEnvelopeKey if kind == "envelope" else KmsDerivedKey
     with pytest.raises(ConfigurationError):
-        cls("alias/callbacks", **kwargs)
+        kms_backend(kind, "alias/callbacks", **kwargs)
 
 
 def test_an_empty_kms_key_id_is_a_configuration_error(kind: str) -> None:
     """A KMS key id is required."""
-    cls = KmsEnvelopeKey if kind == "envelope" else KmsDerivedKey
     with pytest.raises(ConfigurationError):
-        cls("")
+        kms_backend(kind, "")
 
 
 # --- keyrings --------------------------------------------------------------------------------
@@ -578,8 +476,7 @@ def test_concurrent_round_trips_are_exact(
     handler = Codec(new_key(), purpose=PURPOSE)
 
     def round_trip(index: int) -> bool:
-        token = base64.b64encode(hashlib.sha512(str(index).encode()).digest() * 8).decode()
-        claims = make_claims(token)
+        claims = make_claims(synthetic_token(index))
         return handler.open(minter.seal(claims), now=NOW) == claims
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -638,7 +535,7 @@ def test_kms_failures_on_a_cold_handler_are_key_unavailable(
     assert error.aws_code == code
     assert code in error.message
     assert error.original_error is not None
-    for secret in (header.hex(), encode(header), base64.b64encode(header).decode(), key_arn):
+    for secret in (header.hex(), b64url(header), base64.b64encode(header).decode(), key_arn):
         assert secret not in error.message
         assert secret not in str(error)
 
@@ -667,11 +564,7 @@ def test_an_unreachable_kms_endpoint_is_key_unavailable(kind: str) -> None:
         endpoint_url=f"http://127.0.0.1:{port}",
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
     )
-    key: KmsKey = (
-        KmsEnvelopeKey("alias/x", client=client)
-        if kind == "envelope"
-        else KmsDerivedKey("alias/x", client=client)
-    )
+    key = kms_backend(kind, "alias/x", client=client)
     with pytest.raises(KeyUnavailable) as caught:
         key.mint_key(PURPOSE)
     assert caught.value.aws_code == "EndpointConnectionError"
@@ -698,10 +591,9 @@ def test_a_failed_open_is_not_cached(
 def test_without_a_client_one_is_built_lazily_from_the_session(kind: str, key_arn: str) -> None:
     """No client is created at construction; the first use builds one from the session."""
     session = boto3.Session(region_name=REGION)
-    cls = KmsEnvelopeKey if kind == "envelope" else KmsDerivedKey
-    minter = cls(key_arn, session=session)
+    minter = kms_backend(kind, key_arn, session=session)
     assert minter._client is None  # laziness is the behaviour under test
-    handler = cls(key_arn)  # the default session: region from AWS_DEFAULT_REGION
+    handler = kms_backend(kind, key_arn)  # the default session: region from AWS_DEFAULT_REGION
     claims = make_claims()
     assert (
         Codec(handler, purpose=PURPOSE).open(Codec(minter, purpose=PURPOSE).seal(claims), now=NOW)
@@ -767,11 +659,11 @@ def test_a_damaged_wrapped_keyring_is_a_configuration_error(
     for text in ("sfncu1_abc", "sfncukms1_", "sfncukms1_a"):
         with pytest.raises(ConfigurationError):
             load_wrapped_keyring(text, client=kms)
-    raw = bytearray(decode(wrapped[len("sfncukms1_") :]))
+    raw = bytearray(unb64url(wrapped[len("sfncukms1_") :]))
     raw[-1] ^= 0x01
     with pytest.raises(ConfigurationError) as caught:
-        load_wrapped_keyring("sfncukms1_" + encode(bytes(raw)), client=kms)
-    assert "sfncukms1_" + encode(bytes(raw)) not in caught.value.message
+        load_wrapped_keyring("sfncukms1_" + b64url(bytes(raw)), client=kms)
+    assert "sfncukms1_" + b64url(bytes(raw)) not in caught.value.message
 
 
 def test_a_keyring_wrapped_for_another_purpose_does_not_load(kms: Any, symmetric_key: str) -> None:
@@ -782,7 +674,7 @@ def test_a_keyring_wrapped_for_another_purpose_does_not_load(kms: Any, symmetric
         EncryptionContext={CONTEXT_KEY: "something-else"},
     )["CiphertextBlob"]
     with pytest.raises(ConfigurationError):
-        load_wrapped_keyring("sfncukms1_" + encode(other), client=kms)
+        load_wrapped_keyring("sfncukms1_" + b64url(other), client=kms)
 
 
 def test_loading_a_wrapped_keyring_when_kms_fails_is_key_unavailable(kms: Any) -> None:
@@ -791,7 +683,7 @@ def test_loading_a_wrapped_keyring_when_kms_fails_is_key_unavailable(kms: Any) -
     with Stubber(client) as stubber:
         stubber.add_client_error("decrypt", service_error_code="DisabledException")
         with pytest.raises(KeyUnavailable, match="DisabledException"):
-            load_wrapped_keyring("sfncukms1_" + encode(b"x" * 100), client=client)
+            load_wrapped_keyring("sfncukms1_" + b64url(b"x" * 100), client=client)
         stubber.add_client_error("encrypt", service_error_code="AccessDeniedException")
         with pytest.raises(KeyUnavailable, match="AccessDeniedException"):
             wrap_keyring(LocalKey.generate(), "alias/x", client=client)
@@ -915,9 +807,9 @@ def test_blob_lengths_with_the_benchmark_payload(
     # local blob's bytes plus the encrypted data key (same 4-byte key id, and the key header's
     # length byte is there, as 0, in local blobs too), so bound it from the local blob's raw size,
     # and also with the cruder "local length + encoded header, rounded up" bound.
-    local_raw = len(decode(local_blob))
+    local_raw = len(unb64url(local_blob))
     moto_header = len(key_header_of(envelope_blob))
-    assert len(decode(envelope_blob)) == local_raw + moto_header
+    assert len(unb64url(envelope_blob)) == local_raw + moto_header
     aws_envelope_length = math.ceil((local_raw + AWS_DATA_KEY_CIPHERTEXT) * 4 / 3)
     assert aws_envelope_length <= 1200
     assert len(local_blob) + math.ceil((AWS_DATA_KEY_CIPHERTEXT + 1) * 4 / 3) <= 1200

@@ -11,7 +11,6 @@ import contextlib
 import json
 import math
 import string
-import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -22,9 +21,9 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from helpers import KEY, b64url, bomb_blob, wire_header  # tests/ is on sys.path
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._codec import (
-    _FIXED,
     MAX_BLOB_LENGTH,
     MAX_DECOMPRESSED_SIZE,
     Codec,
@@ -56,9 +55,8 @@ from sfn_callback_urls.testing import (
     task_tokens,
 )
 
-KEY = LocalKey(bytes(range(32)), key_id=b"law1")
 #: Another secret under the same key id: only the cryptography tells them apart.
-IMPOSTOR = LocalKey(bytes(range(100, 132)), key_id=b"law1")
+IMPOSTOR = LocalKey(bytes(range(100, 132)), key_id=KEY.key_id)
 NEW_KEY = LocalKey(bytes(range(200, 232)), key_id=b"law2")
 MODES = [Mode.ENCRYPTED, Mode.SIGNED]
 OTHER_MODE = {Mode.ENCRYPTED: Mode.SIGNED, Mode.SIGNED: Mode.ENCRYPTED}
@@ -73,14 +71,7 @@ OVERHEAD = {Mode.ENCRYPTED: 7 + 12 + 16, Mode.SIGNED: 7 + 16}
 #: Tokens long and varied enough that finding one in a message cannot be a coincidence.
 secret_tokens = task_tokens().filter(lambda token: len(token) >= 16)
 url_safe_text = st.text(alphabet=URL_SAFE)
-b64url_bytes = st.binary(max_size=700).map(
-    lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-)
-
-
-def b64url(raw: bytes) -> str:
-    """Unpadded base64url, as blobs are written."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+b64url_bytes = st.binary(max_size=700).map(b64url)
 
 
 def blob_length(claims: Claims, mode: Mode) -> int:
@@ -95,11 +86,6 @@ def seal(codec: Codec, claims: Claims) -> str:
     except PayloadTooLarge:
         assume(False)
         raise  # pragma: no cover - assume(False) never returns
-
-
-def header(mode: Mode, key_id: bytes = KEY.key_id, key_header: bytes = b"") -> bytes:
-    """A well-formed version 1 header."""
-    return bytes((0x10 | mode, len(key_id))) + key_id + bytes((len(key_header),)) + key_header
 
 
 def assert_silent(error: BaseException, *secrets: str) -> None:
@@ -333,7 +319,7 @@ def near_miss_blobs(mode: Mode) -> st.SearchStrategy[str]:
     key_headers = st.one_of(st.just(b""), st.binary(max_size=40))
     formats = st.sampled_from([0x10 | mode, 0x10 | OTHER_MODE[mode], 0x20 | mode, 0x00])
     return st.builds(
-        lambda fmt, kid, kh, rest: b64url(bytes((fmt,)) + header(mode, kid, kh)[1:] + rest),
+        lambda fmt, kid, kh, rest: b64url(bytes((fmt,)) + wire_header(mode, kid, kh)[1:] + rest),
         formats,
         key_ids,
         key_headers,
@@ -599,7 +585,7 @@ def test_oversized_blobs_are_refused_before_decoding(
     key = RecordingKey(KEY)
     assert isinstance(key, KeyBackend)
     codec = Codec(key)
-    start = b64url(header(Mode.ENCRYPTED)) if valid_start else ""
+    start = b64url(wire_header(Mode.ENCRYPTED)) if valid_start else ""
     text = start + filler * (MAX_BLOB_LENGTH + extra - len(start))
     with pytest.raises(PayloadTooLarge):
         codec.open(text, now=NOW)
@@ -609,29 +595,6 @@ def test_oversized_blobs_are_refused_before_decoding(
     # At the limit, the length alone is no reason to refuse.
     with pytest.raises(InvalidPayload):
         codec.open(text[:MAX_BLOB_LENGTH], now=NOW)
-
-
-def bomb_blob(mode: Mode, inflated_size: int) -> str:
-    """A genuine blob under KEY whose deflated action inflates to ``inflated_size`` bytes.
-
-    Built by hand from the wire format, since the codec is asked to open it, not to make it.
-    """
-    prefix, suffix = b'{"name":"bomb","output":"', b'"}'
-    action = prefix + b"a" * (inflated_size - len(prefix) - len(suffix)) + suffix
-    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    deflated = packer.compress(action) + packer.flush()
-    token = b"bomb-token"
-    plaintext = _FIXED.pack(0x02, 1, bytes(16), 1_700_000_000, 0, len(token)) + token + deflated
-    head = header(mode)
-    purpose = b"sfn-callback-urls"
-    context = len(purpose).to_bytes(2, "big") + purpose + head
-    _, data_key = KEY.mint_key(purpose.decode())
-    if mode is Mode.ENCRYPTED:
-        nonce = bytes(12)
-        sealed = nonce + data_key.aead.encrypt(nonce, plaintext, context)
-    else:
-        sealed = plaintext + data_key.mac(context + plaintext)[:16]
-    return b64url(head + sealed)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -10,13 +10,10 @@ matters, the test counts work (validator runs, equality checks, allocated bytes)
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
 import json
-import struct
 import time
 import tracemalloc
-import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -24,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jsonschema._utils
 import pytest
 
+from helpers import KEY, bomb_blob  # tests/ is on sys.path
 from sfn_callback_urls import _outcome as outcome_module
 from sfn_callback_urls._codec import Codec, Mode
 from sfn_callback_urls._complete import Completion
@@ -39,9 +37,7 @@ from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
 from sfn_callback_urls._models import parse_action
 from sfn_callback_urls._urls import Minter
 from sfn_callback_urls.adapters import make_asgi_app, make_wsgi_app
-from sfn_callback_urls.keys import LocalKey
 
-KEY = LocalKey(bytes(range(32)), key_id=b"lim1")
 BASE_URL = "https://callbacks.example.com/prod"
 JSON_TYPE = "application/json"
 APPROVE: dict[str, Any] = {"name": "approve", "type": "success", "output": {"ok": True}}
@@ -153,7 +149,7 @@ def call_asgi(
 
 @pytest.fixture
 def codec() -> Codec:
-    """A codec under the test key."""
+    """A codec under the fixed test key (here, rather than conftest's fresh one)."""
     return Codec(KEY)
 
 
@@ -256,29 +252,8 @@ def test_parsed_query_with_huge_number_of_parameters_is_refused(
 
 
 def bomb_query(mode: Mode, inflated_size: int) -> str:
-    """The query of a genuine blob under KEY whose deflated action inflates to ``inflated_size``.
-
-    Built by hand from the wire format (as in ``test_laws.py``), since the codec refuses to mint
-    one: header, then (flags, type, transaction id, iat, exp, token length), token, action.
-    """
-    prefix, suffix = b'{"name":"approve","output":"', b'"}'
-    action = prefix + b"a" * (inflated_size - len(prefix) - len(suffix)) + suffix
-    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    deflated = packer.compress(action) + packer.flush()
-    token = b"bomb-token"
-    fixed = struct.pack(">BB16sIIH", 0x02, 1, bytes(16), 1_700_000_000, 0, len(token))
-    plaintext = fixed + token + deflated
-    head = bytes((0x10 | mode, len(KEY.key_id))) + KEY.key_id + b"\x00"
-    purpose = b"sfn-callback-urls"
-    context = struct.pack(">H", len(purpose)) + purpose + head
-    _, data_key = KEY.mint_key(purpose.decode())
-    if mode is Mode.ENCRYPTED:
-        nonce = bytes(12)
-        sealed = nonce + data_key.aead.encrypt(nonce, plaintext, context)
-    else:
-        sealed = plaintext + data_key.mac(context + plaintext)[:16]
-    blob = base64.urlsafe_b64encode(head + sealed).rstrip(b"=").decode("ascii")
-    return f"action=approve&type=success&data={blob}"
+    """The query of a genuine blob under KEY whose deflated action inflates to ``inflated_size``."""
+    return f"action=approve&type=success&data={bomb_blob(mode, inflated_size, name='approve')}"
 
 
 @pytest.mark.parametrize("mode", [Mode.ENCRYPTED, Mode.SIGNED])

@@ -6,12 +6,12 @@ at concurrency 16, against the fake Step Functions that completes a token once.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from helpers import import_file  # tests/ is on sys.path
 
 LOAD_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "load.py"
 
@@ -19,13 +19,7 @@ LOAD_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "load.py"
 @pytest.fixture(scope="module")
 def load() -> ModuleType:
     """``benchmarks/load.py`` imported as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("sfn_callback_urls_load", LOAD_PY)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return import_file(LOAD_PY, "sfn_callback_urls_load")
 
 
 @pytest.mark.parametrize("server", ["wsgi", "asgi"])

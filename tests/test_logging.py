@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sfn_callback_urls import LocalKey
-from sfn_callback_urls._complete import reset_default_client
-from sfn_callback_urls.aws_lambda import create_urls_handler, process_callback_handler, reset_app
+from helpers import load_event  # tests/ is on sys.path
+from sfn_callback_urls.aws_lambda import create_urls_handler, process_callback_handler
 from sfn_callback_urls.testing import ApprovalMachine
 
-EVENTS = Path(__file__).parent / "events"
-BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
 # What a LogRecord has before any `extra`: the rest are the record's fields.
 STANDARD = set(vars(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None))) | {"message"}
 
@@ -50,21 +46,9 @@ def json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[JsonLines]:
     root.setLevel(saved)
 
 
-@pytest.fixture
-def app_env(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The ready app configured with a local key and a base URL; caches reset around."""
-    monkeypatch.setenv("SFN_CALLBACK_URLS_KEY", LocalKey.generate().to_string())
-    monkeypatch.setenv("CALLBACK_BASE_URL", BASE_URL)
-    reset_app()
-    reset_default_client()
-    yield
-    reset_app()
-    reset_default_client()
-
-
 def callback_event(url: str) -> dict[str, Any]:
     """The sample REST event asking for ``url``'s query, JSON answers."""
-    event = json.loads((EVENTS / "apigw_v1.json").read_text())
+    event = load_event("apigw_v1")
     query = dict(pair.split("=", 1) for pair in url.split("?", 1)[1].split("&"))
     event.update(path="/respond", queryStringParameters=query)
     event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
@@ -74,7 +58,7 @@ def callback_event(url: str) -> dict[str, Any]:
 
 
 def test_a_mint_and_an_approval_leave_queryable_records(
-    app_env: None, approval_machine: ApprovalMachine, json_logs: JsonLines
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine, json_logs: JsonLines
 ) -> None:
     """Mint and completion records carry their fields as fields; no record holds a secret."""
     execution = approval_machine.start()
@@ -125,7 +109,7 @@ def test_a_mint_and_an_approval_leave_queryable_records(
 
 
 def test_a_refusal_is_a_warning_with_its_code(
-    app_env: None, approval_machine: ApprovalMachine, json_logs: JsonLines
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine, json_logs: JsonLines
 ) -> None:
     """A tampered URL: one WARNING record, outcome rejected, error InvalidPayload, no claims."""
     approval_machine.start()

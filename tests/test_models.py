@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls._models import (
     ACTION_ADAPTER,
@@ -36,7 +37,7 @@ from sfn_callback_urls.errors import (
     InvalidRequest,
 )
 
-TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="
+TOKEN = synthetic_token()
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 FAR_FUTURE = "2099-11-25T10:00:00Z"
 

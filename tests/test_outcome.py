@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from helpers import synthetic_token  # tests/ is on sys.path
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._complete import Completion
@@ -39,7 +40,7 @@ from sfn_callback_urls.errors import (
     UnsupportedMediaType,
 )
 
-TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="
+TOKEN = synthetic_token()
 TID = "0b6d5f7e-1f0a-4c59-9a51-3f1d2b8e6a10"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -364,45 +365,41 @@ def test_post_fixed_and_default_outputs() -> None:
     assert post(action, {}).completion.output == {}
 
 
-def test_post_error_and_cause_paths() -> None:
+#: A POST action whose failure takes its error and cause from the body by JSONPath.
+ERROR_AND_CAUSE_PATHS = {
+    "name": "cb",
+    "type": "post",
+    "outcomes": [
+        {
+            "name": "bad",
+            "type": "failure",
+            "schema": {},
+            "error_path": "$.code",
+            "cause_path": "$.why[*]",
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "cause"),
+    [
+        ({"code": 42, "why": ["a", "b"]}, "[42]", '["a", "b"]'),
+        ({"code": "E", "why": ["only"]}, "E", "only"),
+        ({}, None, None),
+    ],
+    ids=["json-text", "one-string", "no-match"],
+)
+def test_post_error_and_cause_paths(body: Any, error: str | None, cause: str | None) -> None:
     """One string match is that string; otherwise the JSON text of the matches; none is None."""
-    action = {
-        "name": "cb",
-        "type": "post",
-        "outcomes": [
-            {
-                "name": "bad",
-                "type": "failure",
-                "schema": {},
-                "error_path": "$.code",
-                "cause_path": "$.why[*]",
-            }
-        ],
-    }
-    completion = post(action, {"code": 42, "why": ["a", "b"]}).completion
-    assert (completion.error, completion.cause) == ("[42]", '["a", "b"]')
-    completion = post(action, {"code": "E", "why": ["only"]}).completion
-    assert (completion.error, completion.cause) == ("E", "only")
-    completion = post(action, {}).completion
-    assert (completion.error, completion.cause) == (None, None)
+    completion = post(ERROR_AND_CAUSE_PATHS, body).completion
+    assert (completion.error, completion.cause) == (error, cause)
 
 
 def test_post_path_strings_are_the_originals_json_dumps() -> None:
     """Non-string matches become exactly the original's ``json.dumps(matches)`` (ASCII, ", ")."""
-    action = {
-        "name": "cb",
-        "type": "post",
-        "outcomes": [
-            {
-                "name": "bad",
-                "type": "failure",
-                "schema": {},
-                "error_path": "$.code",
-                "cause_path": "$.why[*]",
-            }
-        ],
-    }
-    completion = post(action, {"code": {"bar": "baz"}, "why": ["a", "\u00e9"]}).completion
+    body = {"code": {"bar": "baz"}, "why": ["a", "\u00e9"]}
+    completion = post(ERROR_AND_CAUSE_PATHS, body).completion
     assert completion.error == '[{"bar": "baz"}]'
     assert completion.cause == '["a", "\\u00e9"]'
     assert completion.cause == json.dumps(["a", "\u00e9"])

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,6 +15,7 @@ from aws_lambda_powertools.event_handler import (
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
+from helpers import load_event, synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import (
     CallbackHandler,
     Codec,
@@ -32,10 +31,9 @@ from sfn_callback_urls.testing import ApprovalMachine
 if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
-EVENTS = Path(__file__).parent / "events"
 CODEC = Codec(LocalKey.generate())
 MINTER = Minter(CODEC, base_url="https://abc123.execute-api.us-east-1.amazonaws.com/prod")
-TOKEN = "A" * 684
+TOKEN = synthetic_token()
 APPROVE = SuccessAction(name="approve", output={"ok": True})
 REJECT = FailureAction(name="reject", error="rejected", cause="no")
 
@@ -52,7 +50,7 @@ def resolver_app(resolver: ApiGatewayResolver, handler: CallbackHandler) -> ApiG
 
 def event_for(name: str, url: str, method: str = "GET") -> dict[str, Any]:
     """The sample event ``name`` asking for ``url``'s query, with the path Powertools routes."""
-    event = copy.deepcopy(json.loads((EVENTS / f"{name}.json").read_text()))
+    event = load_event(name)
     query = dict(parse_qsl(urlsplit(url).query))
     if name == "apigw_v1":
         event.update(path="/respond", httpMethod=method)

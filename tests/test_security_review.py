@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import http.client
 import http.server
 import io
@@ -23,17 +22,26 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from urllib.parse import urlsplit
 from wsgiref.util import setup_testing_defaults
 
 import boto3
 import pytest
-from moto import mock_aws
 
+from helpers import (  # tests/ is on sys.path
+    Answer,
+    FakeClock,
+    FakeStepFunctions,
+    KmsCalls,
+    b64url,
+    blob_of,
+    key_header_span,
+    serve_wsgi,
+    synthetic_token,
+    unb64url,
+)
 from sfn_callback_urls import (
     CallbackHandler,
     CallbackRequest,
@@ -60,7 +68,7 @@ from sfn_callback_urls.errors import InvalidJsonSchema
 from sfn_callback_urls.testing import ApprovalMachine
 
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
-TOKEN = "AAAAKgAAAAIAAAAA" + "x/+y" * 160 + "=="  # shaped like a real task token
+TOKEN = synthetic_token()
 SECURITY_HEADERS = {
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
@@ -70,41 +78,6 @@ SECURITY_HEADERS = {
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-@dataclass
-class RecordingClient:
-    """A Step Functions client that records the calls `complete()` makes (nothing is sent)."""
-
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def send_task_success(self, **kwargs: Any) -> dict[str, Any]:
-        """Record a success."""
-        self.calls.append(("success", kwargs))
-        return {}
-
-    def send_task_failure(self, **kwargs: Any) -> dict[str, Any]:
-        """Record a failure."""
-        self.calls.append(("failure", kwargs))
-        return {}
-
-    def send_task_heartbeat(self, **kwargs: Any) -> dict[str, Any]:
-        """Record a heartbeat."""
-        self.calls.append(("heartbeat", kwargs))
-        return {}
-
-
-@dataclass
-class Answer:
-    """An HTTP answer as a client saw it."""
-
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON."""
-        return json.loads(self.body)
 
 
 def new_codec() -> Codec:
@@ -123,11 +96,6 @@ def query_of(url: str) -> str:
     return urlsplit(url).query
 
 
-def blob_of(url: str) -> str:
-    """The ``data`` parameter of a URL."""
-    return dict(parse_qsl(query_of(url)))["data"]
-
-
 def post(handler: CallbackHandler, url: str, body: bytes) -> Any:
     """POST a JSON body to ``url`` through ``handler``."""
     return handler.handle(
@@ -138,25 +106,6 @@ def post(handler: CallbackHandler, url: str, body: bytes) -> Any:
             body=body,
         )
     )
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output clean."""
-
-
-@contextlib.contextmanager
-def serve_wsgi(app: Any) -> Iterator[tuple[str, int]]:
-    """Serve ``app`` with wsgiref on loopback; yields (host, port)."""
-    server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield "127.0.0.1", server.server_port
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
 
 
 def raw_request(
@@ -388,7 +337,7 @@ def test_finding_1_a_callback_never_fetches_a_ref(
     """Finding 1: a URL sealed with a remote or file `$ref` is refused; no socket or file opened."""
     remote, requests = schema_server
     codec = new_codec()
-    client = RecordingClient()
+    client = FakeStepFunctions()
     handler = CallbackHandler(codec, enable_post_actions=True, stepfunctions_client=client)
     app = make_wsgi_app(handler)
     with serve_wsgi(app) as address:
@@ -410,7 +359,7 @@ def test_finding_1_a_callback_never_fetches_a_ref(
 def test_finding_1_local_refs_keep_working() -> None:
     """Finding 1: local `#/$defs/...` and `#/definitions/...` refs still select outcomes."""
     codec = new_codec()
-    client = RecordingClient()
+    client = FakeStepFunctions()
     handler = CallbackHandler(codec, enable_post_actions=True, stepfunctions_client=client)
     for schema in (
         {"$defs": {"d": {"const": "steer"}}, "$ref": "#/$defs/d"},
@@ -448,7 +397,7 @@ def test_finding_2_lone_surrogates_in_post_bodies_are_400(where: str, body: byte
     outcome.update(_SURROGATE_OUTCOMES[where])
     action = parse_action({"name": "decide", "type": "post", "outcomes": [outcome]})
     codec = new_codec()
-    client = RecordingClient()
+    client = FakeStepFunctions()
     handler = CallbackHandler(codec, enable_post_actions=True, stepfunctions_client=client)
     response = post(handler, mint(codec, action), body)
     assert response.status == 400, response.body
@@ -462,7 +411,7 @@ def test_finding_2_lone_surrogates_in_post_bodies_are_400(where: str, body: byte
 def test_finding_2_lone_surrogates_in_parsed_query_parameters_are_400() -> None:
     """Finding 2: a lone surrogate in an output parameter given as a mapping is a 400, unsent."""
     codec = new_codec()
-    client = RecordingClient()
+    client = FakeStepFunctions()
     handler = CallbackHandler(codec, enable_output_parameters=True, stepfunctions_client=client)
     for action in (
         SuccessAction(name="ok", output={"by": "$user"}),
@@ -478,7 +427,7 @@ def test_finding_2_lone_surrogates_in_parsed_query_parameters_are_400() -> None:
 def test_finding_2_a_lone_surrogate_never_reaches_a_redirect_template() -> None:
     """Finding 2 (found by the widened fuzz_handler): a surrogate for `$user` in a redirect: 400."""
     codec = new_codec()
-    client = RecordingClient()
+    client = FakeStepFunctions()
     handler = CallbackHandler(codec, enable_output_parameters=True, stepfunctions_client=client)
     action = SuccessAction(
         name="ok", output=None, response=ResponseSpec(redirect="https://example.com/$user")
@@ -558,7 +507,7 @@ def test_finding_3_unicode_redirect_through_asgi_completes_and_answers(
 def test_finding_3_a_unicode_redirect_sealed_unnormalized_still_answers() -> None:
     """Finding 3: a URL sealed with a raw Unicode redirect (older minter) answers ASCII too."""
     codec = new_codec()
-    client = RecordingClient()
+    client = FakeStepFunctions()
     handler = CallbackHandler(codec, stepfunctions_client=client)
     spec = ResponseSpec().model_copy(update={"redirect": UNICODE_REDIRECT})
     action = SuccessAction(name="approve", output=None).model_copy(update={"response": spec})
@@ -575,7 +524,7 @@ def test_finding_3_a_unicode_redirect_sealed_unnormalized_still_answers() -> Non
 def test_finding_4_question_marks_in_query_values(moto_sfn: Any) -> None:
     """Finding 4: `note=why?` is a value; `data=JUNK?&<real query>` is refused, not re-read."""
     codec = new_codec()
-    client = RecordingClient()
+    client = FakeStepFunctions()
     handler = CallbackHandler(codec, enable_output_parameters=True, stepfunctions_client=client)
     url = mint(codec, SuccessAction(name="approve", output={"note": "$note"}), params=True)
     with serve_wsgi(make_wsgi_app(handler)) as address:
@@ -593,7 +542,7 @@ def test_finding_4_question_marks_in_query_values(moto_sfn: Any) -> None:
 def test_finding_4_whole_urls_and_bare_queries_are_read_like_a_front_end() -> None:
     """Finding 4: only a whole URL is cut at its first '?'; a query string is read as one."""
     codec = new_codec()
-    client = RecordingClient()
+    client = FakeStepFunctions()
     handler = CallbackHandler(codec, enable_output_parameters=True, stepfunctions_client=client)
     url = mint(codec, SuccessAction(name="approve", output="$note"), params=True)
     for query in (f"{url}&note=why?", f"{query_of(url)}&note=why?"):
@@ -634,42 +583,42 @@ ODD_LENGTHS = {
 }
 
 
-@pytest.mark.parametrize("length", list(ODD_LENGTHS), ids=lambda value: repr(value[:12]))
-def test_finding_5_odd_content_lengths_over_wsgiref(length: str) -> None:
-    """Finding 5: odd Content-Lengths get 400 (413 when too large) over wsgiref, never a 5xx."""
-    codec = new_codec()
-    client = RecordingClient()
-    handler = CallbackHandler(codec, enable_post_actions=True, stepfunctions_client=client)
-    url = mint(codec, parse_action(_post_action({"const": "steer"})))
-    headers = {"Content-Type": "application/json"}
-    if length:
-        # The raw UTF-8 bytes on the wire (http.client sends header values as latin-1).
-        headers["Content-Length"] = length.encode("utf-8").decode("latin-1")
-    with serve_wsgi(make_wsgi_app(handler)) as address:
-        answer = raw_request(
-            address, "POST", f"/prod/respond?{query_of(url)}", headers=headers, body=b'"steer"'
-        )
-    expected = ODD_LENGTHS[length]
-    assert answer.status < 500, answer.body
-    if expected is not None:
-        assert answer.status == expected, answer.body
-        assert client.calls == []
-    assert_security_headers(answer.headers)
+def post_with_content_length(
+    transport: str, handler: CallbackHandler, url: str, length: str
+) -> Answer:
+    """POST ``"steer"`` to ``url`` with the Content-Length ``length`` (none if empty), as sent.
 
-
-@pytest.mark.parametrize("length", list(ODD_LENGTHS), ids=lambda value: repr(value[:12]))
-def test_finding_5_odd_content_lengths_in_asgi(length: str) -> None:
-    """Finding 5: the ASGI app answers the same odd Content-Lengths with 400/413, never a crash."""
-    codec = new_codec()
-    client = RecordingClient()
-    handler = CallbackHandler(codec, enable_post_actions=True, stepfunctions_client=client)
-    url = mint(codec, parse_action(_post_action({"const": "steer"})))
-    headers = [(b"content-type", b"application/json")]
+    Over ``wsgiref`` on loopback, or to the ASGI app with real ``receive``/``send``.
+    """
+    if transport == "wsgiref":
+        headers = {"Content-Type": "application/json"}
+        if length:
+            # The raw UTF-8 bytes on the wire (http.client sends header values as latin-1).
+            headers["Content-Length"] = length.encode("utf-8").decode("latin-1")
+        with serve_wsgi(make_wsgi_app(handler)) as address:
+            target = f"/prod/respond?{query_of(url)}"
+            return raw_request(address, "POST", target, headers=headers, body=b'"steer"')
+    raw_headers = [(b"content-type", b"application/json")]
     if length:
-        headers.append((b"content-length", length.encode("utf-8")))
-    answer = asgi_call(
-        make_asgi_app(handler), method="POST", query=query_of(url), headers=headers, body=b'"steer"'
+        raw_headers.append((b"content-length", length.encode("utf-8")))
+    return asgi_call(
+        make_asgi_app(handler),
+        method="POST",
+        query=query_of(url),
+        headers=raw_headers,
+        body=b'"steer"',
     )
+
+
+@pytest.mark.parametrize("transport", ["wsgiref", "asgi"])
+@pytest.mark.parametrize("length", list(ODD_LENGTHS), ids=lambda value: repr(value[:12]))
+def test_finding_5_odd_content_lengths(transport: str, length: str) -> None:
+    """Finding 5: odd Content-Lengths get 400 (413 when too large) over wsgiref and ASGI, no 5xx."""
+    codec = new_codec()
+    client = FakeStepFunctions()
+    handler = CallbackHandler(codec, enable_post_actions=True, stepfunctions_client=client)
+    url = mint(codec, parse_action(_post_action({"const": "steer"})))
+    answer = post_with_content_length(transport, handler, url, length)
     expected = ODD_LENGTHS[length]
     assert answer.status < 500, answer.body
     if expected is not None:
@@ -700,7 +649,7 @@ def test_finding_6_custom_html_forbids_script_by_default() -> None:
     """Finding 6: a custom HTML answer's CSP forbids script; output parameters stay escaped."""
     codec = new_codec()
     handler = CallbackHandler(
-        codec, enable_output_parameters=True, stepfunctions_client=RecordingClient()
+        codec, enable_output_parameters=True, stepfunctions_client=FakeStepFunctions()
     )
     action = SuccessAction(
         name="approve",
@@ -720,7 +669,7 @@ def test_finding_6_custom_html_forbids_script_by_default() -> None:
 def test_finding_6_minters_can_opt_in_to_scripts() -> None:
     """Finding 6: `ResponseSpec(allow_scripts=True)` serves the minter's HTML without that ban."""
     codec = new_codec()
-    handler = CallbackHandler(codec, stepfunctions_client=RecordingClient())
+    handler = CallbackHandler(codec, stepfunctions_client=FakeStepFunctions())
     spec = ResponseSpec(html="<script>window.close()</script>", allow_scripts=True)
     url = mint(codec, SuccessAction(name="approve", output=None, response=spec))
     response = handler.handle(
@@ -876,7 +825,7 @@ def test_finding_9_adapter_answers_carry_the_security_headers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Finding 9: the WSGI, ASGI and Lambda adapters' own error answers carry security headers."""
-    handler = CallbackHandler(new_codec(), stepfunctions_client=RecordingClient())
+    handler = CallbackHandler(new_codec(), stepfunctions_client=FakeStepFunctions())
     wsgi, asgi = make_wsgi_app(handler, max_body_size=10), make_asgi_app(handler, max_body_size=10)
     answers = [
         wsgi_call(wsgi, path="/elsewhere"),
@@ -920,78 +869,51 @@ def test_finding_9_adapter_answers_carry_the_security_headers(
 # --- finding 10: a replayed forged KMS envelope costs one Decrypt -------------------------------
 
 
-@pytest.fixture
-def kms_client(aws_env: None) -> Iterator[Any]:
-    """A moto KMS client."""
-    with mock_aws():
-        yield boto3.client("kms", region_name="us-east-1")
-
-
-def _count_calls(client: Any, operation: str) -> list[str]:
-    calls: list[str] = []
-    client.meta.events.register(
-        f"before-call.kms.{operation}", lambda **kwargs: calls.append(operation)
-    )
-    return calls
-
-
 def _forge_key_header(blob: str, flip_at: int) -> str:
     """The blob with one byte of its KMS key header (the `kh` field) changed."""
-    raw = bytearray(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
-    kid_len = raw[1]
-    header_at = 2 + kid_len
-    header_len = raw[header_at]
-    raw[header_at + 1 + (flip_at % header_len)] ^= 0x01
-    return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+    raw = bytearray(unb64url(blob))
+    start, end = key_header_span(blob)
+    raw[start + flip_at % (end - start)] ^= 0x01
+    return b64url(bytes(raw))
 
 
-class _FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_finding_10_a_replayed_forged_envelope_costs_one_decrypt(kms_client: Any) -> None:
+def test_finding_10_a_replayed_forged_envelope_costs_one_decrypt(
+    kms: Any, symmetric_key: str
+) -> None:
     """Finding 10: N replays of one forged data key cost 1 Decrypt, until the 60 s TTL ends."""
-    key_id = kms_client.create_key()["KeyMetadata"]["Arn"]
-    decrypts = _count_calls(kms_client, "Decrypt")
-    clock = _FakeClock()
-    minting = Codec(KmsEnvelopeKey(key_id, client=kms_client), purpose="p")
-    handling = Codec(KmsEnvelopeKey(key_id, client=kms_client, clock=clock), purpose="p")
-    handler = CallbackHandler(handling, stepfunctions_client=RecordingClient())
+    calls = KmsCalls(kms)
+    clock = FakeClock()
+    minting = Codec(KmsEnvelopeKey(symmetric_key, client=kms), purpose="p")
+    handling = Codec(KmsEnvelopeKey(symmetric_key, client=kms, clock=clock), purpose="p")
+    handler = CallbackHandler(handling, stepfunctions_client=FakeStepFunctions())
     url = mint(minting, SuccessAction(name="approve", output=None))
     forged = [_forge_key_header(blob_of(url), -1), _forge_key_header(blob_of(url), -2)]
     for blob in forged[:1] * 5:
         assert handler.handle(CallbackRequest("GET", {"data": blob})).status == 400
-    assert len(decrypts) == 1
+    assert calls.counts()["Decrypt"] == 1
     for blob in forged * 3:
         assert handler.handle(CallbackRequest("GET", {"data": blob})).status == 400
-    assert len(decrypts) == 2  # one per distinct forgery
-    clock.now += 61
+    assert calls.counts()["Decrypt"] == 2  # one per distinct forgery
+    clock.advance(61)
     assert handler.handle(CallbackRequest("GET", {"data": forged[0]})).status == 400
-    assert len(decrypts) == 3  # the refusal is forgotten after its TTL
+    assert calls.counts()["Decrypt"] == 3  # the refusal is forgotten after its TTL
     # The genuine URL still opens (one Decrypt), and then from the cache.
     for _ in range(3):
         assert handler.handle(CallbackRequest("GET", query_of(url))).status == 200
-    assert len(decrypts) == 4
+    assert calls.counts()["Decrypt"] == 4
 
 
-def test_finding_10_a_replayed_forged_salt_costs_one_generate_mac(kms_client: Any) -> None:
+def test_finding_10_a_replayed_forged_salt_costs_one_generate_mac(kms: Any, hmac_key: str) -> None:
     """Finding 10: derived keys: a replayed forged salt already cost one GenerateMac (pinned)."""
-    key_id = kms_client.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")[
-        "KeyMetadata"
-    ]["Arn"]
-    macs = _count_calls(kms_client, "GenerateMac")
-    codec = Codec(KmsDerivedKey(key_id, client=kms_client), purpose="p")
-    handler = CallbackHandler(codec, stepfunctions_client=RecordingClient())
+    calls = KmsCalls(kms)
+    codec = Codec(KmsDerivedKey(hmac_key, client=kms), purpose="p")
+    handler = CallbackHandler(codec, stepfunctions_client=FakeStepFunctions())
     url = mint(codec, SuccessAction(name="approve", output=None))
-    assert len(macs) == 1
+    assert calls.counts()["GenerateMac"] == 1
     forged = _forge_key_header(blob_of(url), 3)
     for _ in range(5):
         assert handler.handle(CallbackRequest("GET", {"data": forged})).status == 400
-    assert len(macs) == 2
+    assert calls.counts()["GenerateMac"] == 2
 
 
 # --- finding 11: reprs and the command line keep keys and blobs out of sight -------------------
@@ -1054,7 +976,7 @@ def test_regex_patterns_run_in_linear_time(schema: dict[str, Any]) -> None:
     """Review (regex): catastrophic `pattern`s on attacker bodies answer in milliseconds."""
     codec = new_codec()
     handler = CallbackHandler(
-        codec, enable_post_actions=True, stepfunctions_client=RecordingClient()
+        codec, enable_post_actions=True, stepfunctions_client=FakeStepFunctions()
     )
     url = mint(codec, parse_action(_post_action(schema)))
     evil = "a" * 40 + "!"
@@ -1079,7 +1001,7 @@ def test_regex_patterns_needing_backtracking_are_refused_at_mint(pattern: str) -
 def test_recursive_jsonpaths_are_bounded_on_large_bodies() -> None:
     """Review (JSONPath): `$..*` over a body of too many values is a 400, not 100 ms of work."""
     codec = new_codec()
-    client = RecordingClient()
+    client = FakeStepFunctions()
     handler = CallbackHandler(codec, enable_post_actions=True, stepfunctions_client=client)
     action = parse_action(
         {

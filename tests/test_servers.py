@@ -14,11 +14,11 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 import uvicorn
 
+from helpers import Answer, serve_wsgi  # tests/ is on sys.path
 from sfn_callback_urls import Codec, FailureAction, LocalKey, Minter, PostAction, SuccessAction
 from sfn_callback_urls._handler import CallbackHandler
 from sfn_callback_urls._models import SuccessOutcome
@@ -30,26 +30,13 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 START_TIMEOUT = 10.0
 
 
-@dataclass
-class Fetched:
-    """An HTTP answer as the client saw it."""
-
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON."""
-        return json.loads(self.body)
-
-
 def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers}
 
 
 def fetch(
     url: str, *, method: str = "GET", body: bytes | None = None, content_type: str | None = None
-) -> Fetched:
+) -> Answer:
     """One request with urllib; HTTP errors are answers too."""
     headers = {"Accept": "application/json"}
     if content_type is not None:
@@ -57,27 +44,15 @@ def fetch(
     request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - http://127.0.0.1 only
     try:
         with OPENER.open(request, timeout=10) as response:
-            return Fetched(response.status, _lower(response.headers.items()), response.read())
+            return Answer(response.status, _lower(response.headers.items()), response.read())
     except urllib.error.HTTPError as error:
         with error:
-            return Fetched(error.code, _lower(error.headers.items()), error.read())
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output clean."""
+            return Answer(error.code, _lower(error.headers.items()), error.read())
 
 
 def _serve_wsgi(app: Any) -> Iterator[str]:
-    server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(START_TIMEOUT)
-        server.server_close()
+    with serve_wsgi(app) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 def _serve_asgi(app: Any) -> Iterator[str]:

@@ -13,6 +13,7 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
+from helpers import KEY, blob_of, synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._codec import MAX_BLOB_LENGTH, Codec
 from sfn_callback_urls._models import (
@@ -38,14 +39,12 @@ from sfn_callback_urls.errors import (
     InvalidRequest,
     PayloadTooLarge,
 )
-from sfn_callback_urls.keys import LocalKey
 from sfn_callback_urls.testing import action_names
 
-KEY = LocalKey(bytes(range(32)), key_id=b"url1")
 CODEC = Codec(KEY)
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
-TOKEN = "AAAAKgAAAAIAAAAAAAAAAW+secret/token+value=="
+TOKEN = synthetic_token()
 APPROVE = SuccessAction(name="approve", output={"name_in_output": "Ben"})
 REJECT = FailureAction(name="reject", error="rejected", cause="Ben rejected it")
 PING = HeartbeatAction(name="ping")
@@ -55,11 +54,6 @@ _BASE64URL = string.ascii_letters + string.digits + "-_"
 def minter(base_url: str | None = BASE_URL) -> Minter:
     """A minter over the test codec."""
     return Minter(CODEC, base_url=base_url)
-
-
-def blob_of(url: str) -> str:
-    """The ``data`` parameter of a URL."""
-    return CallbackQuery.parse(url).data
 
 
 # --- minting -------------------------------------------------------------------------------------
