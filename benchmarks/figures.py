@@ -86,11 +86,11 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         "handle_ratio": lambda: _ratio(_row(results, "CallbackHandler.handle")["ratio"]),
         "seal_ratio": lambda: _ratio(
             _row(results, "inner sfn-callback-urls (encrypted): Codec.seal")["ratio"]
-        ),  # noqa: E501
+        ),
         "fernet_ratio": lambda: _ratio(_row(results, "cryptography Fernet: encrypt")["ratio"]),
         "floor_seal_us": lambda: _us(
             _row(results, "floor: AES-256-GCM + json + base64url: seal")["us"]
-        ),  # noqa: E501
+        ),
         "original_mint_us": lambda: f"{_row(results, ORIGINAL_ENCRYPT)['us']:,.0f}",
         "cold_mint_ms": lambda: f"{results['cold']['cold_mint']['cpu_ms']:.0f}",
         "cold_ratio": lambda: _ratio(results["cold_summary"]["cold_mint_over_baseline"]),
@@ -99,7 +99,7 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         "cold_no_bytecode_ms": lambda: f"{results['cold']['cold_mint_no_bytecode']['cpu_ms']:.0f}",
         "aws_lambda_over_boto3_ms": lambda: (
             f"{results['cold_summary']['aws_lambda_import_minus_boto3_ms']:+.0f}"
-        ),  # noqa: E501
+        ),
     }
     found = {
         "approve_url_chars": f"{len(encrypted):,}",
