@@ -128,3 +128,27 @@ def test_a_refusal_is_a_warning_with_its_code(
         400,
     )
     assert callback["transaction_id"] is None
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "logged"),
+    [
+        ("Mozilla/5.0 (X11)", "Mozilla/5.0 (X11)"),
+        ("evil\r\nlevel=ERROR fake record", "evil??level=ERROR fake record"),
+        ("caf\u00e9 \u202eesrever\x00\x7f", "caf? ?esrever??"),
+        ("A" * 300, "A" * 200),
+    ],
+)
+def test_the_user_agent_is_logged_as_printable_ascii(
+    app_env: pytest.MonkeyPatch, json_logs: JsonLines, user_agent: str, logged: str
+) -> None:
+    """A hostile User-Agent reaches the record as printable ASCII, cut at 200 characters."""
+    minted = create_urls_handler(
+        {"token": "T" * 40, "actions": [{"name": "ok", "type": "success", "output": {}}]}, None
+    )
+    event = callback_event(minted["urls"]["ok"][:-3] + "AAA")  # refused: no AWS call needed
+    event["headers"]["User-Agent"] = user_agent
+    event["multiValueHeaders"]["User-Agent"] = [user_agent]
+    assert process_callback_handler(event, None)["statusCode"] == 400
+    [callback] = [line for line in json_logs.lines if line.get("event") == "callback"]
+    assert callback["user_agent"] == logged

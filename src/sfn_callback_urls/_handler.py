@@ -28,6 +28,7 @@ task token, key material, the blob or the query string; with that logger enabled
 from __future__ import annotations
 
 import logging
+import re
 import time
 import traceback
 import uuid
@@ -417,11 +418,17 @@ class CallbackHandler:
         emit(self._logger, level, message, record)
 
 
+_NOT_PRINTABLE_ASCII = re.compile(r"[^ -~]")
+
+
 def _printable(value: str | None, limit: int) -> str | None:
     """A header-ish value fit for a log field: printable ASCII, at most ``limit`` characters."""
     if value is None:
         return None
-    return "".join(ch if " " <= ch <= "~" else "?" for ch in value[:limit])
+    value = value[:limit]
+    if value.isascii() and value.isprintable():  # for ASCII: only " " to "~"; the usual case
+        return value
+    return _NOT_PRINTABLE_ASCII.sub("?", value)
 
 
 def _record_claims(record: dict[str, Any], claims: Claims) -> None:
