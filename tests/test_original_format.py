@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import logging
+import sys
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -350,6 +352,39 @@ def test_bytes_after_the_message_are_refused(kms: KMSClient, symmetric_key: str)
     assert opener.open(data, now=NOW).action.name == "go"
     for extra in (b"\x00", b"\x00\x00\x00", b"trailing"):
         refused_before_auth(opener, "2-" + base64.urlsafe_b64encode(message + extra).decode())
+
+
+def test_a_refused_url_leaves_nothing_to_report_when_collected(
+    kms: KMSClient, symmetric_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused message leaves no SDK stream whose collection raises ("Footer not read").
+
+    Python 3.13 (and any Python in development mode) prints such an exception with its
+    traceback on stderr, once per forged URL; older ones drop it silently, so the SDK's
+    ``close`` is watched as well.
+    """
+    from aws_encryption_sdk.streaming_client import StreamDecryptor
+
+    data = mint({"name": "go", "type": "heartbeat"}, symmetric_key)
+    opener = OriginalUrlOpener(symmetric_key, client=kms)
+    raised: list[str] = []
+    sdk_close = StreamDecryptor.close
+
+    def close(self: StreamDecryptor) -> None:
+        try:
+            sdk_close(self)
+        except Exception as error:
+            raised.append(type(error).__name__)
+            raise
+
+    monkeypatch.setattr(StreamDecryptor, "close", close)
+    ignored: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda event: ignored.append(event.exc_value))
+    for forged in (data[:-40] + "A" * 40, data[:200] + "B" + data[201:], data + "AAAA"):
+        with pytest.raises(InvalidPayload):
+            opener.open(forged, now=NOW)
+    gc.collect()
+    assert (raised, ignored) == ([], [])
 
 
 def test_a_url_under_another_key_is_refused_without_calling_kms(kms: KMSClient) -> None:

@@ -238,6 +238,7 @@ class OriginalUrlOpener:
         from botocore.exceptions import BotoCoreError
 
         sdk_client, master_key = self._decryption_parts()
+        stream = None
         try:
             # The stream itself rather than the SDK's decrypt(): its context manager logs a
             # stack trace ("Error on closing") for every message that fails, forged ones too.
@@ -257,6 +258,12 @@ class OriginalUrlOpener:
             # Type only: the SDK's messages name key ids and header fields, nothing we need.
             _log.info("original callback URL refused: %s", type(error).__name__)
             raise InvalidPayload from None
+        finally:
+            if stream is not None and not stream.closed:
+                # A message that failed has no footer read, so the SDK's close() raises, and
+                # would again when the stream is collected ("Exception ignored in ...", with a
+                # traceback on stderr): mark it closed without that check.
+                io.IOBase.close(stream)
         return bytes(plaintext)
 
     def _decryption_parts(self) -> tuple[Any, Any]:
