@@ -27,6 +27,7 @@ from sfn_callback_urls._urls import (
     MAX_QUERY_LENGTH,
     CallbackQuery,
     Minter,
+    _query_string,
     callback_url,
     open_callback,
 )
@@ -428,3 +429,28 @@ def test_a_whole_urls_query_is_what_urlsplit_reads(url: str) -> None:
     except InvalidPayload:
         got = InvalidPayload
     assert got == expected
+
+
+_URL_CHARS = st.sampled_from(
+    [*"aZ09-_=&?%+/.:;~!$'()*,@", "#", "[", "]", " ", "\t", "\r", "\n", "\x00", "\x7f", "é", "€"]
+)
+
+
+@hypothesis.given(
+    prefix=st.sampled_from(["https://h.example/respond?", "http://h/?", "/respond?", "https://h/"]),
+    rest=st.text(_URL_CHARS, max_size=40),
+)
+def test_a_whole_url_is_read_as_urllib_splits_it(prefix: str, rest: str) -> None:
+    """A whole URL's query string is ``urlsplit(url).query``, whatever the URL holds.
+
+    Fragments, brackets, spaces, control characters, DEL and non-ASCII: the fast path (no
+    urlsplit) and urllib agree, and what urllib refuses is refused.
+    """
+    url = prefix + rest + "&data=BLOB"
+    try:
+        expected = urlsplit(url).query
+    except ValueError:  # an unclosed IPv6 bracket
+        with pytest.raises(InvalidPayload):
+            _query_string(url)
+        return
+    assert _query_string(url) == expected
