@@ -591,8 +591,16 @@ def test_a_failed_open_is_not_cached(
 def test_without_a_client_one_is_built_lazily_from_the_session(kind: str, key_arn: str) -> None:
     """No client is created at construction; the first use builds one from the session."""
     session = boto3.Session(region_name=REGION)
+    built: list[str] = []
+    session_client = session.client
+
+    def recording_client(service: str, **kwargs: Any) -> Any:
+        built.append(service)
+        return session_client(service, **kwargs)
+
+    session.client = recording_client  # type: ignore[method-assign]
     minter = kms_backend(kind, key_arn, session=session)
-    assert minter._client is None  # laziness is the behaviour under test
+    assert built == []  # laziness is the behaviour under test
     handler = kms_backend(kind, key_arn)  # the default session: region from AWS_DEFAULT_REGION
     claims = make_claims()
     assert (
@@ -600,6 +608,7 @@ def test_without_a_client_one_is_built_lazily_from_the_session(kind: str, key_ar
         == claims
     )
     assert minter.client is minter.client
+    assert built == ["kms"]  # built once, on first use
 
 
 # --- KMS-wrapped local keyrings --------------------------------------------------------------

@@ -58,7 +58,7 @@ from .errors import (
     KeyUnavailable,
     PayloadTooLarge,
 )
-from .keys._aws import make_client
+from .keys._aws import LazyKmsClient
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -161,8 +161,7 @@ class OriginalUrlOpener:
             raise ConfigurationError("max_blob_length must be positive.")
         self._sdk = _import_sdk()  # fail at configuration time, not on the first click
         self._key_id = kms_key_id.strip()
-        self._client: KMSClient | None = client
-        self._session = session
+        self._kms = LazyKmsClient(client, session)
         self._max_blob_length = max_blob_length
         self.leeway = leeway
         """Clock skew tolerated when checking expiry."""
@@ -182,11 +181,7 @@ class OriginalUrlOpener:
     @property
     def client(self) -> KMSClient:
         """The KMS client, created on first use when none was given."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = make_client("kms", self._session)
-        return self._client
+        return self._kms.get()
 
     def open(self, blob: str, *, now: datetime | None = None, check_expiry: bool = True) -> Claims:
         """Decrypt an original ``2-`` blob and return its claims in our model.

@@ -23,6 +23,7 @@ __all__ = [
     "ENCRYPTION_CONTEXT_KEY",
     "INVALID_CIPHERTEXT_CODES",
     "KmsKey",
+    "LazyKmsClient",
     "error_code",
     "is_aws_error",
     "key_unavailable",
@@ -56,6 +57,27 @@ def make_client(service: Literal["kms", "ssm"], session: Session | None) -> Any:
             f"Cannot create an AWS {service.upper()} client ({type(error).__name__}); "
             "check the AWS region and credentials configuration."
         ) from error
+
+
+class LazyKmsClient:
+    """The KMS client a caller gave, or one built from ``session`` on first use, once."""
+
+    __slots__ = ("_client", "_lock", "_session")
+
+    def __init__(self, client: KMSClient | None, session: Session | None) -> None:
+        self._client = client
+        self._session = session
+        self._lock = threading.Lock()
+
+    def get(self) -> KMSClient:
+        """The client (built now if this is the first call, even under concurrent calls)."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = make_client("kms", self._session)
+                client = self._client
+        return client
 
 
 def is_aws_error(error: BaseException) -> bool:
@@ -97,7 +119,7 @@ class KmsKey(CachedKeyBackend):
         wire_id, max_age, max_uses, cache_size, clock: see `CachedKeyBackend`.
     """
 
-    __slots__ = ("_client", "_client_lock", "_session")
+    __slots__ = ("_kms",)
 
     def __init__(
         self,
@@ -119,9 +141,7 @@ class KmsKey(CachedKeyBackend):
             cache_size=cache_size,
             clock=clock,
         )
-        self._client = client
-        self._session = session
-        self._client_lock = threading.Lock()
+        self._kms = LazyKmsClient(client, session)
 
     @property
     def kms_key_id(self) -> str:
@@ -131,11 +151,7 @@ class KmsKey(CachedKeyBackend):
     @property
     def client(self) -> KMSClient:
         """The KMS client, created on first use when none was given."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = make_client("kms", self._session)
-        return self._client
+        return self._kms.get()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._key_id!r}, wire_id={self._wire_id.hex()!r})"
