@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import string
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -454,3 +454,105 @@ def test_a_whole_url_is_read_as_urllib_splits_it(prefix: str, rest: str) -> None
             _query_string(url)
         return
     assert _query_string(url) == expected
+
+
+# --- mint's direct path and the request model agree ----------------------------------------
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that answers no UTC offset: not timezone-aware, whatever ``tzinfo`` says."""
+
+    def utcoffset(self, dt: datetime | None) -> None:
+        """No offset."""
+        return
+
+    def dst(self, dt: datetime | None) -> None:
+        """No DST."""
+        return
+
+
+_APPROVE = SuccessAction(name="approve", output={"ok": True})
+_NAIVE_NOWS = [datetime(2030, 1, 1), datetime(2030, 1, 1, tzinfo=_NoOffset())]
+
+
+@pytest.mark.parametrize("now", _NAIVE_NOWS, ids=["naive", "no-offset"])
+@pytest.mark.parametrize("expires", [None, NOW + timedelta(days=9999)], ids=["no-expiry", "aware"])
+def test_a_naive_now_is_a_value_error_on_every_path(now: datetime, expires: Any) -> None:
+    """``now`` is the caller's argument: naive is a ValueError from mint, create_urls and open."""
+    minter = Minter(CODEC, base_url=BASE_URL)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        minter.mint(TOKEN, [_APPROVE], expires_at=expires, now=now)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        minter.create_urls({"token": TOKEN, "actions": [_APPROVE], "expiration": expires}, now=now)
+    url = minter.mint(TOKEN, [_APPROVE], expires_in=timedelta(days=1)).urls["approve"]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        open_callback(CODEC, url, now=now)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        CODEC.open(blob_of(url), now=now)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        # No UTC equivalent: datetime.max one hour behind UTC.
+        ({"expires_at": datetime.max.replace(tzinfo=timezone(timedelta(hours=-1)))}, InvalidDate),
+        ({"expires_at": datetime(2031, 1, 1, tzinfo=_NoOffset())}, InvalidDate),
+        ({"expires_at": "2031-01-01T00:00:00Z"}, None),  # text, as the JSON contract takes it
+        ({"expires_in": timedelta.max}, InvalidDate),
+        ({"expires_in": 3600}, InvalidDate),
+        ({"base_url": "ftp://example.com"}, InvalidRequest),
+        ({"base_url": "https://exa mple.com"}, InvalidRequest),
+        ({"base_url": {"api_id": "abc123", "stage": "prod", "region": "us-east-1"}}, None),
+    ],
+    ids=[
+        "expires-at-without-utc",
+        "expires-at-no-offset",
+        "expires-at-text",
+        "expires-in-max",
+        "expires-in-int",
+        "base-url-ftp",
+        "base-url-space",
+        "base-url-object",
+    ],
+)
+def test_mint_answers_odd_arguments_as_the_request_model_does(
+    kwargs: dict[str, Any], error: type[Exception] | None
+) -> None:
+    """Odd arguments get the request model's typed error, never a bare TypeError.
+
+    Nor an OverflowError or AttributeError; what the model accepts (text dates, the original's
+    base URL object) mints.
+    """
+    minter = Minter(CODEC, base_url=BASE_URL)
+    if error is None:
+        response = minter.mint(TOKEN, [_APPROVE], now=NOW, **kwargs)
+        assert response.urls["approve"].isascii()
+        return
+    with pytest.raises(error):
+        minter.mint(TOKEN, [_APPROVE], now=NOW, **kwargs)
+
+
+def test_a_naive_expiration_object_is_named_as_such() -> None:
+    """A naive expiration says so; one out of range says that, not "must include a timezone"."""
+    with pytest.raises(InvalidDate, match="must include a timezone"):
+        parse_create_urls_request(
+            {"token": TOKEN, "actions": [_APPROVE], "expiration": datetime(2031, 1, 1)},
+            now=NOW,
+        )
+    far = datetime.max.replace(tzinfo=timezone(timedelta(hours=-1)))
+    with pytest.raises(InvalidDate, match="out of range"):
+        parse_create_urls_request(
+            {"token": TOKEN, "actions": [_APPROVE], "expiration": far}, now=NOW
+        )
+
+
+def test_purpose_and_base_url_cannot_drift_from_what_was_checked() -> None:
+    """A codec's purpose and a minter's base URL stay what they were checked and bound as."""
+    codec = Codec(KEY, purpose="alpha")
+    with pytest.raises(AttributeError):
+        codec.purpose = "beta"  # type: ignore[misc]
+    minter = Minter(codec, base_url=BASE_URL)
+    with pytest.raises(AttributeError):
+        minter.base_url = "not a url"  # type: ignore[misc]
+    url = minter.mint(TOKEN, [_APPROVE], now=NOW).urls["approve"]
+    assert open_callback(Codec(KEY, purpose="alpha"), url, now=NOW).claims.token == TOKEN

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_TIMESTAMP",
     "Claims",
+    "checked_now",
+    "is_aware",
     "is_transaction_id",
     "new_transaction_id",
     "utcnow",
@@ -32,6 +34,24 @@ _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 def utcnow() -> datetime:
     """The wall clock, timezone-aware UTC. Everything that needs time takes ``now=`` instead."""
     return datetime.now(timezone.utc)
+
+
+def is_aware(value: datetime) -> bool:
+    """Whether ``value`` has a UTC offset: a ``tzinfo`` that answers one, not just any."""
+    return value.tzinfo is not None and value.utcoffset() is not None
+
+
+def checked_now(now: datetime | None) -> datetime:
+    """``now`` as a caller passed it, or the wall clock when ``None``.
+
+    Raises:
+        ValueError: ``now`` is not a timezone-aware datetime (a caller's mistake, not input).
+    """
+    if now is None:
+        return datetime.now(timezone.utc)
+    if not (isinstance(now, datetime) and is_aware(now)):
+        raise ValueError("now must be a timezone-aware datetime")
+    return now
 
 
 def new_transaction_id() -> str:
@@ -54,7 +74,7 @@ def wire_time(name: str, value: datetime) -> datetime:
     Raises:
         InvalidRequest: ``value`` is naive or out of range (the message names ``name``).
     """
-    if value.tzinfo is None:
+    if not is_aware(value):
         raise InvalidRequest(f"{name}: must be timezone-aware")
     if value.tzinfo is not timezone.utc:
         value = value.astimezone(timezone.utc)

@@ -35,7 +35,7 @@ import pydantic
 from cryptography.exceptions import InvalidTag
 from pydantic_core import PydanticSerializationError
 
-from ._claims import Claims, utcnow
+from ._claims import Claims, checked_now
 from ._contract import MAX_BLOB_LENGTH, MAX_DECOMPRESSED_SIZE, MAX_KEY_HEADER_LENGTH
 from ._models import (
     Action,
@@ -113,8 +113,8 @@ class Codec:
         "_keyring",
         "_last",
         "_mode",
+        "_purpose",
         "leeway",
-        "purpose",
     )
 
     def __init__(
@@ -130,8 +130,7 @@ class Codec:
         purpose_bytes = purpose.encode("utf-8")
         if len(purpose_bytes) > 0xFFFF:
             raise ValueError("purpose is too long")
-        self.purpose = purpose
-        """The purpose bound into every blob this codec seals and opens."""
+        self._purpose = purpose
         self.leeway = leeway
         """Clock skew tolerated when checking expiry."""
         self._context_prefix = struct.pack(">H", len(purpose_bytes)) + purpose_bytes
@@ -154,6 +153,11 @@ class Codec:
         from ._config import Settings
 
         return Settings.from_environment(environ).codec()
+
+    @property
+    def purpose(self) -> str:
+        """The purpose bound into every blob this codec seals and opens (fixed at creation)."""
+        return self._purpose
 
     @property
     def keyring(self) -> Keyring:
@@ -195,7 +199,7 @@ class Codec:
 
     def _seal(self, claims: Claims, encoded_token: tuple[int, bytes] | None) -> str:
         key = self._keyring.primary
-        key_header, data_key = key.mint_key(self.purpose)
+        key_header, data_key = key.mint_key(self._purpose)
         # One tuple, read and replaced atomically, so threads never mix two entries.
         last_key, last_key_header, header, context = self._last
         if key is not last_key or key_header != last_key_header:
@@ -257,7 +261,7 @@ class Codec:
         """
         claims = self._open(blob)
         if check_expiry:
-            claims.check_expiry(utcnow() if now is None else now, self.leeway)
+            claims.check_expiry(checked_now(now), self.leeway)
         return claims
 
     def _open(self, blob: str) -> Claims:
@@ -279,7 +283,7 @@ class Codec:
         if key is None:
             raise InvalidPayload
         header = raw[:kh_end]
-        data_key = key.open_key(raw[kid_end + 1 : kh_end], self.purpose)
+        data_key = key.open_key(raw[kid_end + 1 : kh_end], self._purpose)
         context = self._context_prefix + header
         if self._mode is Mode.ENCRYPTED:
             if len(raw) < kh_end + _NONCE_LENGTH + _TAG_LENGTH:

@@ -55,7 +55,7 @@ from ._render import (
     render_json,
     render_success,
 )
-from ._urls import CallbackQuery, OpenedCallback, check_query_matches, open_callback
+from ._urls import BlobOpener, CallbackQuery, OpenedCallback, open_with
 from .errors import (
     ActionMismatched,
     ConfigurationError,
@@ -356,16 +356,14 @@ class CallbackHandler:
     def _open(self, query: str | Mapping[str, str], record: dict[str, Any]) -> OpenedCallback:
         now = self._clock()
         if self._original is None:
-            return open_callback(self.codec, query, now=now, leeway=self.leeway)
+            return open_with(self.codec, query, now=now, leeway=self.leeway)
         parsed = CallbackQuery.parse(query)
-        if not is_original_blob(parsed.data):
-            return open_callback(self.codec, parsed, now=now, leeway=self.leeway)
-        # The original app's URL (in-place upgrade): its own reader, then the same checks.
-        record["original_url"] = True  # when these stop showing up, turn the opt-in off
-        claims = self._original.open(parsed.data, check_expiry=False)
-        claims.check_expiry(now, self.leeway)
-        check_query_matches(parsed, claims)
-        return OpenedCallback(claims=claims, params=parsed.params)
+        opener: BlobOpener = self.codec
+        if is_original_blob(parsed.data):
+            # The original app's URL (in-place upgrade): its own reader, the same checks.
+            record["original_url"] = True  # when these stop showing up, turn the opt-in off
+            opener = self._original
+        return open_with(opener, parsed, now=now, leeway=self.leeway)
 
     def _must_confirm(self, action: Action) -> bool:
         return self.confirm_get if action.confirm is None else action.confirm

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 __all__ = [
     "REGION_VARIABLES",
     "ascii_url",
+    "checked_http_url",
     "default_region",
     "execute_api_problem",
     "execute_api_url",
@@ -45,6 +46,23 @@ def http_url_problem(value: str, *, allow_query: bool) -> str | None:
     if not allow_query and ("?" in value or "#" in value):
         return "must not have a query string or fragment"
     return None
+
+
+def checked_http_url(value: str, *, allow_query: bool) -> str:
+    """``value`` as it goes on the wire (`ascii_url()`), once `http_url_problem()` finds nothing.
+
+    The one rule for base URLs (``allow_query=False``) and redirects (``allow_query=True``).
+
+    Raises:
+        ValueError: what is wrong, completing the sentence "the URL ...".
+    """
+    problem = http_url_problem(value, allow_query=allow_query)
+    if problem is None:
+        try:
+            return ascii_url(value)
+        except ValueError:
+            problem = "has a host that cannot be written in ASCII (IDNA)"
+    raise ValueError(problem)
 
 
 #: Every printable ASCII character: `ascii_url` percent-encodes only what lies outside it.

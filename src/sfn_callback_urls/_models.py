@@ -58,13 +58,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
+from ._claims import checked_now, is_aware
 from ._contract import MAX_ACTION_NAME_LENGTH, MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, MAX_TOKEN_LENGTH
 from ._http_url import (
-    ascii_url,
+    checked_http_url,
     default_region,
     execute_api_problem,
     execute_api_url,
-    http_url_problem,
 )
 from ._schema import (
     JsonPathExpression,
@@ -126,7 +126,7 @@ def format_utc(value: datetime) -> str:
 
 
 def _require_aware_utc(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
+    if not is_aware(value):
         raise PydanticCustomError(
             "InvalidDate", "the date-time must include a timezone (e.g. a trailing Z for UTC)"
         )
@@ -156,35 +156,22 @@ The original app's rule was ``^\\w+$``; we keep it to ASCII since names travel i
 """
 
 
-def _check_http_url(value: str, *, allow_query: bool) -> str:
-    problem = http_url_problem(value, allow_query=allow_query)
-    if problem is not None:
-        raise PydanticCustomError("invalid_url", "the URL {problem}", {"problem": problem})
-    return value
+def _check_http_url(value: str | None, *, allow_query: bool) -> str | None:
+    if value is None:
+        return None
+    try:  # URLs go on the wire (and into e-mails) in ASCII
+        return checked_http_url(value, allow_query=allow_query)
+    except ValueError as exc:
+        problem = {"problem": str(exc)}
+        raise PydanticCustomError("invalid_url", "the URL {problem}", problem) from None
 
 
 def _check_redirect(value: str | None) -> str | None:
-    if value is None:
-        return None
-    _check_http_url(value, allow_query=True)
-    try:
-        return ascii_url(value)
-    except ValueError:
-        raise PydanticCustomError(
-            "invalid_url", "the URL's host cannot be written in ASCII (IDNA)"
-        ) from None
+    return _check_http_url(value, allow_query=True)
 
 
 def _check_base_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    _check_http_url(value, allow_query=False)
-    try:  # URLs go on the wire (and into e-mails) in ASCII, as redirects do
-        return ascii_url(value)
-    except ValueError:
-        raise PydanticCustomError(
-            "invalid_url", "the URL's host cannot be written in ASCII (IDNA)"
-        ) from None
+    return _check_http_url(value, allow_query=False)
 
 
 _BASE_URL_OBJECT_FIELDS = frozenset({"api_id", "stage", "region"})
@@ -611,7 +598,7 @@ def _context_now(info: ValidationInfo) -> datetime:
     now = context.get("now") if isinstance(context, Mapping) else None
     if now is None:
         return datetime.now(timezone.utc)
-    if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
+    if not isinstance(now, datetime) or not is_aware(now):
         raise TypeError("the validation context's 'now' must be a timezone-aware datetime")
     return now
 
@@ -675,15 +662,14 @@ class CreateUrlsRequest(_JsonSafe):
             raise PydanticCustomError(
                 "InvalidDate", "the expiration must be an ISO 8601 date-time string"
             )
+        elif not is_aware(value):  # a naive datetime object (naive text is UTC, above)
+            raise PydanticCustomError(
+                "InvalidDate", "the expiration must include a timezone (e.g. tzinfo=timezone.utc)"
+            )
         try:
             result = handler(value)
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
-            if all(err["type"] == "InvalidDate" for err in errors):  # naive: no timezone
-                raise PydanticCustomError(  # a naive datetime object: text is UTC above
-                    "InvalidDate",
-                    "the expiration must include a timezone (e.g. tzinfo=timezone.utc)",
-                ) from None
             reasons = "; ".join(shorten(str(err["msg"])) for err in errors)
             raise PydanticCustomError(
                 "InvalidDate",
@@ -835,8 +821,8 @@ def parse_create_urls_request(
         ValueError: ``now`` is naive.
 
     """
-    if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-        raise ValueError("now must be a timezone-aware datetime")
+    if now is not None:
+        checked_now(now)  # ValueError when naive
     context = {"now": now} if now is not None else None
     if isinstance(data, (str, bytes, bytearray)):
         data = _load_json(data)

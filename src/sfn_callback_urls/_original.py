@@ -48,7 +48,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._claims import Claims, utcnow
+from ._claims import Claims, checked_now
 from ._codec import DEFAULT_LEEWAY
 from ._models import Action, parse_action
 from .errors import (
@@ -202,8 +202,7 @@ class OriginalUrlOpener:
                 unreachable), or ``DescribeKey`` failed for a key id or alias.
             ValueError: ``now`` is naive.
         """
-        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-            raise ValueError("now must be a timezone-aware datetime")
+        now = checked_now(now)
         if not isinstance(blob, str):
             raise InvalidPayload
         if len(blob) > self._max_blob_length:
@@ -224,7 +223,7 @@ class OriginalUrlOpener:
         # Authenticated from here on: only a holder of the KMS key could have written it.
         claims = _claims_from_payload(plaintext)
         if check_expiry:
-            claims.check_expiry(utcnow() if now is None else now, self.leeway)
+            claims.check_expiry(now, self.leeway)
         return claims
 
     # -- decryption ------------------------------------------------------------------------

@@ -12,10 +12,17 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ._claims import Claims, is_transaction_id, new_transaction_id, utcnow, wire_time
+from ._claims import (
+    Claims,
+    checked_now,
+    is_aware,
+    is_transaction_id,
+    new_transaction_id,
+    wire_time,
+)
 from ._codec import Codec
 from ._contract import (
     CALLBACK_PATH,
@@ -26,7 +33,7 @@ from ._contract import (
     QUERY_DATA,
     QUERY_TYPE,
 )
-from ._http_url import ascii_url, http_url_problem
+from ._http_url import checked_http_url
 from ._logging import LoggerLike, emit, enabled, get_logger
 from ._models import (
     Action,
@@ -56,6 +63,7 @@ _ACTION_CLASSES = (SuccessAction, FailureAction, HeartbeatAction, PostAction)
 
 __all__ = [
     "MINT_LOGGER_NAME",
+    "BlobOpener",
     "CallbackQuery",
     "Minter",
     "OpenedCallback",
@@ -67,13 +75,10 @@ __all__ = [
 
 def _check_base_url(base_url: str) -> str:
     # The same rule as a request's ``base_url`` field, raised as a configuration error here.
-    problem = http_url_problem(base_url, allow_query=False)
-    if problem is not None:
-        raise ConfigurationError(f"The base URL {problem}.")
     try:  # on the wire (and in e-mails) in ASCII: an IDNA host, a percent-encoded path
-        return ascii_url(base_url).rstrip("/")
-    except ValueError:
-        raise ConfigurationError("The base URL's host cannot be written in ASCII (IDNA).") from None
+        return checked_http_url(base_url, allow_query=False).rstrip("/")
+    except ValueError as exc:
+        raise ConfigurationError(f"The base URL {exc}.") from None
 
 
 def _url(base: str, action: Action, blob: str) -> str:
@@ -121,16 +126,20 @@ class Minter:
         logger: where the mint records go (a ``logging.Logger``, a Powertools ``Logger``...).
     """
 
-    __slots__ = ("_logger", "base_url", "codec")
+    __slots__ = ("_base_url", "_logger", "codec")
 
     def __init__(
         self, codec: Codec, base_url: str | None = None, *, logger: LoggerLike | None = None
     ) -> None:
         self.codec = codec
         """Seals the claims; its keyring's primary key mints."""
-        self.base_url = None if base_url is None else _check_base_url(base_url)
-        """The default base URL (trailing ``/`` removed), or ``None``."""
+        self._base_url = None if base_url is None else _check_base_url(base_url)
         self._logger = get_logger(MINT_LOGGER_NAME, logger)
+
+    @property
+    def base_url(self) -> str | None:
+        """The default base URL, checked, in ASCII, trailing ``/`` removed; or ``None``."""
+        return self._base_url
 
     def mint(
         self,
@@ -156,33 +165,26 @@ class Minter:
             now: the issue time (default: the wall clock).
 
         Raises:
-            InvalidRequest: the token, actions or expiry are invalid (as for `create_urls()`).
-            ConfigurationError: no base URL is known, or ``base_url`` is not one.
+            InvalidRequest: the token, actions, expiry or ``base_url`` are invalid (as for
+                `create_urls()`, whose request has these fields).
+            ConfigurationError: no base URL is known.
+            ValueError: ``now`` is not timezone-aware.
         """
-        now = utcnow() if now is None else now
+        now = checked_now(now)
         if expires_at is not None and expires_in is not None:
             raise InvalidDate("Give expires_at or expires_in, not both.")
         if expires_in is not None:
-            expires_at = now + expires_in
-        # The common case checked directly (models already, an ASCII token, an aware future
-        # expiry): validating the actions again through the request model would cost more than
-        # sealing them. Anything else goes through the model, which says exactly what is wrong.
-        actions_ok = _plain_actions(actions)
-        if (
-            actions_ok is not None
-            and type(token) is str
-            and 1 <= len(token) <= MAX_TOKEN_LENGTH
-            and token.isascii()
-            and type(enable_output_parameters) is bool
-            and (expires_at is None or (expires_at.utcoffset() is not None and expires_at > now))
-            and (
-                base_url is None
-                or (base_url.isascii() and http_url_problem(base_url, allow_query=False) is None)
-            )
-        ):
-            base = self.base_url if base_url is None else base_url.rstrip("/")
-            expiration = None if expires_at is None else expires_at.astimezone(timezone.utc)
-            return self._mint(token, actions_ok, expiration, enable_output_parameters, base, now)
+            if not isinstance(expires_in, timedelta):
+                raise InvalidDate("expires_in must be a timedelta.")
+            try:
+                expires_at = now + expires_in
+            except OverflowError:
+                raise InvalidDate("expires_in takes the expiry out of range.") from None
+        minted = self._mint_checked_directly(
+            token, actions, expires_at, enable_output_parameters, base_url, now
+        )
+        if minted is not None:
+            return minted
         payload: dict[str, Any] = {
             "token": token,
             "actions": list(actions) if isinstance(actions, (list, tuple)) else actions,
@@ -193,6 +195,48 @@ class Minter:
         if base_url is not None:
             payload["base_url"] = base_url
         return self.create_urls(payload, now=now)
+
+    def _mint_checked_directly(
+        self,
+        token: object,
+        actions: object,
+        expires_at: object,
+        output_parameters: object,
+        base_url: object,
+        now: datetime,
+    ) -> CreateUrlsResponse | None:
+        """The common case checked here, or ``None`` for the request model to check and name.
+
+        The common case: models already, an ASCII token, an aware future expiry. Validating
+        model actions again through the request model would cost more than sealing them.
+        Whatever this accepts, the model accepts the same way.
+        """
+        actions_ok = _plain_actions(actions)
+        if (
+            actions_ok is None
+            or type(token) is not str
+            or not 1 <= len(token) <= MAX_TOKEN_LENGTH
+            or not token.isascii()
+            or type(output_parameters) is not bool
+        ):
+            return None
+        expiration = None
+        if expires_at is not None:
+            if not (isinstance(expires_at, datetime) and is_aware(expires_at) and expires_at > now):
+                return None
+            try:
+                expiration = expires_at.astimezone(timezone.utc)
+            except OverflowError:
+                return None
+        base = self._base_url
+        if base_url is not None:
+            if not isinstance(base_url, str):
+                return None  # e.g. the original's {"api_id", "stage"} object
+            try:
+                base = checked_http_url(base_url, allow_query=False).rstrip("/")
+            except ValueError:
+                return None
+        return self._mint(token, actions_ok, expiration, output_parameters, base, now)
 
     def create_urls(
         self,
@@ -219,13 +263,13 @@ class Minter:
         """
         if transaction_id is not None and not is_transaction_id(transaction_id):
             raise ValueError("transaction_id must be a UUID in its canonical form")
-        now = utcnow() if now is None else now
+        now = checked_now(now)
         if not isinstance(request, CreateUrlsRequest):
             request = parse_create_urls_request(request, now=now)
         elif request.expiration is not None and request.expiration <= now:
             raise InvalidDate("expiration: must lie in the future")
         # Both were checked already: the request's by its model, the minter's by __init__.
-        base = request.base_url.rstrip("/") if request.base_url else self.base_url
+        base = request.base_url.rstrip("/") if request.base_url else self._base_url
         return self._mint(
             request.token,
             request.actions,
@@ -438,15 +482,33 @@ def open_callback(
         ExpiredPayload: the blob is authentic but expired (its ``claims`` are attached).
         ActionMismatched: ``action`` or ``type`` is present and differs from the sealed one.
     """
+    return open_with(codec, url_or_query, now=now, leeway=leeway)
+
+
+class BlobOpener(Protocol):
+    """What opens a blob: a `Codec`, or the original app's reader (``_original``)."""
+
+    leeway: timedelta
+
+    def open(self, blob: str, *, now: datetime | None = None, check_expiry: bool = True) -> Claims:
+        """Verify ``blob`` and return its claims (expired ones too, without the check)."""
+
+
+def open_with(
+    opener: BlobOpener,
+    url_or_query: str | Mapping[str, str] | CallbackQuery,
+    *,
+    now: datetime | None = None,
+    leeway: timedelta | None = None,
+) -> OpenedCallback:
+    """`open_callback()` with any `BlobOpener`: the same parsing and checks for every format."""
     query = (
         url_or_query
         if isinstance(url_or_query, CallbackQuery)
         else CallbackQuery.parse(url_or_query)
     )
-    claims = codec.open(query.data, check_expiry=False)
-    claims.check_expiry(
-        utcnow() if now is None else now, codec.leeway if leeway is None else leeway
-    )
+    claims = opener.open(query.data, check_expiry=False)
+    claims.check_expiry(checked_now(now), opener.leeway if leeway is None else leeway)
     check_query_matches(query, claims)
     return OpenedCallback(claims=claims, params=query.params)
 
