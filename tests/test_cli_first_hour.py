@@ -241,3 +241,38 @@ def test_inspect_opens_what_the_ready_app_minted_under_kms(
     shown = json.loads(out)
     assert shown["valid"] is True
     assert shown["claims"]["transaction_id"] == minted["transaction_id"]
+
+
+def test_inspect_finds_the_kms_region_in_aws_region_alone(tmp_path: Path) -> None:
+    """With only AWS_REGION set (as other AWS SDKs have it), KMS works as Step Functions does.
+
+    `inspect` opens a URL minted under KEY_ID; moto runs inside the subprocess.
+    """
+    script = """
+import os, runpy, sys
+import boto3
+from moto import mock_aws
+with mock_aws():
+    kms = boto3.client("kms", region_name="eu-west-3")
+    arn = kms.create_key()["KeyMetadata"]["Arn"]
+    os.environ["KEY_ID"] = arn
+    from sfn_callback_urls import Codec, KmsEnvelopeKey, Minter, SuccessAction
+    minter = Minter(Codec(KmsEnvelopeKey(arn, client=kms)), base_url="https://h.example")
+    url = minter.mint("T" * 40, [SuccessAction(name="ok", output={})]).urls["ok"]
+    sys.argv = ["sfn-callback-urls", "inspect", url]
+    runpy.run_module("sfn_callback_urls", run_name="__main__")
+"""
+    env = environment(
+        tmp_path, AWS_REGION="eu-west-3", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="x"
+    )
+    assert "AWS_DEFAULT_REGION" not in env
+    result = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["valid"] is True

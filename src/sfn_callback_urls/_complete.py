@@ -19,7 +19,6 @@ kept on ``original_error`` for code that needs it, but is not chained as ``__cau
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from .errors import (
     StepFunctionsUnavailable,
     TaskAlreadyCompleted,
 )
+from .keys._aws import make_client
 
 __all__ = [
     "Completion",
@@ -59,7 +59,7 @@ _OPERATIONS: Final[dict[str, str]] = {
 
 # botocore's "standard" retry mode (exponential backoff with jitter, retries throttling and
 # transient errors) with 5 retries after the first attempt, as botocore counts max_attempts.
-_DEFAULT_RETRIES: Final = {"mode": "standard", "max_attempts": 5}
+_DEFAULT_MAX_ATTEMPTS: Final = 5  # botocore's standard retry mode, 5 attempts in all
 
 # AWS's ways of saying "this task is over". Real Step Functions answers a repeated call with
 # TaskTimedOut ("Provided task does not exist anymore"); InvalidToken and TaskDoesNotExist
@@ -205,14 +205,9 @@ def default_client() -> StepFunctionsClient:
     if client is None:
         with _default_client_lock:
             if _default_client is None:
-                import boto3
-                from botocore.config import Config
-
-                config = Config(retries=_DEFAULT_RETRIES)  # type: ignore[arg-type]
-                session = boto3.Session()
-                # Other AWS SDKs read AWS_REGION, botocore only AWS_DEFAULT_REGION: take both.
-                region = session.region_name or os.environ.get("AWS_REGION") or None
-                _default_client = session.client("stepfunctions", config=config, region_name=region)
+                _default_client = make_client(
+                    "stepfunctions", None, max_attempts=_DEFAULT_MAX_ATTEMPTS
+                )
             client = _default_client
     return client
 

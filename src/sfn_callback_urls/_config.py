@@ -47,8 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._codec import DEFAULT_PURPOSE, Codec, Mode
 from ._http_url import REGION_VARIABLES, default_region, execute_api_problem, execute_api_url
-from .errors import ConfigurationError, KeyUnavailable
-from .keys._aws import error_code, is_aws_error, make_client
+from .errors import ConfigurationError
+from .keys._aws import error_code, is_aws_error, key_unavailable, make_client
 from .keys._base import KeyBackend
 from .keys._keyring import Keyring
 from .keys._kms_envelope import KmsEnvelopeKey
@@ -149,16 +149,11 @@ def _read_parameter(name: str, ssm_client: Any, session: Session | None) -> str:
     except Exception as error:
         if not is_aws_error(error):
             raise
-        code = error_code(error)
-        if code == "ParameterNotFound":
+        if error_code(error) == "ParameterNotFound":
             raise ConfigurationError(
                 f"{ENV_PARAMETER} names an SSM parameter that does not exist."
             ) from None
-        raise KeyUnavailable(
-            f"The keyring parameter is unavailable: SSM GetParameter failed with {code}.",
-            aws_code=code,
-            original_error=error,
-        ) from error
+        raise key_unavailable("SSM GetParameter", error, subject="The keyring parameter") from error
     return str(response["Parameter"]["Value"])
 
 

@@ -44,7 +44,6 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -55,10 +54,9 @@ from .errors import (
     ConfigurationError,
     InvalidPayload,
     InvalidRequest,
-    KeyUnavailable,
     PayloadTooLarge,
 )
-from .keys._aws import LazyKmsClient
+from .keys._aws import INVALID_CIPHERTEXT_CODES, LazyKmsClient, aws_error_code, key_unavailable
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -90,9 +88,9 @@ _KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
 # tampered, it can point at a key we may not use (moto answers AccessDenied where AWS answers
 # IncorrectKeyException). A role without kms:Decrypt shows up in the log line, not as a 503.
 # Anything else (throttling, a disabled key, an outage) is ours: KeyUnavailable (503).
-_INVALID_CIPHERTEXT_CODES = frozenset(
-    {"InvalidCiphertextException", "IncorrectKeyException", "AccessDeniedException"}
-)
+_INVALID_CIPHERTEXT_CODES = INVALID_CIPHERTEXT_CODES | {"AccessDeniedException"}
+#: Who a KeyUnavailable names: never the key id (the message may reach whoever clicked).
+_SUBJECT = "The original app's KMS key"
 
 # The original's action schema, field by field (its schemas/action.py). Anything else in an
 # action was accepted and ignored by the original, so it is dropped here, not refused.
@@ -123,9 +121,8 @@ def is_original_blob(data: str) -> bool:
 class _KmsFailed(Exception):
     """KMS failed for a reason that is not the ciphertext's (raised through the SDK's layers)."""
 
-    def __init__(self, code: str, error: BaseException) -> None:
-        super().__init__(code)
-        self.code = code
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(type(error).__name__)
         self.error = error
 
 
@@ -245,9 +242,9 @@ class OriginalUrlOpener:
                 # would make another string open to the same claims.
                 raise ValueError("trailing bytes after the message")
         except _KmsFailed as failure:
-            raise _key_unavailable("Decrypt", failure.code, failure.error) from None
+            raise key_unavailable("Decrypt", failure.error, subject=_SUBJECT) from None
         except BotoCoreError as error:  # e.g. KMS unreachable: not the URL's fault
-            raise _key_unavailable("Decrypt", type(error).__name__, error) from None
+            raise key_unavailable("Decrypt", error, subject=_SUBJECT) from None
         except Exception as error:
             # Type only: the SDK's messages name key ids and header fields, nothing we need.
             _log.info("original callback URL refused: %s", type(error).__name__)
@@ -282,8 +279,7 @@ class OriginalUrlOpener:
                 response = self.client.describe_key(KeyId=self._key_id)
                 arn = response["KeyMetadata"]["Arn"]
             except (BotoCoreError, ClientError) as error:
-                code = _aws_code(error) or type(error).__name__
-                raise _key_unavailable("DescribeKey", code, error) from None
+                raise key_unavailable("DescribeKey", error, subject=_SUBJECT) from None
             self._key_arn = arn
         return self._key_arn
 
@@ -471,29 +467,12 @@ def _strict_master_key_class(sdk: Any) -> type:
                 return super()._decrypt_data_key(encrypted_data_key, algorithm, encryption_context)
             except decrypt_key_error as error:
                 cause = error.__context__
-                code = _aws_code(cause)
+                code = aws_error_code(cause)
                 if cause is not None and code is not None:
                     if code not in _INVALID_CIPHERTEXT_CODES:
-                        raise _KmsFailed(code, cause) from None
+                        raise _KmsFailed(cause) from None
                     # If every original URL fails like this, check the role's kms:Decrypt.
                     _log.info("original callback URL refused: KMS Decrypt answered %s", code)
                 raise
 
     return _StrictKmsMasterKey
-
-
-def _aws_code(error: BaseException | None) -> str | None:
-    response = getattr(error, "response", None)
-    if not isinstance(response, Mapping):
-        return None
-    code = (response.get("Error") or {}).get("Code")
-    return str(code) if code else None
-
-
-def _key_unavailable(operation: str, code: str, error: BaseException) -> KeyUnavailable:
-    # Names the operation and error code only: KMS's own text (with key ids) stays in logs.
-    return KeyUnavailable(
-        f"The original app's KMS key is unavailable: {operation} failed with {code}.",
-        aws_code=code,
-        original_error=error,
-    )

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._http_url import default_region
 from ..errors import ConfigurationError, KeyUnavailable
 from ._cached import CachedKeyBackend
 
@@ -24,6 +25,7 @@ __all__ = [
     "INVALID_CIPHERTEXT_CODES",
     "KmsKey",
     "LazyKmsClient",
+    "aws_error_code",
     "error_code",
     "is_aws_error",
     "key_unavailable",
@@ -40,18 +42,32 @@ ENCRYPTION_CONTEXT_KEY = "sfn-callback-urls:purpose"
 INVALID_CIPHERTEXT_CODES = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
 
 
-def make_client(service: Literal["kms", "ssm"], session: Session | None) -> Any:
-    """A boto3 client with standard retries; region and endpoint come from AWS configuration."""
+def make_client(
+    service: Literal["kms", "ssm", "stepfunctions"],
+    session: Session | None,
+    *,
+    max_attempts: int | None = None,
+) -> Any:
+    """A boto3 client with standard retries; region and endpoint come from AWS configuration.
+
+    The region is the session's (``AWS_DEFAULT_REGION``, the config file), else ``AWS_REGION``,
+    which other AWS SDKs and Lambda set and botocore alone does not read.
+
+    Raises:
+        ConfigurationError: botocore cannot build the client (e.g. no region anywhere).
+    """
     import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
-    config = Config(retries={"mode": "standard"})
+    retries: dict[str, Any] = {"mode": "standard"}
+    if max_attempts is not None:
+        retries["max_attempts"] = max_attempts
+    config = Config(retries=retries)  # type: ignore[arg-type]
     try:
         session = session or boto3.Session()
-        if service == "kms":
-            return session.client("kms", config=config)
-        return session.client("ssm", config=config)
+        region = session.region_name or default_region()
+        return session.client(service, config=config, region_name=region)
     except BotoCoreError as error:
         raise ConfigurationError(
             f"Cannot create an AWS {service.upper()} client ({type(error).__name__}); "
@@ -87,15 +103,23 @@ def is_aws_error(error: BaseException) -> bool:
     return isinstance(error, (ClientError, BotoCoreError))
 
 
-def error_code(error: BaseException) -> str:
-    """The AWS error code of a ``ClientError``, else the exception's class name."""
+def aws_error_code(error: BaseException | None) -> str | None:
+    """The AWS error code of an error answer (a ``ClientError``, or its like), else ``None``."""
     response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code") or "ClientError")
-    return type(error).__name__
+    if not isinstance(response, Mapping):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code else None
 
 
-def key_unavailable(operation: str, error: BaseException) -> KeyUnavailable:
+def error_code(error: BaseException) -> str:
+    """The AWS error code of an error answer, else the exception's class name."""
+    return aws_error_code(error) or type(error).__name__
+
+
+def key_unavailable(
+    operation: str, error: BaseException, *, subject: str = "The KMS key"
+) -> KeyUnavailable:
     """Our error for a failed KMS (or SSM) call: the operation and code, nothing else.
 
     Never the key id, the ciphertext or key material: the message may be shown to whoever
@@ -103,7 +127,7 @@ def key_unavailable(operation: str, error: BaseException) -> KeyUnavailable:
     """
     code = error_code(error)
     return KeyUnavailable(
-        f"The KMS key is unavailable: {operation} failed with {code}.",
+        f"{subject} is unavailable: {operation} failed with {code}.",
         aws_code=code,
         original_error=error,
     )
