@@ -841,3 +841,44 @@ def test_moto_confirm_mode(
     form = request(url, "POST", content_type="application/x-www-form-urlencoded")
     assert call(handler, form).status == 200
     assert approval_machine.wait_for_status(execution)["status"] == "SUCCEEDED"
+
+
+class _BrokenLogger:
+    """A LoggerLike whose every method fails, ``isEnabledFor`` included."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        """Fail."""
+        raise RuntimeError("the logging set-up is broken")
+
+    def info(self, msg: str, *, extra: Mapping[str, object] | None = None) -> None:
+        """Fail."""
+        raise RuntimeError("the logging set-up is broken")
+
+    warning = error = info
+
+
+def test_a_broken_logger_never_breaks_an_answer(
+    minter: Minter, make_handler: HandlerFactory, recorder: Recorder
+) -> None:
+    """handle() never raises: not even when the logger's own level check fails."""
+    urls = mint(minter, {"name": "approve", "type": "success", "output": {}})
+    handler = make_handler(logger=_BrokenLogger())
+    assert call(handler, request(urls["approve"])).status == 200
+    assert len(recorder.completions) == 1
+    assert call(handler, request(urls["approve"] + "XX")).status == 400
+
+
+def test_debug_details_from_the_request_are_printable_ascii(
+    minter: Minter, make_handler: HandlerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG, query parameter names and the content type are logged as printable ASCII."""
+    urls = mint(minter, {"name": "approve", "type": "success", "output": {}})
+    hostile = "x\n2026-01-01 ERROR forged\x1b[31m"
+    req = request(
+        urls["approve"], content_type="text/plain\r\nX: " + "y" * 500, extra={hostile: "1"}
+    )
+    with caplog.at_level(logging.DEBUG, logger="sfn_callback_urls.handler"):
+        assert call(make_handler(), req).status == 200
+    [fields] = [record_fields(r) for r in caplog.records if getattr(r, "event", None) == "callback"]
+    assert fields["params"] == ["x?2026-01-01 ERROR forged?[31m"]
+    assert fields["content_type"] == ("text/plain??X: " + "y" * 500)[:100]

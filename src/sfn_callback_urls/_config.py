@@ -63,6 +63,7 @@ __all__ = [
     "ENV_API_ID",
     "ENV_BASE_URL",
     "ENV_CONFIRM_GET",
+    "ENV_DEBUG_AWS",
     "ENV_DISABLE_OUTPUT_PARAMETERS",
     "ENV_DISABLE_POST_ACTIONS",
     "ENV_ENABLE_OUTPUT_PARAMETERS",
@@ -113,6 +114,8 @@ ENV_API_ID = "API_ID"
 ENV_STAGE = "STAGE"
 #: Debug details in the log records (never tokens, keys or blobs).
 ENV_VERBOSE = "VERBOSE"
+#: ``true`` leaves botocore's loggers alone (`quiet_aws_loggers`): they log secrets at DEBUG.
+ENV_DEBUG_AWS = "SFN_CALLBACK_URLS_DEBUG_AWS"
 
 #: Every variable that configures a key.
 KEY_VARIABLES = (ENV_KEY_ID, ENV_KEY, ENV_WRAPPED_KEY, ENV_PARAMETER)

@@ -112,6 +112,8 @@ LOG_FIELDS: Final = (
 """The fields a callback record can carry (``event`` is always ``"callback"``)."""
 
 _MAX_USER_AGENT = 200
+#: Other request-supplied text logged at DEBUG (parameter names, the content type).
+_MAX_LOGGED_FIELD = 100
 
 LogOutcome = Literal["completed", "confirm", "rejected", "error"]
 """The ``outcome`` field of a log line: what became of the request."""
@@ -388,13 +390,8 @@ class CallbackHandler:
         correlation_id = str(uuid.uuid4()) if server_side else None
         if correlation_id is not None:
             record["correlation_id"] = correlation_id
-        headers = {}
-        if isinstance(error, MethodNotAllowed) and error.allowed:
-            headers["Allow"] = ", ".join(error.allowed)
         try:
-            response = render_error(
-                error, media_type, correlation_id=correlation_id, headers=headers
-            )
+            response = render_error(error, media_type, correlation_id=correlation_id)
         except Exception:  # pragma: no cover - render_error has no failure mode we know of
             response = _LAST_RESORT
         return response, "error" if server_side else "rejected"
@@ -420,9 +417,12 @@ _NOT_PRINTABLE_ASCII = re.compile(r"[^ -~]")
 
 
 def _printable(value: str | None, limit: int) -> str | None:
-    """A header-ish value fit for a log field: printable ASCII, at most ``limit`` characters."""
-    if value is None:
-        return None
+    """A header-ish value fit for a log field, or ``None``: see `_printable_text`."""
+    return None if value is None else _printable_text(value, limit)
+
+
+def _printable_text(value: str, limit: int) -> str:
+    """Printable ASCII, at most ``limit`` characters: anything else becomes ``?``."""
     value = value[:limit]
     if value.isascii() and value.isprintable():  # for ASCII: only " " to "~"; the usual case
         return value
@@ -444,9 +444,14 @@ def _record_details(
         issued_at=claims.issued_at.isoformat(),
         expires_at=None if claims.expires_at is None else claims.expires_at.isoformat(),
         output_parameters=claims.output_parameters,
-        # Names only: the values are whatever the person holding the URL typed.
-        params=sorted(name for name in opened.params if name not in ("action", "type")),
-        content_type=_header(request.headers, "content-type"),
+        # Names only (the values are whatever the person holding the URL typed), and like
+        # every field from the request, printable ASCII only: no forged lines in the log.
+        params=sorted(
+            _printable_text(name, _MAX_LOGGED_FIELD)
+            for name in opened.params
+            if name not in ("action", "type")
+        ),
+        content_type=_printable(_header(request.headers, "content-type"), _MAX_LOGGED_FIELD),
         body_bytes=len(request.body),
     )
 

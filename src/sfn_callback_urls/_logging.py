@@ -15,10 +15,9 @@ import os
 from collections.abc import Mapping
 from typing import Protocol
 
-__all__ = ["ENV_DEBUG_AWS", "LoggerLike", "emit", "enabled", "get_logger", "quiet_aws_loggers"]
+__all__ = ["LoggerLike", "emit", "enabled", "get_logger", "quiet_aws_loggers"]
 
 #: ``true`` lets the AWS SDK's loggers log at DEBUG (they then log task tokens and key material).
-ENV_DEBUG_AWS = "SFN_CALLBACK_URLS_DEBUG_AWS"
 
 _AWS_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
 
@@ -42,9 +41,17 @@ def get_logger(name: str, logger: LoggerLike | None) -> LoggerLike:
 
 
 def enabled(logger: LoggerLike, level: int) -> bool:
-    """Whether a record at ``level`` would be emitted (always true for non-stdlib loggers)."""
+    """Whether a record at ``level`` would be emitted (always true for non-stdlib loggers).
+
+    A logger whose check fails counts as enabled: `emit` then swallows what fails again.
+    """
     check = getattr(logger, "isEnabledFor", None)
-    return True if check is None else bool(check(level))
+    if check is None:
+        return True
+    try:
+        return bool(check(level))
+    except Exception:
+        return True
 
 
 def emit(logger: LoggerLike, level: int, message: str, fields: Mapping[str, object]) -> None:
@@ -68,7 +75,9 @@ def quiet_aws_loggers(environ: Mapping[str, str] = os.environ) -> None:
     every invocation; call it in your own handler if you log at DEBUG. Setting
     ``SFN_CALLBACK_URLS_DEBUG_AWS=true`` is the explicit opt-out: the levels are left alone.
     """
-    if environ.get(ENV_DEBUG_AWS, "").strip().lower() in ("true", "1", "yes"):
+    from ._config import ENV_DEBUG_AWS, flag  # the one reader of switches (not at import)
+
+    if flag(environ, ENV_DEBUG_AWS):
         return
     for name in _AWS_LOGGERS:
         aws_logger = logging.getLogger(name)

@@ -39,7 +39,7 @@ from typing import Any, Final, Literal
 
 from ._http_url import ascii_url
 from ._models import Action, ResponseSpec
-from .errors import OutputFormatting, SfnCallbackUrlsError
+from .errors import MethodNotAllowed, OutputFormatting, SfnCallbackUrlsError
 
 __all__ = [
     "BUILTIN_HTML_CSP",
@@ -412,8 +412,10 @@ def render_error(
         media_type: from `negotiate()`.
         correlation_id: for server errors: shown to the caller and logged, so that an operator
             can find the log line.
-        headers: extra headers (e.g. ``Allow`` on a 405).
+        headers: extra headers; a `MethodNotAllowed` adds its own ``Allow``.
     """
+    if isinstance(error, MethodNotAllowed) and error.allowed:
+        headers = {**(headers or {}), "Allow": ", ".join(error.allowed)}
     if media_type == JSON:
         body: dict[str, str] = dict(error.to_dict())
         if correlation_id is not None:

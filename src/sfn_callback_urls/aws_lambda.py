@@ -343,7 +343,7 @@ def _create_urls_over_http(event: Mapping[str, Any]) -> CallbackResponse:
         _log_error(refused)
         return render_error(refused, JSON)
     if request.method != "POST":
-        return render_error(MethodNotAllowed(allowed=("POST",)), JSON, headers={"Allow": "POST"})
+        return render_error(MethodNotAllowed(allowed=("POST",)), JSON)
     content_type = request.headers.get("content-type", "")
     if content_type and not is_json_media_type(content_type):
         return render_error(UnsupportedMediaType(), JSON)
