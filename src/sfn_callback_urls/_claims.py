@@ -21,6 +21,7 @@ __all__ = [
     "is_transaction_id",
     "new_transaction_id",
     "utcnow",
+    "uuid_text",
     "wire_time",
 ]
 
@@ -59,6 +60,11 @@ def new_transaction_id() -> str:
     raw = bytearray(os.urandom(16))
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return uuid_text(raw)
+
+
+def uuid_text(raw: bytes | bytearray) -> str:
+    """16 bytes as a UUID's canonical text (lower-case hex, dashed 8-4-4-4-12)."""
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

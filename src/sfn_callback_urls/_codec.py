@@ -35,7 +35,7 @@ import pydantic
 from cryptography.exceptions import InvalidTag
 from pydantic_core import PydanticSerializationError
 
-from ._claims import Claims, checked_now
+from ._claims import Claims, checked_now, uuid_text
 from ._contract import MAX_BLOB_LENGTH, MAX_DECOMPRESSED_SIZE, MAX_KEY_HEADER_LENGTH
 from ._models import (
     Action,
@@ -396,7 +396,7 @@ def _decode_plaintext(plaintext: bytes) -> Claims:
         return Claims.trusted(
             token,
             action,
-            _uuid_text(tid),
+            uuid_text(tid),
             datetime.fromtimestamp(iat, timezone.utc),
             None if exp == 0 else datetime.fromtimestamp(exp, timezone.utc),
             bool(flags & _FLAG_OUTPUT_PARAMETERS),
@@ -412,11 +412,6 @@ def _uuid_bytes(text: str) -> bytes:
     if len(raw) != 16:
         raise ValueError("a transaction id is a UUID")
     return raw
-
-
-def _uuid_text(raw: bytes) -> str:
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _inflate(data: bytes) -> bytes:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
-from ._contract import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, MAX_OUTPUT_BYTES
+from ._contract import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, MAX_OUTPUT_BYTES, is_unicode_text
 from .errors import (
     OutputFormatting,
     OutputTooLarge,
@@ -259,7 +259,7 @@ def _check(completion: Completion) -> str:
     if completion.type == "success":
         return encode_output(completion.output)
     for text in (completion.error, completion.cause):
-        if text is not None and not _is_unicode(text):
+        if text is not None and not is_unicode_text(text):
             raise OutputFormatting("The failure error or cause is not valid Unicode text.")
     if completion.error is not None and len(completion.error) > MAX_ERROR_LENGTH:
         raise OutputTooLarge(
@@ -272,15 +272,6 @@ def _check(completion: Completion) -> str:
             f"({MAX_CAUSE_LENGTH} characters)."
         )
     return ""
-
-
-def _is_unicode(text: str) -> bool:
-    """Whether ``text`` encodes as UTF-8 (no lone surrogates), as botocore will need."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _from_aws_error(

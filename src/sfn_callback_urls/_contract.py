@@ -1,4 +1,4 @@
-"""The contract's constants: the callback URL's shape and every size limit, in one place.
+"""The contract's constants: the callback URL's shape, every size limit and the text rules.
 
 Limits are of two kinds: Step Functions' own (a longer token, error, cause or output would be
 refused by AWS, so we refuse it first, with a clear error) and ours (caps on what an untrusted
@@ -7,7 +7,8 @@ request may make us decode, each with room above anything we mint).
 
 from __future__ import annotations
 
-from typing import Final
+import re
+from typing import Any, Final
 
 # --- the callback URL: {base_url}/respond?action=NAME&type=TYPE&data=BLOB ------------------------
 
@@ -59,3 +60,25 @@ MAX_POST_BODY_VALUES: Final = 10_000
 #: Largest request body the WSGI and ASGI apps read (413 beyond, unread); room above
 #: `MAX_POST_BODY_SIZE` so that the handler, not the server, says what is wrong.
 MAX_BODY_SIZE: Final = 512 * 1024
+
+
+# --- text: what JSON, Step Functions, logs and regex engines can carry ---------------------------
+
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def is_unicode_text(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8: no lone surrogate (U+D800 to U+DFFF).
+
+    A JSON escape of one or a hand-built Python string can hold one; Step Functions, a log line
+    or a regex engine cannot take it.
+    """
+    return text.isascii() or _LONE_SURROGATE.search(text) is None
+
+
+def refuse_json_constant(name: str) -> Any:
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity``: not JSON, though Python's decoder takes them.
+
+    For ``json.loads(text, parse_constant=refuse_json_constant)``.
+    """
+    raise ValueError(f"{name} is not JSON")

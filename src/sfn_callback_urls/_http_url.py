@@ -20,8 +20,19 @@ __all__ = [
     "default_region",
     "execute_api_problem",
     "execute_api_url",
+    "has_unsafe_characters",
     "http_url_problem",
 ]
+
+
+def has_unsafe_characters(value: str) -> bool:
+    """Whether ``value`` holds whitespace or a control character (DEL included).
+
+    A URL must not: clients strip them, or split on them.
+    """
+    if value.isascii() and value.isprintable():  # ASCII: only " " to "~"; the usual case
+        return " " in value
+    return any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
 
 
 def http_url_problem(value: str, *, allow_query: bool) -> str | None:
@@ -34,7 +45,7 @@ def http_url_problem(value: str, *, allow_query: bool) -> str | None:
         allow_query: whether a query string and fragment are allowed (redirects: yes; base
             URLs: no, the callback path and query are appended to them).
     """
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in value):
+    if has_unsafe_characters(value) or "\\" in value:
         return "must not contain whitespace, control characters or backslashes"
     try:
         parts = urlsplit(value)

@@ -59,7 +59,14 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
 from ._claims import checked_now, is_aware
-from ._contract import MAX_ACTION_NAME_LENGTH, MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, MAX_TOKEN_LENGTH
+from ._contract import (
+    MAX_ACTION_NAME_LENGTH,
+    MAX_CAUSE_LENGTH,
+    MAX_ERROR_LENGTH,
+    MAX_TOKEN_LENGTH,
+    is_unicode_text,
+    refuse_json_constant,
+)
 from ._http_url import (
     checked_http_url,
     default_region,
@@ -247,9 +254,6 @@ def _unique_names(items: Sequence[_Named], what: str) -> None:
 # --- response spec ----------------------------------------------------------------------------
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _check_json_text(value: Any) -> None:
     """Refuse what JSON cannot carry: lone surrogates in strings, non-finite numbers.
 
@@ -260,7 +264,7 @@ def _check_json_text(value: Any) -> None:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if not item.isascii() and _SURROGATE.search(item):
+            if not is_unicode_text(item):
                 raise PydanticCustomError(
                     "invalid_text", "strings must be valid Unicode (no lone surrogates)"
                 )
@@ -786,13 +790,9 @@ def _without_unknown_fields(data: dict[str, Any], dropped: list[str]) -> dict[st
     return {**data, "actions": cleaned}
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _load_json(data: str | bytes | bytearray) -> Any:
     try:
-        return json.loads(data, parse_constant=_refuse_constant)
+        return json.loads(data, parse_constant=refuse_json_constant)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
         # No detail: the decoder's message quotes the text around the error, token included.
         message = "The request is not valid JSON."

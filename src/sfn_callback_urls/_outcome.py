@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +33,15 @@ from urllib.parse import quote, urlsplit
 
 from ._claims import Claims
 from ._complete import Completion
-from ._contract import MAX_POST_BODY_DEPTH, MAX_POST_BODY_SIZE, MAX_POST_BODY_VALUES, QUERY_DATA
+from ._contract import (
+    MAX_POST_BODY_DEPTH,
+    MAX_POST_BODY_SIZE,
+    MAX_POST_BODY_VALUES,
+    QUERY_DATA,
+    is_unicode_text,
+    refuse_json_constant,
+)
+from ._http_url import has_unsafe_characters
 from ._models import (
     FailureAction,
     FailureOutcome,
@@ -205,9 +212,7 @@ def _fill_redirect(template: str, params: Mapping[str, str]) -> str:
         after = urlsplit(url)
     except ValueError:
         raise refused from None
-    if (after.scheme, after.netloc) != (before.scheme, before.netloc) or any(
-        ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url
-    ):
+    if (after.scheme, after.netloc) != (before.scheme, before.netloc) or has_unsafe_characters(url):
         raise refused
     return url
 
@@ -222,13 +227,6 @@ def is_json_media_type(content_type: str | None) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     main, _, subtype = media_type.partition("/")
     return bool(main) and (media_type == "application/json" or subtype.endswith("+json"))
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _body_problem(value: Any, depth_limit: int, value_limit: int) -> str | None:
@@ -248,7 +246,7 @@ def _body_problem(value: Any, depth_limit: int, value_limit: int) -> str | None:
             if values > value_limit:
                 return f"The request body holds more than {value_limit:,} JSON values."
         if isinstance(item, str):
-            if not item.isascii() and _LONE_SURROGATE.search(item):
+            if not is_unicode_text(item):
                 return (
                     "The request body holds a lone surrogate (\\ud800-\\udfff): not Unicode text."
                 )
@@ -283,7 +281,7 @@ def parse_json_body(body: bytes, content_type: str | None) -> Any:
         f"The request body nests more than {MAX_POST_BODY_DEPTH} levels deep."
     )
     try:
-        value = json.loads(body, parse_constant=_refuse_constant)
+        value = json.loads(body, parse_constant=refuse_json_constant)
     except RecursionError:
         raise too_deep from None
     except ValueError:  # JSONDecodeError and UnicodeDecodeError included

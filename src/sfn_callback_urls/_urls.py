@@ -32,6 +32,7 @@ from ._contract import (
     QUERY_ACTION,
     QUERY_DATA,
     QUERY_TYPE,
+    is_unicode_text,
 )
 from ._http_url import checked_http_url
 from ._logging import LoggerLike, emit, enabled, get_logger
@@ -332,15 +333,7 @@ _URL_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in b"#[]")
 
 def _is_text(value: object) -> bool:
     """Whether ``value`` is a string that encodes as UTF-8 (no lone surrogates)."""
-    if not isinstance(value, str):
-        return False
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(value, str) and is_unicode_text(value)
 
 
 def _query_string(text: str) -> str:
