@@ -169,19 +169,14 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site (mkdocs-material + mkdocstrings) with warnings as errors."""
-    session.install(".", "mkdocs-material", "mkdocstrings[python]", "griffe-sphinx")
+    session.install(".[docs]")
     site = Path(session.create_tmp()).resolve() / "site"
     session.run("mkdocs", "build", "--strict", "--site-dir", str(site))
     session.log(f"The site is in {site}: open {site / 'index.html'}")
 
 
-FUZZ_TARGETS = [
-    "fuzz_open_blob",
-    "fuzz_callback_url",
-    "fuzz_create_urls",
-    "fuzz_handler",
-    "fuzz_http",
-]
+#: Every fuzz/fuzz_*.py script, each with its seed corpus in fuzz/corpus/<name>/.
+FUZZ_TARGETS = sorted(path.stem for path in (Path(__file__).parent / "fuzz").glob("fuzz_*.py"))
 
 
 @nox.session

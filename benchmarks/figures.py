@@ -26,6 +26,7 @@ from bench import (  # this folder is on sys.path when run as a script
     cold_table,
     make_task_token,
     markdown_table,
+    verdict,
 )
 
 from sfn_callback_urls import Codec, LocalKey, Minter, Mode, SuccessAction
@@ -138,8 +139,8 @@ def results_block(results: dict[str, Any]) -> str:
     lines.append("")
     for target in results["targets"]:
         mark = "x" if target["met"] else " "
-        verdict = "met" if target["met"] else ("open" if not target["gating"] else "MISSED")
-        lines.append(f"- [{mark}] {target['description']}: {target['measured']} ({verdict})")
+        said = verdict(target["met"], gating=target["gating"])
+        lines.append(f"- [{mark}] {target['description']}: {target['measured']} ({said})")
     return "\n".join(lines) + "\n"
 
 

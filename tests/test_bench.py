@@ -74,3 +74,40 @@ def test_cold_children_run_and_report(bench: ModuleType) -> None:
     inside, wall, cpu, heavy = bench.run_child(by_key["cold_mint"], env)
     assert 0 < inside < wall
     assert heavy == []
+
+
+def test_cold_verdicts_come_from_one_summary(bench: ModuleType) -> None:
+    """The targets, the cold table and the JSON summary say the same verdicts, in one wording."""
+
+    def result(key: str, ms: float, heavy: list[str] | None = None) -> object:
+        return bench.ColdResult(
+            key=key,
+            label=key,
+            info=False,
+            ms=ms,
+            wall_ms=ms + 40,
+            cpu_ms=ms,
+            ms_runs=[ms],
+            wall_ms_runs=[ms + 40],
+            cpu_ms_runs=[ms],
+            heavy_modules=heavy or [],
+        )
+
+    times = {"cold_mint": 150.0, "pydantic_aead_baseline": 50.0, "aws_lambda_import": 140.0}
+    times |= {"boto3_import": 130.0, "basemodel_aead_baseline": 80.0}
+    cold = {key: result(key, ms) for key, ms in times.items()}
+    cold["cold_mint"] = result("cold_mint", 150.0, ["boto3"])
+    summary = bench.ColdSummary.of(cold)
+    assert summary.cold_mint_over_baseline == 3.0
+    assert not summary.cold_mint_over_baseline_met  # 3x > 2x
+    assert summary.aws_lambda_import_minus_boto3_met  # +10 ms <= +60 ms
+    assert not summary.cold_mint_heavy_modules_met
+    targets = bench.check_targets([], [], cold)
+    assert [t.met for t in targets] == [False, False, True]
+    assert [t.verdict for t in targets] == ["MISSED", "MISSED", "met"]
+    table = bench.cold_table(cold, runs=1)
+    assert "(target <= 2x): MISSED" in table
+    assert "(target <= +60 ms): met" in table
+    assert "boto3 (target: none): MISSED" in table
+    assert bench.verdict(True, gating=False) == "met"
+    assert bench.verdict(False, gating=False) == "open"

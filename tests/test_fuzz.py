@@ -15,14 +15,23 @@ from pathlib import Path
 import pytest
 
 FUZZ_DIR = Path(__file__).resolve().parent.parent / "fuzz"
-TARGETS = ["fuzz_open_blob", "fuzz_callback_url", "fuzz_create_urls", "fuzz_handler", "fuzz_http"]
+#: Every fuzz/fuzz_*.py script (as `nox -s fuzz` finds them).
+TARGETS = sorted(path.stem for path in FUZZ_DIR.glob("fuzz_*.py"))
 
-pytestmark = pytest.mark.skipif(
+needs_atheris = pytest.mark.skipif(
     importlib.util.find_spec("atheris") is None,
     reason="atheris is not installed (pip install 'sfn-callback-urls[fuzz]'; Linux only)",
 )
 
 
+def test_every_target_has_a_seed_corpus() -> None:
+    """The fuzz folder has targets, and each fuzz_*.py has its seed corpus folder."""
+    assert TARGETS
+    missing = [target for target in TARGETS if not (FUZZ_DIR / "corpus" / target).is_dir()]
+    assert not missing, f"no fuzz/corpus/<target>/ for {missing}"
+
+
+@needs_atheris
 @pytest.mark.parametrize("target", TARGETS)
 def test_target_survives_a_short_run(target: str, tmp_path: Path) -> None:
     """The target replays its seed corpus and 3,000 mutations without a single finding."""
