@@ -30,7 +30,7 @@ from helpers import (  # tests/ is on sys.path
     unb64url,
     wire_header,
 )
-from sfn_callback_urls._claims import Claims
+from sfn_callback_urls._claims import Claims, wire_seconds, wire_time
 from sfn_callback_urls._codec import Codec, Mode, _b64decode_canonical, _encode_plaintext
 from sfn_callback_urls._models import (
     ACTION_ADAPTER,
@@ -40,9 +40,9 @@ from sfn_callback_urls._models import (
     SuccessAction,
 )
 from sfn_callback_urls._urls import CallbackQuery, Minter, open_callback
-from sfn_callback_urls.errors import ConfigurationError, InvalidPayload
+from sfn_callback_urls.errors import ConfigurationError, InvalidPayload, InvalidRequest
 from sfn_callback_urls.keys import DataKey, Keyring, LocalKey
-from sfn_callback_urls.testing import actions
+from sfn_callback_urls.testing import actions, task_tokens
 
 VECTORS_FILE = Path(__file__).parent / "vectors" / "v1.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text("utf-8"))["vectors"]
@@ -237,6 +237,77 @@ def test_vector_is_bound_to_its_key_mode_and_purpose(vector: dict[str, Any]) -> 
     for codec in others:
         with pytest.raises(InvalidPayload):
             codec.open(vector["blob"], check_expiry=False)
+
+
+# --- the minter's path -----------------------------------------------------------------------
+
+
+@given(
+    token=task_tokens(),
+    action_list=st.lists(actions(), min_size=1, max_size=3, unique_by=lambda a: a.name),
+    expires_in=st.none() | st.integers(min_value=1, max_value=10**8),
+    output_parameters=st.booleans(),
+    microsecond=st.integers(min_value=0, max_value=999_999),
+)
+def test_minted_blobs_are_the_blobs_seal_makes_of_their_claims(
+    token: str,
+    action_list: list[Action],
+    expires_in: int | None,
+    output_parameters: bool,
+    microsecond: int,
+) -> None:
+    """Minter.mint seals without building Claims; its blobs are byte for byte seal()'s."""
+    codec = Codec(KEY, mode=Mode.SIGNED)  # no nonce: equal claims seal to equal blobs
+    now = NOW.replace(microsecond=microsecond)
+    expires_at = None if expires_in is None else now + timedelta(seconds=expires_in)
+    urls = (
+        Minter(codec, BASE_URL)
+        .mint(
+            token,
+            action_list,
+            expires_at=expires_at,
+            enable_output_parameters=output_parameters,
+            now=now,
+        )
+        .urls
+    )
+    for action in action_list:
+        blob = CallbackQuery.parse(urls[action.name]).data
+        claims = codec.open(blob, now=now)
+        assert claims.action == action
+        assert claims.issued_at == now.replace(microsecond=0)
+        assert claims.expires_at == (
+            None if expires_at is None else expires_at.replace(microsecond=0)
+        )
+        assert claims.output_parameters is output_parameters
+        assert codec.seal(claims) == blob
+        assert codec.seal_many([claims]) == [blob]
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1969, 12, 31, 23, 59),
+        max_value=datetime(2106, 2, 8),
+        timezones=st.sampled_from(
+            [timezone.utc, timezone(timedelta(hours=-5)), timezone(timedelta(hours=13))]
+        ),
+    )
+)
+def test_wire_seconds_are_the_seconds_of_wire_time(value: datetime) -> None:
+    """The minter's integer times refuse and keep exactly what Claims' datetimes do."""
+    try:
+        expected = int(wire_time("t", value).timestamp())
+    except InvalidRequest:
+        with pytest.raises(InvalidRequest):
+            wire_seconds("t", value)
+    else:
+        assert wire_seconds("t", value) == expected
+
+
+def test_wire_seconds_refuse_naive_times() -> None:
+    """A naive datetime is refused as wire_time refuses it, naming the field."""
+    with pytest.raises(InvalidRequest, match="expires_at: must be timezone-aware"):
+        wire_seconds("expires_at", datetime(2026, 1, 1))
 
 
 # --- token encoding ------------------------------------------------------------------------------

@@ -12,16 +12,19 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import hypothesis
 import pytest
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from helpers import KEY, blob_of, synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._codec import MAX_BLOB_LENGTH, Codec
 from sfn_callback_urls._models import (
     CreateUrlsRequest,
+    CreateUrlsResponse,
     FailureAction,
     HeartbeatAction,
     SuccessAction,
     parse_create_urls_request,
+    trusted_response,
 )
 from sfn_callback_urls._urls import (
     MAX_QUERY_LENGTH,
@@ -556,3 +559,26 @@ def test_purpose_and_base_url_cannot_drift_from_what_was_checked() -> None:
         minter.base_url = "not a url"  # type: ignore[misc]
     url = minter.mint(TOKEN, [_APPROVE], now=NOW).urls["approve"]
     assert open_callback(Codec(KEY, purpose="alpha"), url, now=NOW).claims.token == TOKEN
+
+
+@pytest.mark.parametrize(
+    "expiration", [None, datetime(2026, 11, 25, 10, 0, 0, 5, tzinfo=timezone.utc)]
+)
+def test_trusted_response_is_what_model_construct_makes(expiration: datetime | None) -> None:
+    """The minter's response, built without pydantic's per-field loop, is model_construct's."""
+    urls = {"approve": "https://example.com/respond?data=x"}
+    tid = "7d0c4a52-0d6e-4f3b-8f0e-2b8f1c9f4a10"
+    fast = trusted_response(tid, urls, expiration)
+    slow = CreateUrlsResponse.model_construct(transaction_id=tid, urls=urls, expiration=expiration)
+    assert type(fast) is CreateUrlsResponse
+    assert fast == slow
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.__pydantic_extra__ == slow.__pydantic_extra__
+    assert fast.__pydantic_private__ == slow.__pydantic_private__
+    for kwargs in ({}, {"mode": "json", "exclude_none": True}, {"exclude_unset": True}):
+        assert fast.model_dump(**kwargs) == slow.model_dump(**kwargs)
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.model_copy(update={"urls": {}}).urls == {}
+    assert repr(fast) == repr(slow)
+    with pytest.raises(ValidationError):
+        fast.transaction_id = "other"  # frozen, as any response

@@ -22,6 +22,7 @@ __all__ = [
     "new_transaction_id",
     "utcnow",
     "uuid_text",
+    "wire_seconds",
     "wire_time",
 ]
 
@@ -80,9 +81,9 @@ def wire_time(name: str, value: datetime) -> datetime:
     Raises:
         InvalidRequest: ``value`` is naive or out of range (the message names ``name``).
     """
-    if not is_aware(value):
-        raise InvalidRequest(f"{name}: must be timezone-aware")
     if value.tzinfo is not timezone.utc:
+        if not is_aware(value):
+            raise InvalidRequest(f"{name}: must be timezone-aware")
         value = value.astimezone(timezone.utc)
     if value.microsecond:
         value = value.replace(microsecond=0)
@@ -90,6 +91,21 @@ def wire_time(name: str, value: datetime) -> datetime:
     if not _MIN_TIME <= value <= _MAX_TIME:
         raise InvalidRequest(f"{name}: must lie between 1970 and 2106")
     return value
+
+
+def wire_seconds(name: str, value: datetime) -> int:
+    """``value`` as the blob stores it: the whole seconds of `wire_time` since the epoch.
+
+    Raises:
+        InvalidRequest: as `wire_time` does, for the same values.
+    """
+    if value.tzinfo is not timezone.utc and not is_aware(value):
+        raise InvalidRequest(f"{name}: must be timezone-aware")
+    # int() truncates toward zero: the floor for every time it lets through (from 1 s on).
+    seconds = int(value.timestamp())
+    if not 1 <= seconds <= MAX_TIMESTAMP:
+        raise InvalidRequest(f"{name}: must lie between 1970 and 2106")
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ._claims import (
     is_aware,
     is_transaction_id,
     new_transaction_id,
-    wire_time,
+    wire_seconds,
 )
 from ._codec import Codec
 from ._contract import (
@@ -46,6 +46,7 @@ from ._models import (
     SuccessAction,
     format_utc,
     parse_create_urls_request,
+    trusted_response,
 )
 from .errors import (
     ActionMismatched,
@@ -293,15 +294,13 @@ class Minter:
     ) -> CreateUrlsResponse:
         if base is None:
             raise ConfigurationError("No base URL: pass base_url to the Minter or the request.")
-        issued_at = wire_time("issued_at", now)
-        expires_at = None if expiration is None else wire_time("expires_at", expiration)
+        issued_at = wire_seconds("issued_at", now)
+        expires_at = 0 if expiration is None else wire_seconds("expires_at", expiration)
         if transaction_id is None:
             transaction_id = new_transaction_id()
-        claims = [
-            Claims.trusted(token, action, transaction_id, issued_at, expires_at, output_parameters)
-            for action in actions
-        ]
-        blobs = self.codec.seal_many(claims)
+        blobs = self.codec._seal_mint(
+            token, actions, transaction_id, issued_at, expires_at, output_parameters
+        )
         urls = {
             action.name: _url(base, action, blob)
             for action, blob in zip(actions, blobs, strict=True)
@@ -313,15 +312,15 @@ class Minter:
                 "transaction_id": transaction_id,
                 "actions": names,
                 "types": [action.type for action in actions],
-                "expires_at": None if expires_at is None else format_utc(expires_at),
+                "expires_at": None
+                if expiration is None
+                else format_utc(datetime.fromtimestamp(expires_at, timezone.utc)),
                 "output_parameters": output_parameters,
             }
             message = f"minted {len(names)} callback URL(s) ({', '.join(names)}) {transaction_id}"
             emit(self._logger, logging.INFO, message, fields)
         # Every value was made or checked here: no need to validate them once more.
-        return CreateUrlsResponse.model_construct(
-            transaction_id=transaction_id, urls=urls, expiration=expiration
-        )
+        return trusted_response(transaction_id, urls, expiration)
 
 
 #: A whole URL rather than a query string: a scheme and ``//``, or an absolute path.
