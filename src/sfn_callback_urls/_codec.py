@@ -448,7 +448,8 @@ def _decode_plaintext(plaintext: bytes) -> Claims:
             token = base64.b64encode(token_bytes).decode("ascii")
         else:
             token = token_bytes.decode("utf-8")
-        action = action_class.model_validate_json(action_bytes)
+        # The validator itself: model_validate_json's wrapper costs a fifth of the call.
+        action: Action = action_class.__pydantic_validator__.validate_json(action_bytes)
         return Claims.trusted(
             token,
             action,

@@ -330,6 +330,11 @@ _WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|/")
 _URL_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in b"#[]")
 
 
+#: The parameters a callback URL may hold once: a second one is refused, never guessed at.
+_SINGLE_PARAMETERS = frozenset((QUERY_DATA, QUERY_ACTION, QUERY_TYPE))
+_new_object = object.__new__
+
+
 def _is_text(value: object) -> bool:
     """Whether ``value`` is a string that encodes as UTF-8 (no lone surrogates)."""
     return isinstance(value, str) and is_unicode_text(value)
@@ -427,18 +432,21 @@ class CallbackQuery:
                 raise InvalidPayload("The callback URL's query is not valid Unicode text.")
         values: dict[str, str] = {}
         for name, value in pairs:
-            if name in values and name in (QUERY_DATA, QUERY_ACTION, QUERY_TYPE):
-                raise InvalidPayload  # two blobs or two names: refuse to guess
-            values.setdefault(name, value)
+            if name in values:
+                if name in _SINGLE_PARAMETERS:
+                    raise InvalidPayload  # two blobs or two names: refuse to guess
+                continue  # the first of a repeated parameter counts
+            values[name] = value
         data = values.pop(QUERY_DATA, None)
         if not data:
             raise InvalidPayload("The callback URL has no data parameter.")
-        return cls(
-            data=data,
-            action=values.get(QUERY_ACTION),
-            type=values.get(QUERY_TYPE),
-            params=values,
+        # The fields are final here: fill them at once (a frozen dataclass's __init__ sets
+        # each through object.__setattr__, which costs more than the checks above).
+        parsed = _new_object(cls)
+        parsed.__dict__.update(
+            data=data, action=values.get(QUERY_ACTION), type=values.get(QUERY_TYPE), params=values
         )
+        return parsed
 
 
 @dataclass(frozen=True)
@@ -502,7 +510,9 @@ def open_with(
     claims = opener.open(query.data, check_expiry=False)
     claims.check_expiry(checked_now(now), opener.leeway if leeway is None else leeway)
     check_query_matches(query, claims)
-    return OpenedCallback(claims=claims, params=query.params)
+    opened = _new_object(OpenedCallback)  # as CallbackQuery.parse: every field is final
+    opened.__dict__.update(claims=claims, params=query.params)
+    return opened
 
 
 def check_query_matches(query: CallbackQuery, claims: Claims) -> None:
