@@ -24,6 +24,7 @@ from sfn_callback_urls._models import (
     HeartbeatAction,
     SuccessAction,
     parse_create_urls_request,
+    response_json,
     trusted_response,
 )
 from sfn_callback_urls._urls import (
@@ -582,3 +583,21 @@ def test_trusted_response_is_what_model_construct_makes(expiration: datetime | N
     assert repr(fast) == repr(slow)
     with pytest.raises(ValidationError):
         fast.transaction_id = "other"  # frozen, as any response
+
+
+@hypothesis.given(
+    urls=st.dictionaries(action_names(), st.text(max_size=40), min_size=1, max_size=3),
+    expiration=st.none()
+    | st.datetimes(timezones=st.just(timezone.utc))
+    | st.datetimes(timezones=st.just(timezone(timedelta(hours=5, minutes=30)))),
+)
+def test_the_contract_json_of_a_response_is_its_json_dump(
+    urls: dict[str, str], expiration: datetime | None
+) -> None:
+    """The ready app's hand-written answer is exactly model_dump(mode="json", exclude_none=True)."""
+    tid = "7d0c4a52-0d6e-4f3b-8f0e-2b8f1c9f4a10"
+    for response in (
+        trusted_response(tid, urls, expiration),
+        CreateUrlsResponse(transaction_id=tid, urls=urls, expiration=expiration),
+    ):
+        assert response_json(response) == response.model_dump(mode="json", exclude_none=True)

@@ -36,7 +36,7 @@ from ._config import (
 )
 from ._contract import CALLBACK_PATH, QUERY_DATA
 from ._logging import quiet_aws_loggers
-from ._models import format_utc, parse_create_urls_request
+from ._models import format_utc, parse_create_urls_request, response_json
 from ._urls import CallbackQuery, Minter, open_callback
 from .errors import ConfigurationError, ExpiredPayload, InvalidPayload, SfnCallbackUrlsError
 from .keys import LocalKey
@@ -368,7 +368,7 @@ def _mint(args: argparse.Namespace, out: TextIO) -> int:
             f"No base URL: pass --base-url, set ${ENV_BASE_URL}, or give base_url in the request."
         )
     response = Minter(settings.codec(), base_url=base_url).create_urls(request)
-    print(json.dumps(response.model_dump(mode="json", exclude_none=True), indent=2), file=out)
+    print(json.dumps(response_json(response), indent=2), file=out)
     return EXIT_OK
 
 

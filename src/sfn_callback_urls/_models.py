@@ -102,6 +102,7 @@ __all__ = [
     "format_utc",
     "parse_action",
     "parse_create_urls_request",
+    "response_json",
     "trusted_response",
 ]
 
@@ -658,11 +659,11 @@ class CreateUrlsRequest(_JsonSafe):
                 parsed: datetime | None = _DATETIME.validate_python(value)
             except ValidationError:
                 parsed = None  # the handler below says what is wrong with it
-            if parsed is not None and parsed.tzinfo is None:
+            if parsed is not None:
                 # The JSON contract: text without a timezone is UTC, as the original's Lambda
                 # clock was. A naive datetime *object* stays refused (below): Python callers
-                # can say what they mean.
-                value = parsed.replace(tzinfo=timezone.utc)
+                # can say what they mean. The handler gets the datetime: no second parse.
+                value = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
         elif not isinstance(value, datetime):
             raise PydanticCustomError(
                 "InvalidDate", "the expiration must be an ISO 8601 date-time string"
@@ -728,6 +729,21 @@ def trusted_response(
 
 _new_object = object.__new__
 _set_attribute = object.__setattr__
+
+
+def response_json(response: CreateUrlsResponse) -> dict[str, Any]:
+    """The contract's JSON of a response: ``model_dump(mode="json", exclude_none=True)``.
+
+    Written out, since the ready app answers every request with it and the generic dump costs
+    more than the rest of the answer (``tests/test_urls.py`` checks the two agree).
+    """
+    answer: dict[str, Any] = {
+        "transaction_id": response.transaction_id,
+        "urls": dict(response.urls),
+    }
+    if response.expiration is not None:
+        answer["expiration"] = format_utc(response.expiration)
+    return answer
 
 
 # --- parsing with the library's errors --------------------------------------------------------

@@ -52,7 +52,7 @@ from ._config import (
 from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
 from ._http_url import default_region, execute_api_problem, execute_api_url, http_url_problem
 from ._logging import quiet_aws_loggers
-from ._models import CreateUrlsResponse, format_utc, parse_create_urls_request
+from ._models import CreateUrlsResponse, format_utc, parse_create_urls_request, response_json
 from ._outcome import is_json_media_type
 from ._render import JSON, render_error, render_json
 from ._urls import Minter
@@ -363,7 +363,7 @@ def _create_urls_over_http(event: Mapping[str, Any]) -> CallbackResponse:
     except Exception:  # an API answer, never a stack trace
         error = _internal_error()
     else:
-        return render_json(HTTPStatus.OK, response.model_dump(mode="json", exclude_none=True))
+        return render_json(HTTPStatus.OK, response_json(response))
     _log_error(error, transaction_id)
     return render_json(error.status, _error_body(error, transaction_id))
 
@@ -392,7 +392,7 @@ def create_urls_handler(event: Any, context: Any) -> dict[str, Any]:
     except Exception:  # the contract's error JSON, never a stack trace
         error = _internal_error()
     else:
-        return response.model_dump(mode="json", exclude_none=True)
+        return response_json(response)
     _log_error(error, transaction_id)
     return _error_body(error, transaction_id)
 
