@@ -31,7 +31,10 @@ from sfn_callback_urls._urls import (
     MAX_QUERY_LENGTH,
     CallbackQuery,
     Minter,
+    _plain_query_values,
+    _query_pairs,
     _query_string,
+    _query_values,
     callback_url,
     open_callback,
 )
@@ -601,3 +604,47 @@ def test_the_contract_json_of_a_response_is_its_json_dump(
         CreateUrlsResponse(transaction_id=tid, urls=urls, expiration=expiration),
     ):
         assert response_json(response) == response.model_dump(mode="json", exclude_none=True)
+
+
+#: Plain query text: ASCII without "%" or "+", so nothing to unquote; "&" and "=" often.
+_PLAIN_QUERY_CHARS = st.sampled_from("&&&===daton_typeicAZ09-_.~!$'()*,;:@/?")
+
+
+@hypothesis.given(
+    st.lists(st.sampled_from(["data", "action", "type", "x"]), max_size=4).flatmap(
+        lambda names: st.tuples(
+            st.just(names), st.text(_PLAIN_QUERY_CHARS, max_size=20), st.integers(0, 70)
+        )
+    )
+)
+def test_a_plain_query_reads_as_parse_qsl_reads_it(parts: tuple[list[str], str, int]) -> None:
+    """The one-pass split of an unescaped query gives parse_qsl's values, and refuses alike."""
+    names, noise, extra_fields = parts
+    query = "&".join([f"{name}=v{i}" for i, name in enumerate(names)] + [noise])
+    query += "&f=1" * extra_fields  # around the 64-field cap
+    try:
+        expected: object = _query_values(_query_pairs(query))
+    except InvalidPayload:
+        expected = InvalidPayload
+    try:
+        got: object = _plain_query_values(query)
+    except InvalidPayload:
+        got = InvalidPayload
+    assert got == expected
+
+
+@pytest.mark.parametrize("fields", [1, 63, 64, 65, 66])
+@pytest.mark.parametrize("empty_items", [0, 2])
+def test_a_plain_query_has_parse_qsl_field_cap(fields: int, empty_items: int) -> None:
+    """At, under and over 64 fields (empty items counted as parse_qsl counts them), both agree."""
+    query = "&".join(["data=B"] + [f"p{i}=v" for i in range(fields - 1)] + [""] * empty_items)
+    try:
+        expected: object = _query_values(_query_pairs(query))
+    except InvalidPayload:
+        expected = InvalidPayload
+    try:
+        got: object = _plain_query_values(query)
+    except InvalidPayload:
+        got = InvalidPayload
+    assert got == expected
+    assert (expected is InvalidPayload) == (fields + empty_items > 64)

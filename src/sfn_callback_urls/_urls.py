@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -356,23 +356,44 @@ def _query_string(text: str) -> str:
 
 
 def _query_pairs(query: str) -> list[tuple[str, str]]:
-    """``parse_qsl(query, keep_blank_values=True)`` with the field cap.
+    """``parse_qsl(query, keep_blank_values=True)`` with the field cap."""
+    try:
+        return parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
+    except ValueError:
+        raise InvalidPayload from None
 
-    Fast when nothing is escaped: a callback URL's query (names, types, URL-safe base64) never is.
+
+def _plain_query_values(query: str) -> dict[str, str]:
+    """`_query_values` of `_query_pairs`, for a query with nothing escaped (no ``%`` or ``+``).
+
+    A callback URL's query (names, types, URL-safe base64) never has any: split it in one pass
+    instead of through ``parse_qsl`` and a list of pairs (``tests/test_urls.py`` compares).
     """
-    if "%" in query or "+" in query:
-        try:
-            return parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
-        except ValueError:
-            raise InvalidPayload from None
-    if query.count("&") >= MAX_QUERY_FIELDS:
+    items = query.split("&")
+    if len(items) > MAX_QUERY_FIELDS:  # parse_qsl's max_num_fields
         raise InvalidPayload
-    pairs = []
-    for item in query.split("&"):
+    values: dict[str, str] = {}
+    for item in items:
         if item:
             name, _, value = item.partition("=")
-            pairs.append((name, value))
-    return pairs
+            if name in values:
+                if name in _SINGLE_PARAMETERS:
+                    raise InvalidPayload  # two blobs or two names: refuse to guess
+                continue  # the first of a repeated parameter counts
+            values[name] = value
+    return values
+
+
+def _query_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The first value of each parameter; a second ``data``, ``action`` or ``type`` is refused."""
+    values: dict[str, str] = {}
+    for name, value in pairs:
+        if name in values:
+            if name in _SINGLE_PARAMETERS:
+                raise InvalidPayload  # two blobs or two names: refuse to guess
+            continue  # the first of a repeated parameter counts
+        values[name] = value
+    return values
 
 
 @dataclass(frozen=True)
@@ -410,13 +431,17 @@ class CallbackQuery:
             query = _query_string(url_or_query)
             if len(query) > MAX_QUERY_LENGTH:
                 raise PayloadTooLarge
-            pairs = _query_pairs(query)
-            if not query.isascii() and not all(
-                _is_text(name) and _is_text(value) for name, value in pairs
-            ):
-                # A query string a server decoded is text; one built by hand may hold a lone
-                # surrogate, and output parameters cannot be encoded from it.
-                raise InvalidPayload("The callback URL's query is not valid Unicode text.")
+            if query.isascii() and "%" not in query and "+" not in query:
+                values = _plain_query_values(query)
+            else:
+                pairs = _query_pairs(query)
+                if not query.isascii() and not all(
+                    _is_text(name) and _is_text(value) for name, value in pairs
+                ):
+                    # A query string a server decoded is text; one built by hand may hold a
+                    # lone surrogate, and output parameters cannot be encoded from it.
+                    raise InvalidPayload("The callback URL's query is not valid Unicode text.")
+                values = _query_values(pairs)
         else:
             pairs = list(url_or_query.items())
             # Parameters an adapter parsed already get the caps of the raw query string,
@@ -430,13 +455,7 @@ class CallbackQuery:
                 # A decoded URL is UTF-8 text; a pre-parsed mapping might not be (a lone
                 # surrogate), and output parameters cannot be encoded from it.
                 raise InvalidPayload("The callback URL's query is not valid Unicode text.")
-        values: dict[str, str] = {}
-        for name, value in pairs:
-            if name in values:
-                if name in _SINGLE_PARAMETERS:
-                    raise InvalidPayload  # two blobs or two names: refuse to guess
-                continue  # the first of a repeated parameter counts
-            values[name] = value
+            values = _query_values(pairs)
         data = values.pop(QUERY_DATA, None)
         if not data:
             raise InvalidPayload("The callback URL has no data parameter.")
