@@ -10,12 +10,13 @@ string: the callers build records from names, ids, codes and statuses only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
-__all__ = ["LoggerLike", "emit", "enabled", "get_logger", "quiet_aws_loggers"]
+__all__ = ["LoggerLike", "emit", "enabled", "enabled_check", "get_logger", "quiet_aws_loggers"]
 
 #: ``true`` lets the AWS SDK's loggers log at DEBUG (they then log task tokens and key material).
 
@@ -52,6 +53,17 @@ def enabled(logger: LoggerLike, level: int) -> bool:
         return bool(check(level))
     except Exception:
         return True
+
+
+def enabled_check(logger: LoggerLike) -> Callable[[int], bool]:
+    """`enabled` for ``logger``, as a one-argument function made once (a handler's, per request).
+
+    A standard library logger's own ``isEnabledFor`` (cached by ``logging``, reset when a level
+    changes); for any other logger, `enabled` with it.
+    """
+    if isinstance(logger, logging.Logger):
+        return logger.isEnabledFor
+    return functools.partial(enabled, logger)
 
 
 def emit(logger: LoggerLike, level: int, message: str, fields: Mapping[str, object]) -> None:
