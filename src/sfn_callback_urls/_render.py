@@ -299,8 +299,13 @@ def _page(*, title: str, heading: str, content: str, mark: str, mark_class: str)
     return "".join((p[0], title, p[1], mark_class, p[2], mark, p[3], heading, p[4], content, p[5]))
 
 
+#: What html.escape(quote=True) replaces; names and ids never hold any (their rules say so).
+_HTML_SPECIAL: Final = re.compile("[&<>\"']")
+
+
 def _e(value: object) -> str:
-    return html.escape(value if isinstance(value, str) else str(value), quote=True)
+    text = value if isinstance(value, str) else str(value)
+    return html.escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_-]*")
@@ -327,6 +332,24 @@ def _action_json(action: Action) -> dict[str, str]:
 
 
 _DEFAULT_SPEC: Final = ResponseSpec()  # frozen: one instance serves every default answer
+
+
+def _done_page(name: str, transaction_id: str) -> str:
+    """The built-in success page; both arguments must already be escaped HTML."""
+    return _page(
+        title="Done",
+        heading=f"Done: your response &#x27;{name}&#x27; was recorded",
+        content=(
+            "<p>Thank you. You can close this page.</p>\n"
+            f'<p class="small">Reference: {transaction_id}</p>'
+        ),
+        mark="&#10003;",
+        mark_class="ok",
+    )
+
+
+# The success page around its two fields, built once: every completed click renders it.
+_DONE_PIECES: Final = tuple(_done_page("\0", "\0").split("\0"))
 
 
 def render_success(
@@ -361,16 +384,8 @@ def render_success(
     if media_type == HTML:
         if spec.html is not None:
             return _respond(200, HTML, spec.html, builtin=False, allow_scripts=spec.allow_scripts)
-        page = _page(
-            title="Done",
-            heading=f"Done: your response &#x27;{_e(action.name)}&#x27; was recorded",
-            content=(
-                "<p>Thank you. You can close this page.</p>\n"
-                f'<p class="small">Reference: {_e(transaction_id)}</p>'
-            ),
-            mark="&#10003;",
-            mark_class="ok",
-        )
+        before, between, after = _DONE_PIECES
+        page = "".join((before, _e(action.name), between, _e(transaction_id), after))
         return _respond(200, HTML, page)
     if spec.text is not None:
         return _respond(200, TEXT, spec.text)
