@@ -29,8 +29,8 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import re
-from collections.abc import Iterable, Mapping
+import string
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -223,34 +223,37 @@ def _headers(event: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def _query_pairs(event: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+def _query_pairs(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
     multi = event.get("multiValueQueryStringParameters")
     if multi:
         for name, values in multi.items():
             for value in values or ():
-                yield str(name), str(value)
+                pairs.append((str(name), str(value)))
     else:
         for name, value in (event.get("queryStringParameters") or {}).items():
             if value is not None:
-                yield str(name), str(value)
+                pairs.append((str(name), str(value)))
+    return pairs
 
 
-#: Characters urlencode leaves as they are, and the "=" and "&" that join them.
-_UNRESERVED_QUERY = re.compile(r"[A-Za-z0-9_.~=&-]*")
+#: Characters urlencode leaves as they are, and the "=" and "&" that join them (ASCII bytes).
+_UNRESERVED_QUERY = (string.ascii_letters + string.digits + "_.~-=&").encode("ascii")
 
 
 def _query_string(pairs: list[tuple[str, str]]) -> str:
     """``urlencode(pairs)``, without its cost when nothing needs escaping (callback URLs).
 
-    Joined first and checked once: when only unreserved characters, and exactly the "=" and
-    "&" of the joining, are in it, no name or value needed escaping.
+    When no name or value holds "=" or "&", and the joined query holds nothing but unreserved
+    characters besides those, no name or value needed escaping: the join is what urlencode
+    would give. Checked with bytes.translate, which deletes the allowed bytes: much cheaper than
+    a regex over a 900-character query.
     """
-    query = "&".join(f"{name}={value}" for name, value in pairs)
-    if (
-        _UNRESERVED_QUERY.fullmatch(query)
-        and query.count("=") == len(pairs)
-        and query.count("&") == max(len(pairs) - 1, 0)
-    ):
+    for name, value in pairs:
+        if "=" in name or "&" in name or "=" in value or "&" in value:
+            return urlencode(pairs)
+    query = "&".join(map("=".join, pairs))
+    if query.isascii() and not query.encode("ascii").translate(None, _UNRESERVED_QUERY):
         return query
     return urlencode(pairs)
 
@@ -291,7 +294,7 @@ def api_gateway_rest_event_to_request(event: Mapping[str, Any]) -> CallbackReque
     """
     return CallbackRequest(
         method=str(event.get("httpMethod") or "GET").upper(),
-        query=_query_string(list(_query_pairs(event))),
+        query=_query_string(_query_pairs(event)),
         headers=_headers(event),
         body=_body(event),
         source_ip=_context_str(event, "identity", "sourceIp"),
@@ -318,7 +321,7 @@ def api_gateway_http_event_to_request(event: Mapping[str, Any]) -> CallbackReque
     ``rawQueryString`` is used as is; ``cookies`` become a ``cookie`` header again.
     """
     raw_query = event.get("rawQueryString")
-    query = str(raw_query) if raw_query is not None else urlencode(list(_query_pairs(event)))
+    query = str(raw_query) if raw_query is not None else urlencode(_query_pairs(event))
     headers = _headers(event)
     cookies = event.get("cookies")
     if cookies:
