@@ -299,8 +299,7 @@ class CallbackHandler:
             response = replace(response, body=b"")
         record["outcome"] = outcome
         record["status"] = response.status
-        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        self._log(record, response.status)
+        self._log(record, response.status, started)
         return response
 
     # -- steps -----------------------------------------------------------------------------
@@ -398,7 +397,7 @@ class CallbackHandler:
             response = _LAST_RESORT
         return response, "error" if server_side else "rejected"
 
-    def _log(self, record: dict[str, Any], status: int) -> None:
+    def _log(self, record: dict[str, Any], status: int, started: float) -> None:
         if status >= 500:
             level = logging.ERROR
         elif status >= 400:
@@ -407,6 +406,8 @@ class CallbackHandler:
             level = logging.INFO
         if not self._enabled(level):
             return
+        # Timed up to here (the answer is ready): only a record that is logged needs it.
+        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         action = record["action"] or "?"
         kind = f" ({record['type']})" if record["type"] else ""
         error = f" {record['error']}" if "error" in record else ""
