@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from hypothesis import given
@@ -24,6 +24,7 @@ from sfn_callback_urls.adapters import make_asgi_app, make_wsgi_app
 from sfn_callback_urls.adapters._common import is_callback_path
 from sfn_callback_urls.adapters._lambda_events import (
     EventSource,
+    _query_string,
     alb_event_to_request,
     api_gateway_http_event_to_request,
     api_gateway_rest_event_to_request,
@@ -574,3 +575,42 @@ def test_rebuilt_queries_are_urlencodes(pairs: list[tuple[str, str]]) -> None:
     from sfn_callback_urls.adapters._lambda_events import _query_string
 
     assert _query_string(pairs) == urlencode(pairs)
+
+
+# --- the fast paths of reading an event say what the plain code says --------------------------
+
+_QUERY_TEXT = st.text(
+    st.sampled_from([*"aZ09_.~-=&+ %/?#", "\u00e9", "\u2603", "\x00"]), max_size=12
+)
+
+
+@given(st.lists(st.tuples(_QUERY_TEXT, _QUERY_TEXT), max_size=5))
+def test_the_rebuilt_query_string_is_urlencodes(pairs: list[tuple[str, str]]) -> None:
+    """The REST adapter's query string is urlencode(pairs), with or without its fast path."""
+    assert _query_string(pairs) == urlencode(pairs)
+
+
+def _merged_headers(single: dict[str, Any]) -> dict[str, str]:
+    """The header merging loop the fast path must agree with (RFC 9110 joining)."""
+    headers: dict[str, str] = {}
+    for name, value in single.items():
+        if value is not None:
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else str(value)
+    return headers
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["Accept", "accept", "ACCEPT", "User-Agent", "user-agent", "X-A", "x-b"]),
+        st.one_of(st.none(), st.text(max_size=5), st.integers()),
+        max_size=6,
+    )
+)
+def test_single_value_headers_read_as_the_merging_loop_reads_them(single: dict[str, Any]) -> None:
+    """Names differing in case are merged, None values dropped, order kept: on every path."""
+    event = load_event("apigw_v1")
+    event["headers"] = single
+    event["multiValueHeaders"] = None
+    headers = api_gateway_rest_event_to_request(event).headers
+    assert list(headers.items()) == list(_merged_headers(single).items())

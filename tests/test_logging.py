@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from helpers import load_event  # tests/ is on sys.path
+from sfn_callback_urls import _logging
+from sfn_callback_urls._logging import emit, quiet_aws_loggers
 from sfn_callback_urls.aws_lambda import create_urls_handler, process_callback_handler
 from sfn_callback_urls.testing import ApprovalMachine
 
@@ -152,3 +154,150 @@ def test_the_user_agent_is_logged_as_printable_ascii(
     assert process_callback_handler(event, None)["statusCode"] == 400
     [callback] = [line for line in json_logs.lines if line.get("event") == "callback"]
     assert callback["user_agent"] == logged
+
+
+# --- how records are built (_logging), and the AWS SDK's loggers ------------------------------
+
+
+class Kept(logging.Handler):
+    """Keeps every record it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep ``record``."""
+        self.records.append(record)
+
+
+class SubLogger(logging.Logger):
+    """A Logger subclass: `emit` sends it through its own info/warning/error."""
+
+
+# Set per record by logging (clock, thread, process), or where in emit the call is.
+_PER_RECORD = {"created", "msecs", "relativeCreated", "lineno", "thread", "process"}
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING, logging.ERROR, 25, 55])
+def test_emit_builds_the_record_logger_info_would(level: int) -> None:
+    """The record emit builds for a plain Logger is the one its info/warning/error would build."""
+    fields = {"event": "callback", "outcome": "completed", "status": 200, "action": "approve"}
+    plain, sub = logging.Logger("tests.emit.plain"), SubLogger("tests.emit.sub")
+    kept = Kept()
+    for logger in (plain, sub):
+        logger.addHandler(kept)
+        emit(logger, level, "callback completed: approve (success) 200", fields)
+    fast, slow = kept.records
+    assert type(plain) is logging.Logger  # the fast path's case; the subclass takes info()
+    assert (fast.name, slow.name) == ("tests.emit.plain", "tests.emit.sub")
+    same = {k: v for k, v in vars(fast).items() if k not in _PER_RECORD | {"name"}}
+    assert same == {k: v for k, v in vars(slow).items() if k not in _PER_RECORD | {"name"}}
+    assert list(vars(fast)) == list(vars(slow))  # the same attributes, in the same order
+    assert (fast.funcName, fast.filename, fast.module) == ("emit", "_logging.py", "_logging")
+    code = _logging.emit.__code__
+    lines = [line for _, _, line in code.co_lines() if line is not None]
+    assert min(lines) <= fast.lineno <= max(lines)
+    assert fast.levelno == slow.levelno == min(max(level, logging.INFO), logging.ERROR) // 10 * 10
+
+
+def test_emit_honours_levels_filters_and_disabled_loggers() -> None:
+    """A plain Logger's level, filters and ``disabled`` decide as for logger.info."""
+    logger = logging.Logger("tests.emit.rules", logging.WARNING)
+    kept = Kept()
+    logger.addHandler(kept)
+    emit(logger, logging.INFO, "below the level", {})
+    logger.addFilter(lambda record: record.getMessage() != "filtered")
+    emit(logger, logging.WARNING, "filtered", {})
+    logger.disabled = True
+    emit(logger, logging.ERROR, "disabled", {})
+    logger.disabled = False
+    emit(logger, logging.ERROR, "kept", {"event": "x"})
+    assert [(r.getMessage(), r.levelname) for r in kept.records] == [("kept", "ERROR")]
+    assert kept.records[0].event == "x"  # type: ignore[attr-defined]
+
+
+def test_emit_calls_the_methods_of_other_loggers() -> None:
+    """A LoggerLike that is not a logging.Logger gets .info/.warning/.error(msg, extra=fields)."""
+    calls: list[tuple[str, str, object]] = []
+
+    class Like:
+        def info(self, msg: str, *, extra: Any = None) -> None:
+            calls.append(("info", msg, extra))
+
+        def warning(self, msg: str, *, extra: Any = None) -> None:
+            calls.append(("warning", msg, extra))
+
+        def error(self, msg: str, *, extra: Any = None) -> None:
+            calls.append(("error", msg, extra))
+
+    fields = {"event": "callback"}
+    for level in (logging.INFO, logging.WARNING, logging.ERROR):
+        emit(Like(), level, "m", fields)
+    assert calls == [("info", "m", fields), ("warning", "m", fields), ("error", "m", fields)]
+
+
+def test_a_conflicting_field_is_swallowed_as_before() -> None:
+    """A field logging refuses (``message``) loses the record, never raises, on either path."""
+    for logger in (logging.Logger("tests.emit.conflict"), SubLogger("tests.emit.conflict.sub")):
+        kept = Kept()
+        logger.addHandler(kept)
+        emit(logger, logging.ERROR, "m", {"message": "x"})
+        assert kept.records == []
+
+
+AWS_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+
+
+def test_aws_loggers_lowered_between_invocations_are_raised_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each call puts a lowered AWS logger back to INFO, however it was lowered in between."""
+    monkeypatch.delenv("SFN_CALLBACK_URLS_DEBUG_AWS", raising=False)
+    quiet_aws_loggers()
+    botocore = logging.getLogger("botocore")
+    assert botocore.getEffectiveLevel() >= logging.INFO
+    botocore.setLevel(logging.DEBUG)
+    quiet_aws_loggers()
+    assert botocore.level == logging.INFO
+    logging.getLogger("urllib3").setLevel(5)
+    quiet_aws_loggers()
+    assert logging.getLogger("urllib3").level == logging.INFO
+    quiet_aws_loggers()  # an answer from logging's isEnabledFor cache would now be stale:
+    botocore.level = 15  # set as an attribute, which does not clear that cache
+    quiet_aws_loggers()
+    assert botocore.level == logging.INFO
+    assert all(logging.getLogger(name).getEffectiveLevel() >= logging.INFO for name in AWS_LOGGERS)
+    logging.getLogger("boto3").setLevel(logging.WARNING)  # above INFO: left as it is
+    quiet_aws_loggers()
+    assert logging.getLogger("boto3").level == logging.WARNING
+
+
+def test_aws_loggers_under_a_root_at_debug_are_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS loggers left at NOTSET under a root logger at DEBUG get INFO of their own."""
+    monkeypatch.delenv("SFN_CALLBACK_URLS_DEBUG_AWS", raising=False)
+    root = logging.getLogger()
+    saved = root.level
+    for name in AWS_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    root.setLevel(logging.DEBUG)
+    try:
+        quiet_aws_loggers()
+    finally:
+        root.setLevel(saved)
+    assert [logging.getLogger(name).level for name in AWS_LOGGERS] == [logging.INFO] * 4
+
+
+def test_the_debug_aws_switch_leaves_the_levels_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With SFN_CALLBACK_URLS_DEBUG_AWS=true a lowered AWS logger stays lowered, call after call."""
+    monkeypatch.setenv("SFN_CALLBACK_URLS_DEBUG_AWS", "true")
+    logging.getLogger("botocore").setLevel(logging.DEBUG)
+    quiet_aws_loggers()
+    quiet_aws_loggers()
+    assert logging.getLogger("botocore").level == logging.DEBUG
+    monkeypatch.delenv("SFN_CALLBACK_URLS_DEBUG_AWS")
+    quiet_aws_loggers()  # switched off between invocations: raised on the next one
+    assert logging.getLogger("botocore").level == logging.INFO
+    logging.getLogger("botocore").setLevel(logging.DEBUG)
+    quiet_aws_loggers({"SFN_CALLBACK_URLS_DEBUG_AWS": "yes"})  # the environ it is given
+    assert logging.getLogger("botocore").level == logging.DEBUG

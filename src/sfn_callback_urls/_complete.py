@@ -165,6 +165,13 @@ class Completion:
         return cls(token, "heartbeat")
 
 
+# What json.dumps(output, separators=(",", ":"), ensure_ascii=False, allow_nan=False) builds
+# on every call; an encoder keeps no state between calls, so one serves them all.
+_OUTPUT_ENCODER: Final = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def encode_output(output: Any) -> str:
     """The compact JSON text Step Functions receives for ``output``, checked against its limit.
 
@@ -174,14 +181,17 @@ def encode_output(output: Any) -> str:
         OutputTooLarge: the text is over 256 KiB of UTF-8.
     """
     try:
-        text = json.dumps(output, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _OUTPUT_ENCODER.encode(output)
     except (TypeError, ValueError, RecursionError):
         # The exception's text may quote the value; say only what kind of problem it is.
         raise OutputFormatting("The task output is not a JSON value.") from None
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError:  # a lone surrogate: JSON text Step Functions cannot read
-        raise OutputFormatting("The task output is not valid Unicode text.") from None
+    if text.isascii():  # the usual case: one byte per character, no surrogate possible
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate: JSON text Step Functions cannot read
+            raise OutputFormatting("The task output is not valid Unicode text.") from None
     if size > MAX_OUTPUT_BYTES:
         raise OutputTooLarge
     return text

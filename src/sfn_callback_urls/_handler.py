@@ -41,7 +41,7 @@ from ._claims import Claims, utcnow
 from ._codec import Codec
 from ._complete import Completion, StepFunctionsClient
 from ._complete import complete as complete_task
-from ._logging import LoggerLike, emit, enabled, get_logger
+from ._logging import LoggerLike, emit, enabled_check, get_logger
 from ._models import Action, PostAction
 from ._original import OriginalUrlOpener, is_original_blob
 from ._outcome import resolve_outcome
@@ -238,6 +238,7 @@ class CallbackHandler:
         self._client = stepfunctions_client
         self._complete = complete
         self._logger = get_logger(LOGGER_NAME, logger)
+        self._enabled = enabled_check(self._logger)
         if original_kms_key_id is None and original_kms_client is not None:
             raise ConfigurationError("original_kms_client needs original_kms_key_id.")
         self._original = (
@@ -298,8 +299,7 @@ class CallbackHandler:
             response = replace(response, body=b"")
         record["outcome"] = outcome
         record["status"] = response.status
-        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        self._log(record, response.status)
+        self._log(record, response.status, started)
         return response
 
     # -- steps -----------------------------------------------------------------------------
@@ -320,7 +320,7 @@ class CallbackHandler:
         claims = opened.claims
         action = claims.action
         _record_claims(record, claims)
-        if enabled(self._logger, logging.DEBUG):
+        if self._enabled(logging.DEBUG):
             _record_details(record, opened, request, media_type)
         is_post_action = isinstance(action, PostAction)
         if is_post_action and not self.enable_post_actions:
@@ -333,7 +333,8 @@ class CallbackHandler:
             opened,
             enable_output_parameters=self.enable_output_parameters,
             body=request.body,
-            content_type=_header(request.headers, "content-type"),
+            # Read for POST actions only: a GET need not scan the headers for it.
+            content_type=_header(request.headers, "content-type") if is_post_action else None,
         )
         if resolved.post_outcome is not None:
             record["post_outcome"] = resolved.post_outcome
@@ -380,7 +381,7 @@ class CallbackHandler:
         self, error: SfnCallbackUrlsError, media_type: MediaType, record: dict[str, Any]
     ) -> tuple[CallbackResponse, LogOutcome]:
         record["error"] = error.code
-        if enabled(self._logger, logging.DEBUG):
+        if self._enabled(logging.DEBUG):
             # Safe to show by contract, so safe to log ("message" is the LogRecord's own).
             record["error_message"] = error.message
         aws_code = getattr(error, "aws_code", "")
@@ -396,15 +397,17 @@ class CallbackHandler:
             response = _LAST_RESORT
         return response, "error" if server_side else "rejected"
 
-    def _log(self, record: dict[str, Any], status: int) -> None:
+    def _log(self, record: dict[str, Any], status: int, started: float) -> None:
         if status >= 500:
             level = logging.ERROR
         elif status >= 400:
             level = logging.WARNING
         else:
             level = logging.INFO
-        if not enabled(self._logger, level):
+        if not self._enabled(level):
             return
+        # Timed up to here (the answer is ready): only a record that is logged needs it.
+        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         action = record["action"] or "?"
         kind = f" ({record['type']})" if record["type"] else ""
         error = f" {record['error']}" if "error" in record else ""
@@ -431,7 +434,9 @@ def _printable_text(value: str, limit: int) -> str:
 
 def _record_claims(record: dict[str, Any], claims: Claims) -> None:
     action = claims.action
-    record.update(transaction_id=claims.transaction_id, action=action.name, type=action.type)
+    record["transaction_id"] = claims.transaction_id
+    record["action"] = action.name
+    record["type"] = action.type
 
 
 def _record_details(

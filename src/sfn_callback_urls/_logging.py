@@ -10,12 +10,14 @@ string: the callers build records from names, ids, codes and statuses only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
-from collections.abc import Mapping
-from typing import Protocol
+import sys
+from collections.abc import Callable, Mapping
+from typing import Final, Protocol
 
-__all__ = ["LoggerLike", "emit", "enabled", "get_logger", "quiet_aws_loggers"]
+__all__ = ["LoggerLike", "emit", "enabled", "enabled_check", "get_logger", "quiet_aws_loggers"]
 
 #: ``true`` lets the AWS SDK's loggers log at DEBUG (they then log task tokens and key material).
 
@@ -54,15 +56,50 @@ def enabled(logger: LoggerLike, level: int) -> bool:
         return True
 
 
+def enabled_check(logger: LoggerLike) -> Callable[[int], bool]:
+    """`enabled` for ``logger``, as a one-argument function made once (a handler's, per request).
+
+    A standard library logger's own ``isEnabledFor`` (cached by ``logging``, reset when a level
+    changes); for any other logger, `enabled` with it.
+    """
+    if isinstance(logger, logging.Logger):
+        return logger.isEnabledFor
+    return functools.partial(enabled, logger)
+
+
 def emit(logger: LoggerLike, level: int, message: str, fields: Mapping[str, object]) -> None:
-    """Log one record; a broken logging set-up never turns an answer into an exception."""
+    """Log one record; a broken logging set-up never turns an answer into an exception.
+
+    To a plain ``logging.Logger`` the record goes as ``logger.info(message, extra=fields)``
+    (or ``warning``, ``error``) would send it, built without the frame walk ``logging`` does to
+    find the caller, which is always this function: the same record (its ``pathname``,
+    ``funcName`` and ``lineno`` say ``emit`` in this file), the same filters and handlers.
+    """
+    if level >= logging.ERROR:
+        level = logging.ERROR
+    elif level >= logging.WARNING:
+        level = logging.WARNING
+    else:
+        level = logging.INFO
     with contextlib.suppress(Exception):
-        if level >= logging.ERROR:
+        if type(logger) is logging.Logger and logging._srcfile:
+            if logger.isEnabledFor(level):  # what info/warning/error check first
+                line = sys._getframe().f_lineno
+                record = logger.makeRecord(
+                    logger.name, level, _HERE, line, message, (), None, "emit", fields
+                )
+                logger.handle(record)
+        elif level == logging.ERROR:
             logger.error(message, extra=fields)
-        elif level >= logging.WARNING:
+        elif level == logging.WARNING:
             logger.warning(message, extra=fields)
         else:
             logger.info(message, extra=fields)
+
+
+# The file `emit` is in, as findCaller names it (logging.Logger subclasses and other loggers
+# go through their own info/warning/error, which find the caller themselves).
+_HERE: Final = os.path.normcase(emit.__code__.co_filename)
 
 
 def quiet_aws_loggers(environ: Mapping[str, str] = os.environ) -> None:
@@ -75,11 +112,24 @@ def quiet_aws_loggers(environ: Mapping[str, str] = os.environ) -> None:
     every invocation; call it in your own handler if you log at DEBUG. Setting
     ``SFN_CALLBACK_URLS_DEBUG_AWS=true`` is the explicit opt-out: the levels are left alone.
     """
+    loggers = _aws_loggers or _get_aws_loggers()
+    # Every invocation: nearly free when they are all at INFO or above (the usual case).
+    if all(aws_logger.getEffectiveLevel() >= logging.INFO for aws_logger in loggers):
+        return
     from ._config import ENV_DEBUG_AWS, flag  # the one reader of switches (not at import)
 
     if flag(environ, ENV_DEBUG_AWS):
         return
-    for name in _AWS_LOGGERS:
-        aws_logger = logging.getLogger(name)
+    for aws_logger in loggers:
         if aws_logger.getEffectiveLevel() < logging.INFO:
             aws_logger.setLevel(logging.INFO)
+
+
+# The AWS SDK's loggers, looked up once (logging keeps one object per name for good).
+_aws_loggers: tuple[logging.Logger, ...] = ()
+
+
+def _get_aws_loggers() -> tuple[logging.Logger, ...]:
+    global _aws_loggers  # a cache of logging's own singletons
+    _aws_loggers = tuple(logging.getLogger(name) for name in _AWS_LOGGERS)
+    return _aws_loggers

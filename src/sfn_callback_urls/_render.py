@@ -208,6 +208,34 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def _csp(media_type: MediaType, *, builtin: bool, allow_scripts: bool) -> str | None:
+    if media_type != HTML:
+        return None
+    if builtin:
+        return BUILTIN_HTML_CSP
+    return CUSTOM_HTML_WITH_SCRIPTS_CSP if allow_scripts else CUSTOM_HTML_CSP
+
+
+def _fixed_headers(media_type: MediaType, *, builtin: bool, allow_scripts: bool) -> dict[str, str]:
+    headers = _headers(_CONTENT_TYPES[media_type])
+    csp = _csp(media_type, builtin=builtin, allow_scripts=allow_scripts)
+    if csp is not None:
+        headers["Content-Security-Policy"] = csp
+    return headers
+
+
+# The fixed headers of every (media type, builtin, allow_scripts), built once: each answer
+# gets its own copy (callers may add to it), in the same order as ever.
+_FIXED_HEADERS: Final = {
+    (media_type, builtin, allow_scripts): _fixed_headers(
+        media_type, builtin=builtin, allow_scripts=allow_scripts
+    )
+    for media_type in _PREFERENCE
+    for builtin in (True, False)
+    for allow_scripts in (True, False)
+}
+
+
 def _respond(
     status: int,
     media_type: MediaType,
@@ -217,14 +245,7 @@ def _respond(
     allow_scripts: bool = False,
     extra_headers: Mapping[str, str] | None = None,
 ) -> CallbackResponse:
-    headers = _headers(_CONTENT_TYPES[media_type])
-    if media_type == HTML:
-        if builtin:
-            headers["Content-Security-Policy"] = BUILTIN_HTML_CSP
-        elif allow_scripts:
-            headers["Content-Security-Policy"] = CUSTOM_HTML_WITH_SCRIPTS_CSP
-        else:
-            headers["Content-Security-Policy"] = CUSTOM_HTML_CSP
+    headers = _FIXED_HEADERS[media_type, builtin, allow_scripts].copy()
     if extra_headers:
         headers.update(_sendable(extra_headers))
     data = body.encode("utf-8") if isinstance(body, str) else body
@@ -266,15 +287,25 @@ button:hover{{background:#1158c7}}
 """
 
 
+# The page split around its five fields, once: joining the pieces is what str.format did,
+# without parsing a 1.5 KB template on every answer.
+_PAGE_FIELDS: Final = ("title", "mark_class", "mark", "heading", "content")
+_PAGE_PIECES: Final = _PAGE.format(**dict.fromkeys(_PAGE_FIELDS, "\0")).split("\0")
+
+
 def _page(*, title: str, heading: str, content: str, mark: str, mark_class: str) -> str:
     """A built-in page; every argument must already be escaped HTML."""
-    return _PAGE.format(
-        title=title, heading=heading, content=content, mark=mark, mark_class=mark_class
-    )
+    p = _PAGE_PIECES
+    return "".join((p[0], title, p[1], mark_class, p[2], mark, p[3], heading, p[4], content, p[5]))
+
+
+#: What html.escape(quote=True) replaces; names and ids never hold any (their rules say so).
+_HTML_SPECIAL: Final = re.compile("[&<>\"']")
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    text = value if isinstance(value, str) else str(value)
+    return html.escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_-]*")
@@ -301,6 +332,24 @@ def _action_json(action: Action) -> dict[str, str]:
 
 
 _DEFAULT_SPEC: Final = ResponseSpec()  # frozen: one instance serves every default answer
+
+
+def _done_page(name: str, transaction_id: str) -> str:
+    """The built-in success page; both arguments must already be escaped HTML."""
+    return _page(
+        title="Done",
+        heading=f"Done: your response &#x27;{name}&#x27; was recorded",
+        content=(
+            "<p>Thank you. You can close this page.</p>\n"
+            f'<p class="small">Reference: {transaction_id}</p>'
+        ),
+        mark="&#10003;",
+        mark_class="ok",
+    )
+
+
+# The success page around its two fields, built once: every completed click renders it.
+_DONE_PIECES: Final = tuple(_done_page("\0", "\0").split("\0"))
 
 
 def render_success(
@@ -335,16 +384,8 @@ def render_success(
     if media_type == HTML:
         if spec.html is not None:
             return _respond(200, HTML, spec.html, builtin=False, allow_scripts=spec.allow_scripts)
-        page = _page(
-            title="Done",
-            heading=f"Done: your response &#x27;{_e(action.name)}&#x27; was recorded",
-            content=(
-                "<p>Thank you. You can close this page.</p>\n"
-                f'<p class="small">Reference: {_e(transaction_id)}</p>'
-            ),
-            mark="&#10003;",
-            mark_class="ok",
-        )
+        before, between, after = _DONE_PIECES
+        page = "".join((before, _e(action.name), between, _e(transaction_id), after))
         return _respond(200, HTML, page)
     if spec.text is not None:
         return _respond(200, TEXT, spec.text)

@@ -59,9 +59,12 @@ from ._urls import Minter
 from .adapters._common import is_callback_path, not_found_response
 from .adapters._lambda_events import (
     EventSource,
+    answer_to,
     detect_event_source,
     event_to_request,
     is_http_event,
+    path_of,
+    request_of,
     request_path,
     response_to_event,
 )
@@ -400,13 +403,13 @@ def create_urls_handler(event: Any, context: Any) -> dict[str, Any]:
 # --- handling callbacks ----------------------------------------------------------------------
 
 
-def _handle_callback(event: Mapping[str, Any]) -> CallbackResponse:
-    path = request_path(event)
+def _handle_callback(event: Mapping[str, Any], source: EventSource) -> CallbackResponse:
+    path = path_of(event, source)
     if path and not is_callback_path(path):
         return not_found_response()
     try:
         handler = get_app().callback_handler
-        request = event_to_request(event)
+        request = request_of(event, source)
     except SfnCallbackUrlsError as error:
         _log_error(error)
         return render_error(error, JSON)
@@ -424,8 +427,8 @@ def process_callback_handler(event: Any, context: Any) -> dict[str, Any]:
     """
     quiet_aws_loggers()
     try:
-        detect_event_source(event)
+        source = detect_event_source(event)  # once: the steps below are given it
     except UnsupportedEvent as error:
         _log_error(error)
         return error.to_dict()
-    return response_to_event(_handle_callback(event), event)
+    return answer_to(_handle_callback(event, source), event, source)
