@@ -95,10 +95,12 @@ def test_cold_verdicts_come_from_one_summary(bench: ModuleType) -> None:
 
     times = {"cold_mint": 150.0, "pydantic_aead_baseline": 50.0, "aws_lambda_import": 140.0}
     times |= {"boto3_import": 130.0, "basemodel_aead_baseline": 80.0}
+    times |= {"one_model_aead_baseline": 110.0}
     cold = {key: result(key, ms) for key, ms in times.items()}
     cold["cold_mint"] = result("cold_mint", 150.0, ["boto3"])
     summary = bench.ColdSummary.of(cold)
     assert summary.cold_mint_over_baseline == 3.0
+    assert summary.one_model_baseline_over_baseline == 2.2
     assert not summary.cold_mint_over_baseline_met  # 3x > 2x
     assert summary.aws_lambda_import_minus_boto3_met  # +10 ms <= +60 ms
     assert not summary.cold_mint_heavy_modules_met

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from helpers import KEY, blob_of, synthetic_token  # tests/ is on sys.path
-from sfn_callback_urls._claims import Claims
+from sfn_callback_urls._claims import Claims, is_transaction_id, new_transaction_id
 from sfn_callback_urls._codec import MAX_BLOB_LENGTH, Codec
 from sfn_callback_urls._models import (
     CreateUrlsRequest,
@@ -648,3 +648,17 @@ def test_a_plain_query_has_parse_qsl_field_cap(fields: int, empty_items: int) ->
         got = InvalidPayload
     assert got == expected
     assert (expected is InvalidPayload) == (fields + empty_items > 64)
+
+
+def test_transaction_ids_are_random_uuid4_in_canonical_form() -> None:
+    """Every minted transaction id is a canonical RFC 4122 version-4 UUID, never repeated."""
+    ids = [new_transaction_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == text
+        assert is_transaction_id(text)
+    # All four variant digits and every other hex digit appear: no bit is stuck.
+    assert {text[19] for text in ids} == set("89ab")
+    assert {text[0] for text in ids} == set("0123456789abcdef")

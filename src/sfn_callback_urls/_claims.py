@@ -58,10 +58,12 @@ def checked_now(now: datetime | None) -> datetime:
 
 def new_transaction_id() -> str:
     """A fresh random transaction id (a UUID4 string, as the original app returned)."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    return uuid_text(raw)
+    h = os.urandom(16).hex()
+    # The version digit is 4; the variant digit's top bits are 10 (RFC 4122): 8, 9, a or b.
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def uuid_text(raw: bytes | bytearray) -> str:

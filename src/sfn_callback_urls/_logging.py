@@ -62,7 +62,7 @@ def enabled_check(logger: LoggerLike) -> Callable[[int], bool]:
     A standard library logger's own ``isEnabledFor`` (cached by ``logging``, reset when a level
     changes); for any other logger, `enabled` with it.
     """
-    if isinstance(logger, logging.Logger):
+    if type(logger) is logging.Logger:  # a subclass may override the check (and fail)
         return logger.isEnabledFor
     return functools.partial(enabled, logger)
 

@@ -35,7 +35,7 @@ from ._contract import (
     is_unicode_text,
 )
 from ._http_url import checked_http_url
-from ._logging import LoggerLike, emit, enabled, get_logger
+from ._logging import LoggerLike, emit, enabled_check, get_logger
 from ._models import (
     Action,
     CreateUrlsRequest,
@@ -128,7 +128,7 @@ class Minter:
         logger: where the mint records go (a ``logging.Logger``, a Powertools ``Logger``...).
     """
 
-    __slots__ = ("_base_url", "_logger", "codec")
+    __slots__ = ("_base_url", "_enabled", "_logger", "codec")
 
     def __init__(
         self, codec: Codec, base_url: str | None = None, *, logger: LoggerLike | None = None
@@ -137,6 +137,7 @@ class Minter:
         """Seals the claims; its keyring's primary key mints."""
         self._base_url = None if base_url is None else _check_base_url(base_url)
         self._logger = get_logger(MINT_LOGGER_NAME, logger)
+        self._enabled = enabled_check(self._logger)
 
     @property
     def base_url(self) -> str | None:
@@ -224,11 +225,18 @@ class Minter:
             return None
         expiration = None
         if expires_at is not None:
-            if not (isinstance(expires_at, datetime) and is_aware(expires_at) and expires_at > now):
+            if not isinstance(expires_at, datetime):
                 return None
-            try:
-                expiration = expires_at.astimezone(timezone.utc)
-            except OverflowError:
+            if expires_at.tzinfo is timezone.utc:  # the usual case: nothing to convert
+                expiration = expires_at
+            elif is_aware(expires_at):
+                try:
+                    expiration = expires_at.astimezone(timezone.utc)
+                except OverflowError:
+                    return None
+            else:
+                return None
+            if not expiration > now:
                 return None
         base = self._base_url
         if base_url is not None:
@@ -305,7 +313,7 @@ class Minter:
             action.name: _url(base, action, blob)
             for action, blob in zip(actions, blobs, strict=True)
         }
-        if enabled(self._logger, logging.INFO):
+        if self._enabled(logging.INFO):
             names = [action.name for action in actions]
             fields = {
                 "event": "mint",
