@@ -81,6 +81,10 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         "mint_ratio": lambda: _ratio(_row(results, "Minter.mint(token, [approve]),")["ratio"]),
         "mint2_ratio": lambda: _ratio(_row(results, "Minter.mint(token, [approve, ")["ratio"]),
         "create_urls_ratio": lambda: _ratio(_row(results, "create_urls_handler(request")["ratio"]),
+        "kept_validate_ratio": lambda: _ratio(
+            _row(results, "kept work: CreateUrlsRequest")["ratio"]
+        ),
+        "kept_log_ratio": lambda: _ratio(_row(results, "kept work: one audit log")["ratio"]),
         "open_us": lambda: _us(_row(results, "open_callback")["us"]),
         "open_ratio": lambda: _ratio(_row(results, "open_callback")["ratio"]),
         "handle_us": lambda: _us(_row(results, "CallbackHandler.handle")["us"]),
@@ -95,6 +99,9 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         "original_mint_us": lambda: f"{_row(results, ORIGINAL_ENCRYPT)['us']:,.0f}",
         "cold_mint_ms": lambda: f"{results['cold']['cold_mint']['cpu_ms']:.0f}",
         "cold_ratio": lambda: _ratio(results["cold_summary"]["cold_mint_over_baseline"]),
+        "cold_one_model_ratio": lambda: _ratio(
+            results["cold_summary"]["one_model_baseline_over_baseline"]
+        ),
         "cold_basemodel_ms": lambda: f"{results['cold']['basemodel_aead_baseline']['cpu_ms']:.0f}",
         "cold_baseline_ms": lambda: f"{results['cold']['pydantic_aead_baseline']['cpu_ms']:.0f}",
         "cold_no_bytecode_ms": lambda: f"{results['cold']['cold_mint_no_bytecode']['cpu_ms']:.0f}",
