@@ -38,9 +38,11 @@ def test_every_user_row_runs_and_checks_its_call(bench: ModuleType) -> None:
     """The user rows build (each checks its call's result once) and each runs again."""
     payload = bench.Payload.default()
     rows = bench.user_rows(payload)
-    assert [row.group for row in rows] == ["user"] * 7
+    assert sorted(row.group for row in rows) == ["kept"] * 2 + ["user"] * 7
     for row in rows:
         row.func()
+    kept = [row for row in rows if row.group == "kept"]
+    assert all(row.max_ratio is None for row in kept)  # context, never a target
     mint = rows[0]
     assert mint.blob_chars is not None
     assert mint.url_chars is not None
