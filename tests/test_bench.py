@@ -115,3 +115,20 @@ def test_cold_verdicts_come_from_one_summary(bench: ModuleType) -> None:
     assert "boto3 (target: none): MISSED" in table
     assert bench.verdict(True, gating=False) == "met"
     assert bench.verdict(False, gating=False) == "open"
+
+
+def test_warm_rows_are_the_median_of_fresh_processes(bench: ModuleType, tmp_path: Path) -> None:
+    """Each warm row is timed in every process; its ratio is the median of theirs."""
+    settings = bench.TimingSettings(repeat=1, target_time=0.001, cold_runs=1)
+    rows = bench.measure_in_processes(3, settings, BENCH_PY)
+    names = [row.name for row in rows]
+    assert "Minter.mint(token, [approve]), per URL" in names
+    assert len(names) == len(set(names))
+    for row in rows:
+        assert len(row.ratios_by_process) == 3
+        assert row.ratio == sorted(row.ratios_by_process)[1]
+        assert len(row.us_repeats) == 3  # one repeat in each process
+        if row.max_ratio is not None:
+            assert row.met == (row.ratio <= row.max_ratio)
+    floors = [row for row in rows if row.group == "floor"]
+    assert [row.ratios_by_process for row in floors] == [[1.0, 1.0, 1.0]] * 2
