@@ -92,6 +92,9 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         "seal_ratio": lambda: _ratio(
             _row(results, "inner sfn-callback-urls (encrypted): Codec.seal")["ratio"]
         ),
+        "inner_open_ratio": lambda: _ratio(
+            _row(results, "inner sfn-callback-urls (encrypted): Codec.open")["ratio"]
+        ),
         "fernet_ratio": lambda: _ratio(_row(results, "cryptography Fernet: encrypt")["ratio"]),
         "floor_seal_us": lambda: _us(
             _row(results, "floor: AES-256-GCM + json + base64url: seal")["us"]
