@@ -1092,7 +1092,7 @@ def measure_rows(rows: Sequence[Row], settings: TimingSettings) -> list[RowResul
 def measure_in_processes(processes: int, settings: TimingSettings, script: Path) -> list[RowResult]:
     """The warm rows measured in ``processes`` fresh interpreters, one after the other.
 
-    The same row moves by 10 to 20 % from one process to the next on a shared machine, far
+    The same row moves by up to a third from one process to the next on a shared machine, far
     more than between the repeats of one process. Each process times
     every row as `measure_rows` does; a row's result is then the median over the processes of
     its minimum and of its ratio (each ratio taken within one process, against that process's
