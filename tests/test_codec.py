@@ -293,15 +293,18 @@ def test_minted_blobs_are_the_blobs_seal_makes_of_their_claims(
         ),
     )
 )
-def test_wire_seconds_are_the_seconds_of_wire_time(value: datetime) -> None:
-    """The minter's integer times refuse and keep exactly what Claims' datetimes do."""
-    try:
-        expected = int(wire_time("t", value).timestamp())
-    except InvalidRequest:
-        with pytest.raises(InvalidRequest):
-            wire_seconds("t", value)
+def test_wire_times_are_utc_whole_seconds_from_1970_to_2106(value: datetime) -> None:
+    """The minter's integer times and Claims' datetimes: UTC, cut to the second, 1 s..2**32-1 s."""
+    expected = value.astimezone(timezone.utc).replace(microsecond=0)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    if not timedelta(seconds=1) <= expected - epoch <= timedelta(seconds=2**32 - 1):
+        for wire in (wire_seconds, wire_time):
+            with pytest.raises(InvalidRequest, match="t: must lie between 1970 and 2106"):
+                wire("t", value)
     else:
-        assert wire_seconds("t", value) == expected
+        assert wire_time("t", value) == expected
+        assert wire_time("t", value).tzinfo is timezone.utc
+        assert wire_seconds("t", value) == (expected - epoch) // timedelta(seconds=1)
 
 
 def test_wire_seconds_refuse_naive_times() -> None:
@@ -632,3 +635,24 @@ def test_a_blob_with_unused_bits_set_is_refused(mode: Mode) -> None:
                 with pytest.raises(InvalidPayload):
                     codec.open(twin, now=NOW)
     assert tried > 0
+
+
+@pytest.mark.parametrize("mode", [Mode.ENCRYPTED, Mode.SIGNED])
+@pytest.mark.parametrize("where", ["token", "output"])
+def test_claims_built_by_hand_with_a_lone_surrogate_are_refused_by_every_seal(
+    mode: Mode, where: str
+) -> None:
+    """seal() and seal_many() both refuse a lone surrogate with InvalidRequest, never a crash."""
+    action = SuccessAction.model_construct(  # around the model's checks, as by hand
+        name="approve", output="x\ud800" if where == "output" else {"ok": True}
+    )
+    claims = Claims(
+        token="QUJD\ud800" if where == "token" else "QUJD",
+        action=action,
+        transaction_id=TID,
+        issued_at=NOW,
+    )
+    codec = Codec(KEY, mode=mode)
+    for seal in (lambda: codec.seal(claims), lambda: codec.seal_many([claims])):
+        with pytest.raises(InvalidRequest, match="not valid Unicode text"):
+            seal()

@@ -28,8 +28,6 @@ __all__ = [
 
 #: Timestamps travel as unsigned 32-bit seconds: anything after 2106-02-07 cannot be sealed.
 MAX_TIMESTAMP = 2**32 - 1
-_MIN_TIME = datetime.fromtimestamp(1, timezone.utc)
-_MAX_TIME = datetime.fromtimestamp(MAX_TIMESTAMP, timezone.utc)
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -58,12 +56,10 @@ def checked_now(now: datetime | None) -> datetime:
 
 def new_transaction_id() -> str:
     """A fresh random transaction id (a UUID4 string, as the original app returned)."""
-    h = os.urandom(16).hex()
-    # The version digit is 4; the variant digit's top bits are 10 (RFC 4122): 8, 9, a or b.
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:]}"
-
-
-_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return uuid_text(raw)
 
 
 def uuid_text(raw: bytes | bytearray) -> str:
@@ -77,37 +73,29 @@ def is_transaction_id(value: object) -> bool:
     return isinstance(value, str) and len(value) == 36 and bool(_UUID_RE.fullmatch(value))
 
 
-def wire_time(name: str, value: datetime) -> datetime:
-    """``value`` as a blob carries it: UTC, whole seconds, within 1970..2106.
+def wire_seconds(name: str, value: datetime) -> int:
+    """``value`` as the blob stores it: whole seconds since the epoch, UTC, within 1970..2106.
 
     Raises:
         InvalidRequest: ``value`` is naive or out of range (the message names ``name``).
     """
-    if value.tzinfo is not timezone.utc:
-        if not is_aware(value):
-            raise InvalidRequest(f"{name}: must be timezone-aware")
-        value = value.astimezone(timezone.utc)
-    if value.microsecond:
-        value = value.replace(microsecond=0)
-    # 0 is the wire's "no expiry", so an expiry must be at least 1 s after the epoch.
-    if not _MIN_TIME <= value <= _MAX_TIME:
-        raise InvalidRequest(f"{name}: must lie between 1970 and 2106")
-    return value
-
-
-def wire_seconds(name: str, value: datetime) -> int:
-    """``value`` as the blob stores it: the whole seconds of `wire_time` since the epoch.
-
-    Raises:
-        InvalidRequest: as `wire_time` does, for the same values.
-    """
     if value.tzinfo is not timezone.utc and not is_aware(value):
         raise InvalidRequest(f"{name}: must be timezone-aware")
-    # int() truncates toward zero: the floor for every time it lets through (from 1 s on).
+    # int() truncates toward zero: the floor for every time it lets through. 0 is the wire's
+    # "no expiry", so a time must be at least 1 s after the epoch.
     seconds = int(value.timestamp())
     if not 1 <= seconds <= MAX_TIMESTAMP:
         raise InvalidRequest(f"{name}: must lie between 1970 and 2106")
     return seconds
+
+
+def wire_time(name: str, value: datetime) -> datetime:
+    """``value`` as a blob carries it: `wire_seconds` as a UTC datetime (whole seconds).
+
+    Raises:
+        InvalidRequest: as `wire_seconds`.
+    """
+    return datetime.fromtimestamp(wire_seconds(name, value), timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -199,12 +199,7 @@ class Codec:
         return [self._seal(item, encoded) for item in claims]
 
     def _seal(self, claims: Claims, encoded_token: tuple[int, bytes] | None) -> str:
-        try:
-            plaintext = _encode_plaintext(claims, encoded_token)
-        except (UnicodeEncodeError, PydanticSerializationError):
-            # Claims built by hand around the models' checks (e.g. a lone surrogate).
-            raise InvalidRequest("The token or action is not valid Unicode text.") from None
-        return self._seal_plaintexts([plaintext])[0]
+        return self._seal_plaintexts([_encode_plaintext(claims, encoded_token)])[0]
 
     def _seal_mint(
         self,
@@ -222,26 +217,12 @@ class Codec:
         token, the transaction id, the times, the key) is encoded once. The blobs are byte for
         byte what `seal_many()` gives for the same claims (``tests/test_codec.py``).
         """
-        token_flag, token_bytes = _encode_token(token)
-        if len(token_bytes) > 0xFFFF:
-            raise PayloadTooLarge("The task token is too long.")
-        flags = token_flag | (_FLAG_OUTPUT_PARAMETERS if output_parameters else 0)
+        token_part = _encode_token(token)
         tid = _uuid_bytes(transaction_id)
-        plaintexts = []
-        for action in actions:
-            try:
-                action_flag, action_bytes = _encode_action(action)
-            except (UnicodeEncodeError, PydanticSerializationError):
-                raise InvalidRequest("The token or action is not valid Unicode text.") from None
-            fixed = _FIXED.pack(
-                flags | action_flag,
-                _TYPE_CODES[action.type],
-                tid,
-                issued_at,
-                expires_at,
-                len(token_bytes),
-            )
-            plaintexts.append(fixed + token_bytes + action_bytes)
+        plaintexts = [
+            _plaintext(token_part, action, tid, issued_at, expires_at, output_parameters)
+            for action in actions
+        ]
         # The key last: a request that cannot be sealed costs no key backend call.
         return self._seal_plaintexts(plaintexts)
 
@@ -377,24 +358,51 @@ def _b64decode_canonical(blob: str) -> bytes:
         raise InvalidPayload from None
 
 
+_NOT_UNICODE = "The token or action is not valid Unicode text."
+
+
 def _encode_token(token: str) -> tuple[int, bytes]:
+    """``(flags, bytes)`` of a token as the plaintext stores it.
+
+    Raises:
+        InvalidRequest: the token is not UTF-8 text (a lone surrogate in hand-built claims).
+        PayloadTooLarge: it is longer than its 2-byte length field allows.
+    """
     # Canonical standard base64 iff decoding (which skips stray characters) and re-encoding
     # gives the token back; then its bytes are stored, a quarter shorter than its text.
+    flag = 0
     try:
-        text = token.encode("ascii")
-        raw = binascii.a2b_base64(text)
-    except (UnicodeEncodeError, binascii.Error, ValueError):
-        return 0, token.encode("utf-8")
-    if raw and binascii.b2a_base64(raw, newline=False) == text:
-        return _FLAG_TOKEN_RAW, raw
-    return 0, text
+        stored = token.encode("ascii")
+    except UnicodeEncodeError:
+        try:
+            stored = token.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequest(_NOT_UNICODE) from None
+    else:
+        try:
+            raw = binascii.a2b_base64(stored)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if raw and binascii.b2a_base64(raw, newline=False) == stored:
+            flag, stored = _FLAG_TOKEN_RAW, raw
+    if len(stored) > 0xFFFF:
+        raise PayloadTooLarge("The task token is too long.")
+    return flag, stored
 
 
 def _encode_action(action: Action) -> tuple[int, bytes]:
-    """``(flags, bytes)`` of an action as the plaintext stores it (maybe deflated)."""
+    """``(flags, bytes)`` of an action as the plaintext stores it (maybe deflated).
+
+    Raises:
+        InvalidRequest: the action holds text that is not UTF-8 (hand-built claims).
+        PayloadTooLarge: its JSON is more than `open()` would inflate.
+    """
     # exclude_defaults drops ``type`` (it has its byte) and every unset optional field.
     # The serializer itself: model_dump_json's wrapper costs a third of the call.
-    data = action.__pydantic_serializer__.to_json(action, by_alias=True, exclude_defaults=True)
+    try:
+        data = action.__pydantic_serializer__.to_json(action, by_alias=True, exclude_defaults=True)
+    except PydanticSerializationError:
+        raise InvalidRequest(_NOT_UNICODE) from None
     if len(data) > MAX_DECOMPRESSED_SIZE:
         # open() would refuse it (the inflate cap), so never mint a URL that cannot work.
         raise PayloadTooLarge(
@@ -408,24 +416,38 @@ def _encode_action(action: Action) -> tuple[int, bytes]:
     return 0, data
 
 
-def _encode_plaintext(claims: Claims, encoded_token: tuple[int, bytes] | None = None) -> bytes:
-    token_flag, token = _encode_token(claims.token) if encoded_token is None else encoded_token
-    if len(token) > 0xFFFF:
-        raise PayloadTooLarge("The task token is too long.")
-    action_flag, action = _encode_action(claims.action)
-    flags = token_flag | action_flag
-    if claims.output_parameters:
-        flags |= _FLAG_OUTPUT_PARAMETERS
-    expires = 0 if claims.expires_at is None else int(claims.expires_at.timestamp())
+def _plaintext(
+    token: tuple[int, bytes],
+    action: Action,
+    transaction_id: bytes,
+    issued_at: int,
+    expires_at: int,
+    output_parameters: bool,
+) -> bytes:
+    """The plaintext of the format (module docstring) from its encoded parts."""
+    token_flag, token_bytes = token
+    action_flag, action_bytes = _encode_action(action)
+    flags = token_flag | action_flag | (_FLAG_OUTPUT_PARAMETERS if output_parameters else 0)
     fixed = _FIXED.pack(
         flags,
-        _TYPE_CODES[claims.action.type],
+        _TYPE_CODES[action.type],
+        transaction_id,
+        issued_at,
+        expires_at,
+        len(token_bytes),
+    )
+    return fixed + token_bytes + action_bytes
+
+
+def _encode_plaintext(claims: Claims, encoded_token: tuple[int, bytes] | None = None) -> bytes:
+    return _plaintext(
+        _encode_token(claims.token) if encoded_token is None else encoded_token,
+        claims.action,
         _uuid_bytes(claims.transaction_id),
         int(claims.issued_at.timestamp()),
-        expires,
-        len(token),
+        0 if claims.expires_at is None else int(claims.expires_at.timestamp()),
+        claims.output_parameters,
     )
-    return fixed + token + action
 
 
 def _decode_plaintext(plaintext: bytes) -> Claims:
