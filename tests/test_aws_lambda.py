@@ -23,7 +23,7 @@ from helpers import (  # tests/ is on sys.path
     create_event,
     event_for,
 )
-from sfn_callback_urls import Codec, LocalKey, Minter, SuccessAction
+from sfn_callback_urls import Codec, CreateUrlsResponse, LocalKey, Minter, SuccessAction
 from sfn_callback_urls._claims import utcnow
 from sfn_callback_urls._config import (
     ENV_BASE_URL,
@@ -230,6 +230,24 @@ def test_the_request_base_url_wins(app_env: Any) -> None:
     assert created["urls"]["reject"].startswith("https://callbacks.example.com/x/respond?")
     answer = create_urls_handler(create_event(json.dumps(request)), None)
     assert answer_json(answer)["urls"]["reject"].startswith("https://callbacks.example.com/x/")
+
+
+@pytest.mark.parametrize(
+    "expiration", [None, "2099-01-02T03:04:05Z", "2099-01-02T08:34:05.25+05:30", "2099-01-02"]
+)
+def test_the_create_urls_answer_is_the_responses_json_dump(
+    app_env: Any, expiration: str | None
+) -> None:
+    """Both ways in, the answer is exactly the response model's JSON dump (the contract)."""
+    extra = {} if expiration is None else {"expiration": expiration}
+    request = blog_request("t" * 40, **extra)
+    for answer in (
+        create_urls_handler(request, None),
+        answer_json(create_urls_handler(create_event(json.dumps(request)), None)),
+    ):
+        model = CreateUrlsResponse.model_validate(answer)
+        assert answer == model.model_dump(mode="json", exclude_none=True)
+        assert ("expiration" in answer) == (expiration is not None)
 
 
 def test_create_over_http_base64_body(app_env: Any) -> None:
