@@ -24,7 +24,6 @@ from helpers import (  # tests/ is on sys.path
     event_for,
 )
 from sfn_callback_urls import Codec, CreateUrlsResponse, LocalKey, Minter, SuccessAction
-from sfn_callback_urls._claims import utcnow
 from sfn_callback_urls._config import (
     ENV_BASE_URL,
     ENV_CONFIRM_GET,
@@ -36,6 +35,7 @@ from sfn_callback_urls._config import (
     ENV_WRAPPED_KEY,
     Settings,
 )
+from sfn_callback_urls._time import utcnow
 from sfn_callback_urls.aws_lambda import (
     create_urls_handler,
     get_app,

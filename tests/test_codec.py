@@ -30,7 +30,7 @@ from helpers import (  # tests/ is on sys.path
     unb64url,
     wire_header,
 )
-from sfn_callback_urls._claims import Claims, wire_seconds, wire_time
+from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._codec import Codec, Mode, _b64decode_canonical, _encode_plaintext
 from sfn_callback_urls._models import (
     ACTION_ADAPTER,
@@ -39,6 +39,7 @@ from sfn_callback_urls._models import (
     HeartbeatAction,
     SuccessAction,
 )
+from sfn_callback_urls._time import wire_seconds, wire_time
 from sfn_callback_urls._urls import CallbackQuery, Minter, open_callback
 from sfn_callback_urls.errors import ConfigurationError, InvalidPayload, InvalidRequest
 from sfn_callback_urls.keys import DataKey, Keyring, LocalKey

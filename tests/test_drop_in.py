@@ -39,7 +39,6 @@ from helpers import (  # tests/ is on sys.path
 )
 from original_format import mint_original_url
 from sfn_callback_urls import CallbackHandler, CallbackRequest, Codec, Completion, LocalKey
-from sfn_callback_urls._claims import utcnow
 from sfn_callback_urls._config import (
     ENV_ACCEPT_ORIGINAL_URLS,
     ENV_API_ID,
@@ -54,6 +53,7 @@ from sfn_callback_urls._config import (
     ENV_VERBOSE,
     Settings,
 )
+from sfn_callback_urls._time import utcnow
 from sfn_callback_urls.aws_lambda import (
     create_urls_handler,
     get_app,

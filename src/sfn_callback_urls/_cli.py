@@ -36,7 +36,8 @@ from ._config import (
 )
 from ._contract import CALLBACK_PATH, QUERY_DATA
 from ._logging import quiet_aws_loggers
-from ._models import format_utc, parse_create_urls_request, response_json
+from ._models import parse_create_urls_request, response_json
+from ._time import format_utc
 from ._urls import CallbackQuery, Minter, open_callback
 from .errors import ConfigurationError, ExpiredPayload, InvalidPayload, SfnCallbackUrlsError
 from .keys import LocalKey
@@ -395,7 +396,7 @@ def _print_json(value: Mapping[str, Any], out: TextIO) -> None:
 
 
 def _inspect(args: argparse.Namespace, out: TextIO) -> int:
-    from ._claims import utcnow
+    from ._time import utcnow
 
     codec = _settings(args).codec()
     text: str = args.url.strip()
@@ -408,7 +409,7 @@ def _inspect(args: argparse.Namespace, out: TextIO) -> int:
     except ExpiredPayload as error:
         # Authentic but expired: the claims are trustworthy, show them (token only if asked).
         result: dict[str, Any] = {"valid": False, **error.to_dict()}
-        if error.claims is not None:
+        if isinstance(error.claims, Claims):
             result["claims"] = _claims_json(error.claims, show_token=args.show_token)
         _print_json(result, out)
         _error(f"{error.code}: {error.message}")

@@ -35,7 +35,7 @@ import pydantic
 from cryptography.exceptions import InvalidTag
 from pydantic_core import PydanticSerializationError
 
-from ._claims import Claims, checked_now, uuid_text
+from ._claims import Claims, uuid_text
 from ._contract import MAX_BLOB_LENGTH, MAX_DECOMPRESSED_SIZE, MAX_KEY_HEADER_LENGTH
 from ._models import (
     Action,
@@ -44,6 +44,7 @@ from ._models import (
     PostAction,
     SuccessAction,
 )
+from ._time import checked_now
 from .errors import (
     ConfigurationError,
     InvalidPayload,
@@ -52,9 +53,19 @@ from .errors import (
     SfnCallbackUrlsError,
 )
 from .keys._base import KeyBackend
+from .keys._environment import keyring_from_environment
 from .keys._keyring import Keyring
 
-__all__ = ["DEFAULT_LEEWAY", "DEFAULT_PURPOSE", "Codec", "Mode"]
+__all__ = [
+    "DEFAULT_LEEWAY",
+    "DEFAULT_PURPOSE",
+    "ENV_MODE",
+    "ENV_PURPOSE",
+    "Codec",
+    "Mode",
+    "mode_from_environment",
+    "purpose_from_environment",
+]
 
 #: Purpose used when none is given. Give each deployment its own to keep their blobs apart.
 DEFAULT_PURPOSE = "sfn-callback-urls"
@@ -94,6 +105,31 @@ class Mode(enum.IntEnum):
     #: HMAC-SHA256: nobody can change the contents, but anyone holding the URL can read them,
     #: task token included. Choose it only when that is acceptable.
     SIGNED = 2
+
+
+#: The purpose every blob is bound to; give each deployment its own.
+ENV_PURPOSE = "SFN_CALLBACK_URLS_PURPOSE"
+#: How blobs are sealed: ``encrypted`` (the default) or ``signed``.
+ENV_MODE = "SFN_CALLBACK_URLS_MODE"
+_MODES = {"encrypted": Mode.ENCRYPTED, "signed": Mode.SIGNED}
+
+
+def mode_from_environment(environ: Mapping[str, str]) -> Mode:
+    """The mode ``SFN_CALLBACK_URLS_MODE`` names (``encrypted`` when unset).
+
+    Raises:
+        ConfigurationError: it names no mode.
+    """
+    text = environ.get(ENV_MODE, "").strip().lower() or "encrypted"
+    try:
+        return _MODES[text]
+    except KeyError:
+        raise ConfigurationError(f"{ENV_MODE} must be 'encrypted' or 'signed'.") from None
+
+
+def purpose_from_environment(environ: Mapping[str, str]) -> str:
+    """The purpose ``SFN_CALLBACK_URLS_PURPOSE`` names (`DEFAULT_PURPOSE` when unset)."""
+    return environ.get(ENV_PURPOSE, "").strip() or DEFAULT_PURPOSE
 
 
 class Codec:
@@ -150,9 +186,11 @@ class Codec:
                 and never echoes a key).
             KeyUnavailable: KMS or SSM failed while loading a wrapped keyring.
         """
-        from ._config import Settings
-
-        return Settings.from_environment(environ).codec()
+        return cls(
+            keyring_from_environment(environ),
+            mode=mode_from_environment(environ),
+            purpose=purpose_from_environment(environ),
+        )
 
     @property
     def purpose(self) -> str:

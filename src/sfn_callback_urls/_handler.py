@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
-from ._claims import Claims, utcnow
+from ._claims import Claims
 from ._codec import Codec
 from ._complete import Completion, StepFunctionsClient
 from ._complete import complete as complete_task
@@ -55,6 +55,7 @@ from ._render import (
     render_json,
     render_success,
 )
+from ._time import utcnow
 from ._urls import BlobOpener, CallbackQuery, OpenedCallback, open_with
 from .errors import (
     ActionMismatched,
@@ -314,7 +315,7 @@ class CallbackHandler:
         try:
             opened = self._open(request.query, record)
         except (ExpiredPayload, ActionMismatched) as error:
-            if error.claims is not None:  # authentic: worth a line in the log
+            if isinstance(error.claims, Claims):  # authentic: worth a line in the log
                 _record_claims(record, error.claims)
             raise
         claims = opened.claims

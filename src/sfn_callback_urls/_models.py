@@ -58,7 +58,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
-from ._claims import checked_now, is_aware
 from ._contract import (
     MAX_ACTION_NAME_LENGTH,
     MAX_CAUSE_LENGTH,
@@ -80,6 +79,7 @@ from ._schema import (
     compile_json_schema,
     shorten,
 )
+from ._time import checked_now, format_utc, is_aware
 from ._validation import to_request_error, token_of
 from .errors import InvalidJson, InvalidJsonPath, InvalidJsonSchema
 
@@ -99,7 +99,6 @@ __all__ = [
     "SuccessAction",
     "SuccessOutcome",
     "UtcDatetime",
-    "format_utc",
     "parse_action",
     "parse_create_urls_request",
     "response_json",
@@ -123,15 +122,6 @@ _MODEL_CONFIG = ConfigDict(
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def format_utc(value: datetime) -> str:
-    """ISO 8601 text of an aware datetime in UTC with a ``Z`` suffix, e.g. ``2026-11-25T10:00:00Z``.
-
-    Fractional seconds are kept only when non-zero.
-    """
-    text = value.astimezone(timezone.utc).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _require_aware_utc(value: datetime) -> datetime:

@@ -47,9 +47,10 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._claims import Claims, checked_now
+from ._claims import Claims
 from ._codec import DEFAULT_LEEWAY
 from ._models import Action, parse_action
+from ._time import checked_now
 from .errors import (
     ConfigurationError,
     InvalidPayload,

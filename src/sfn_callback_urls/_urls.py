@@ -15,14 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ._claims import (
-    Claims,
-    checked_now,
-    is_aware,
-    is_transaction_id,
-    new_transaction_id,
-    wire_seconds,
-)
+from ._claims import Claims, is_transaction_id, new_transaction_id
 from ._codec import Codec
 from ._contract import (
     CALLBACK_PATH,
@@ -44,10 +37,10 @@ from ._models import (
     HeartbeatAction,
     PostAction,
     SuccessAction,
-    format_utc,
     parse_create_urls_request,
     trusted_response,
 )
+from ._time import checked_now, format_utc, is_aware, wire_seconds
 from .errors import (
     ActionMismatched,
     ConfigurationError,
