@@ -14,9 +14,10 @@ import pytest
 
 PACKAGE = "sfn_callback_urls"
 SOURCE = Path(__file__).resolve().parent.parent / "src" / PACKAGE
-# The top: configuration and the entry points that read it and hand it down.
+# The top: configuration, the features it enables, and the entry points that hand them down.
 CONFIGURATION_AND_ENTRY_POINTS = frozenset(
-    f"{PACKAGE}.{name}" for name in ("_config", "aws_lambda", "_cli", "_server", "_demo")
+    f"{PACKAGE}.{name}"
+    for name in ("_config", "_features", "aws_lambda", "_cli", "_server", "_demo")
 )
 # Above the core as well: the package's face and ``python -m``.
 TOP = CONFIGURATION_AND_ENTRY_POINTS | {PACKAGE, f"{PACKAGE}.__main__"}

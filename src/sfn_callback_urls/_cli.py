@@ -35,6 +35,7 @@ from ._config import (
     Settings,
 )
 from ._contract import CALLBACK_PATH, QUERY_DATA
+from ._features import Features
 from ._logging import quiet_aws_loggers
 from ._models import parse_create_urls_request, response_json
 from ._time import format_utc
@@ -363,6 +364,10 @@ def _read_request(path: str) -> str:
 def _mint(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     request = parse_create_urls_request(_read_request(args.request))
+    # What the ready app and `serve` with this environment would refuse, refused here too.
+    Features.of(settings).check_mint(
+        request.actions, output_parameters=request.enable_output_parameters
+    )
     base_url = args.base_url or settings.base_url
     if base_url is None and request.base_url is None:
         raise ConfigurationError(
@@ -454,30 +459,27 @@ def serve_app(
     Raises:
         ConfigurationError: no key, or a damaged one.
     """
-    from ._handler import CallbackHandler
+    settings = _settings(args)
+    return _wsgi_app(settings, _serve_features(args, settings), stepfunctions_client)
+
+
+def _serve_features(args: argparse.Namespace, settings: Settings) -> Features:
+    """The environment's switches, with those ``serve``'s options turn on."""
+    return Features.of(
+        settings,
+        output_parameters=args.enable_output_parameters,
+        post_actions=args.enable_post_actions,
+        confirm_get=args.confirm_get,
+    )
+
+
+def _wsgi_app(
+    settings: Settings, features: Features, stepfunctions_client: StepFunctionsClient | None
+) -> WSGIApplication:
     from .adapters._wsgi import make_wsgi_app
 
-    settings = _settings(args)
-    switches = _switches(args, settings)
-    handler = CallbackHandler(
-        settings.codec(),
-        stepfunctions_client=stepfunctions_client,
-        enable_output_parameters=switches["enable_output_parameters"],
-        enable_post_actions=switches["enable_post_actions"],
-        confirm_get=switches["confirm_get"],
-        original_kms_key_id=settings.original_kms_key_id,
-    )
+    handler = features.callback_handler(settings.codec(), stepfunctions_client=stepfunctions_client)
     return make_wsgi_app(handler)
-
-
-def _switches(args: argparse.Namespace, settings: Settings) -> dict[str, bool]:
-    """The handler's switches: on when the environment or an option turns them on."""
-    return {
-        "enable_output_parameters": args.enable_output_parameters
-        or settings.enable_output_parameters,
-        "enable_post_actions": args.enable_post_actions or settings.enable_post_actions,
-        "confirm_get": args.confirm_get or settings.confirm_get,
-    }
 
 
 def _stepfunctions_client() -> StepFunctionsClient:
@@ -507,8 +509,8 @@ def _stepfunctions_client() -> StepFunctionsClient:
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
     from ._server import LocalServer
 
-    app = serve_app(args)  # checks the key first
-    switches = _switches(args, _settings(args))
+    settings = _settings(args)  # the key first
+    features = _serve_features(args, settings)
     if os.environ.get("AWS_ENDPOINT_URL_STEPFUNCTIONS") and not os.environ.get(
         "AWS_ENDPOINT_URL_SFN"
     ):
@@ -518,18 +520,10 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         )
     quiet_aws_loggers()  # at DEBUG, botocore would log task tokens
     client: Any = _stepfunctions_client()
-    server = LocalServer(app, host=args.host, port=args.port)
+    server = LocalServer(_wsgi_app(settings, features, None), host=args.host, port=args.port)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    options = [
-        name
-        for name, enabled in (
-            ("confirm GET", switches["confirm_get"]),
-            ("output parameters", switches["enable_output_parameters"]),
-            ("POST actions", switches["enable_post_actions"]),
-        )
-        if enabled
-    ]
+    options = features.enabled()
     print(f"Serving callback URLs on {server.url}{CALLBACK_PATH}", file=out)
     print(f"  mint with     --base-url {server.url}", file=out)
     print(f"  completes on  {client.meta.endpoint_url} ({client.meta.region_name})", file=out)

@@ -44,11 +44,10 @@ from ._codec import Codec
 from ._config import (
     ENV_API_ID,
     ENV_BASE_URL,
-    ENV_ENABLE_OUTPUT_PARAMETERS,
-    ENV_ENABLE_POST_ACTIONS,
     ENV_STAGE,
     Settings,
 )
+from ._features import Features
 from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
 from ._http_url import default_region, execute_api_problem, execute_api_url, http_url_problem
 from ._logging import quiet_aws_loggers
@@ -72,8 +71,6 @@ from .adapters._lambda_events import (
 from .errors import (
     ConfigurationError,
     MethodNotAllowed,
-    ParametersDisabled,
-    PostActionsDisabled,
     SfnCallbackUrlsError,
     UnsupportedEvent,
     UnsupportedMediaType,
@@ -115,6 +112,8 @@ class App:
             """Mints the create-URLs responses."""
         except ConfigurationError as error:
             raise ConfigurationError(f"{ENV_BASE_URL}: {error.message}") from None
+        self.features = Features.of(settings)
+        """The switches: what is minted and served."""
         self._stepfunctions_client = stepfunctions_client
         self._callback_handler: CallbackHandler | None = None
 
@@ -133,14 +132,8 @@ class App:
     def callback_handler(self) -> CallbackHandler:
         """The handler of callback requests, configured from the settings."""
         if self._callback_handler is None:
-            self._callback_handler = CallbackHandler(
-                self.codec,
-                stepfunctions_client=self._stepfunctions_client,
-                enable_output_parameters=self.settings.enable_output_parameters,
-                enable_post_actions=self.settings.enable_post_actions,
-                confirm_get=self.settings.confirm_get,
-                original_kms_key_id=self.settings.original_kms_key_id,
-                logger=logger,
+            self._callback_handler = self.features.callback_handler(
+                self.codec, stepfunctions_client=self._stepfunctions_client, logger=logger
             )
         return self._callback_handler
 
@@ -167,21 +160,9 @@ class App:
             ConfigurationError: no base URL is known.
         """
         request = parse_create_urls_request(data, now=now)
-        if not self.settings.enable_post_actions and any(
-            action.type == "post" for action in request.actions
-        ):
-            raise PostActionsDisabled(
-                f"POST actions are disabled on this deployment ({ENV_ENABLE_POST_ACTIONS})."
-            )
-        if (
-            request.enable_output_parameters
-            and not self.settings.enable_output_parameters
-            and any(action.type != "post" for action in request.actions)
-        ):
-            raise ParametersDisabled(
-                "Output parameters are disabled on this deployment "
-                f"({ENV_ENABLE_OUTPUT_PARAMETERS})."
-            )
+        self.features.check_mint(
+            request.actions, output_parameters=request.enable_output_parameters
+        )
         minter = self.minter
         if request.base_url is None and minter.base_url is None:
             if default_base_url is None:
