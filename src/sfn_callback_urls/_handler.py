@@ -41,6 +41,7 @@ from ._claims import Claims
 from ._codec import Codec
 from ._complete import Completion, StepFunctionsClient
 from ._complete import complete as complete_task
+from ._http_headers import header
 from ._logging import LoggerLike, emit, enabled_check, get_logger
 from ._models import Action, PostAction
 from ._original import OriginalUrlOpener, is_original_blob
@@ -164,16 +165,6 @@ class CompleteFunction(Protocol):
         """Send ``completion`` to Step Functions, raising the library's errors."""
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    for key, item in headers.items():
-        if key.lower() == name:
-            return item
-    return None
-
-
 class CallbackHandler:
     """Opens callback URLs, completes the task and renders the answer.
 
@@ -286,9 +277,9 @@ class CallbackHandler:
             record["method"] = method if method.isalpha() and len(method) <= 16 else "?"
             record["source_ip"] = _printable(request.source_ip, 64)
             record["user_agent"] = _printable(
-                _header(request.headers, "user-agent"), _MAX_USER_AGENT
+                header(request.headers, "user-agent"), _MAX_USER_AGENT
             )
-            media_type = negotiate(_header(request.headers, "accept"))
+            media_type = negotiate(header(request.headers, "accept"))
             response, outcome = self._handle(request, method, media_type, record)
         except SfnCallbackUrlsError as exc:
             response, outcome = self._error_response(exc, media_type, record)
@@ -335,7 +326,7 @@ class CallbackHandler:
             enable_output_parameters=self.enable_output_parameters,
             body=request.body,
             # Read for POST actions only: a GET need not scan the headers for it.
-            content_type=_header(request.headers, "content-type") if is_post_action else None,
+            content_type=header(request.headers, "content-type") if is_post_action else None,
         )
         if resolved.post_outcome is not None:
             record["post_outcome"] = resolved.post_outcome
@@ -457,7 +448,7 @@ def _record_details(
             for name in opened.params
             if name not in ("action", "type")
         ),
-        content_type=_printable(_header(request.headers, "content-type"), _MAX_LOGGED_FIELD),
+        content_type=_printable(header(request.headers, "content-type"), _MAX_LOGGED_FIELD),
         body_bytes=len(request.body),
     )
 

@@ -49,6 +49,7 @@ from ._config import (
 )
 from ._features import Features
 from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
+from ._http_headers import header
 from ._http_url import default_region, execute_api_problem, execute_api_url, http_url_problem
 from ._logging import quiet_aws_loggers
 from ._models import CreateUrlsResponse, parse_create_urls_request, response_json
@@ -316,8 +317,7 @@ def _base_url_from_event(event: Mapping[str, Any]) -> str | None:
         return execute_api_url(api_id, stage, region)
     headers = event.get("headers")
     if isinstance(headers, Mapping):
-        host = next((value for name, value in headers.items() if str(name).lower() == "host"), None)
-        return _https_base(host, prefix)
+        return _https_base(header(headers, "host"), prefix)
     return None
 
 
