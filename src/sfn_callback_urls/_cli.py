@@ -39,7 +39,7 @@ from ._features import Features
 from ._logging import quiet_aws_loggers
 from ._models import parse_create_urls_request, response_json
 from ._time import format_utc
-from ._urls import CallbackQuery, Minter, open_callback
+from ._urls import CallbackQuery, Minter, no_base_url, open_callback
 from .errors import ConfigurationError, ExpiredPayload, InvalidPayload, SfnCallbackUrlsError
 from .keys import LocalKey
 
@@ -370,9 +370,7 @@ def _mint(args: argparse.Namespace, out: TextIO) -> int:
     )
     base_url = args.base_url or settings.base_url
     if base_url is None and request.base_url is None:
-        raise ConfigurationError(
-            f"No base URL: pass --base-url, set ${ENV_BASE_URL}, or give base_url in the request."
-        )
+        raise no_base_url(f"pass --base-url or set ${ENV_BASE_URL}")
     response = Minter(settings.codec(), base_url=base_url).create_urls(request)
     print(json.dumps(response_json(response), indent=2), file=out)
     return EXIT_OK

@@ -37,13 +37,7 @@ from pydantic_core import PydanticSerializationError
 
 from ._claims import Claims, uuid_text
 from ._contract import MAX_BLOB_LENGTH, MAX_DECOMPRESSED_SIZE, MAX_KEY_HEADER_LENGTH
-from ._models import (
-    Action,
-    FailureAction,
-    HeartbeatAction,
-    PostAction,
-    SuccessAction,
-)
+from ._models import ACTION_CLASSES, Action
 from ._time import checked_now
 from .errors import (
     ConfigurationError,
@@ -89,12 +83,7 @@ _URLSAFE_VALUES = {char: value for value, char in enumerate(_URLSAFE_ALPHABET)}
 _PADDING = (b"", b"", b"==", b"=")
 #: Wire codes of the action types; never renumber.
 _TYPE_CODES: dict[str, int] = {"success": 1, "failure": 2, "heartbeat": 3, "post": 4}
-_ACTION_CLASSES: dict[int, type[Action]] = {
-    1: SuccessAction,
-    2: FailureAction,
-    3: HeartbeatAction,
-    4: PostAction,
-}
+_ACTION_CLASSES = {code: ACTION_CLASSES[name] for name, code in _TYPE_CODES.items()}
 
 
 class Mode(enum.IntEnum):
@@ -337,20 +326,18 @@ class Codec:
         if len(blob) > MAX_BLOB_LENGTH:
             raise PayloadTooLarge
         raw = _b64decode_canonical(blob)
-        # Header: format, key id, key header. Every branch ends in the same InvalidPayload.
-        if len(raw) < 3 or raw[0] != ((_VERSION << 4) | self._mode):
+        # Every refusal below is the same InvalidPayload: no oracle.
+        if not raw or raw[0] != ((_VERSION << 4) | self._mode):
             raise InvalidPayload
-        kid_end = 2 + raw[1]
-        if raw[1] == 0 or len(raw) <= kid_end:
+        parts = _header_parts(raw)
+        if parts is None:
             raise InvalidPayload
-        kh_end = kid_end + 1 + raw[kid_end]
-        if len(raw) < kh_end:
-            raise InvalidPayload
-        key = self._keyring.get(raw[2:kid_end])
+        key_id, key_header, kh_end = parts
+        key = self._keyring.get(key_id)
         if key is None:
             raise InvalidPayload
         header = raw[:kh_end]
-        data_key = key.open_key(raw[kid_end + 1 : kh_end], self._purpose)
+        data_key = key.open_key(key_header, self._purpose)
         context = self._context_prefix + header
         if self._mode is Mode.ENCRYPTED:
             if len(raw) < kh_end + _NONCE_LENGTH + _TAG_LENGTH:
@@ -370,6 +357,23 @@ class Codec:
 
     def __repr__(self) -> str:
         return f"Codec({self._keyring!r}, mode={self._mode.name}, purpose={self.purpose!r})"
+
+
+def _header_parts(raw: bytes) -> tuple[bytes, bytes, int] | None:
+    """``(kid, kh, where the sealed part starts)`` of a blob's header; ``None`` if cut short.
+
+    The grammar's ``format(1) || len(kid)(1) || kid || len(kh)(1) || kh`` (the module docstring),
+    read in this one place; the format byte is the caller's to judge.
+    """
+    if len(raw) < 3:
+        return None
+    kid_end = 2 + raw[1]
+    if raw[1] == 0 or len(raw) <= kid_end:
+        return None
+    kh_end = kid_end + 1 + raw[kid_end]
+    if len(raw) < kh_end:
+        return None
+    return raw[2:kid_end], raw[kid_end + 1 : kh_end], kh_end
 
 
 def _b64decode_canonical(blob: str) -> bytes:
@@ -572,17 +576,16 @@ def refusal_hints(codec: Codec, blob: str) -> list[str]:
             f"The blob was sealed in {Mode(mode).name.lower()} mode; this codec opens "
             f"{codec.mode.name.lower()} blobs only (SFN_CALLBACK_URLS_MODE, --mode)."
         )
-    kid_end = 2 + raw[1]
-    if raw[1] == 0 or len(raw) <= kid_end:
+    parts = _header_parts(raw)
+    if parts is None:
         return [*hints, "The blob is shorter than its header says: it was cut short."]
-    key_id = raw[2:kid_end]
+    key_id, _, kh_end = parts
     if codec.keyring.get(key_id) is None:
         known = ", ".join(key.key_id.hex() for key in codec.keyring)
         hints.append(
             f"The blob was sealed under key id {key_id.hex()}, which is not in this keyring "
             f"({known}): configure the key that minted it (SFN_CALLBACK_URLS_KEY, KEY_ID, ...)."
         )
-    kh_end = kid_end + 1 + raw[kid_end]
     minimum = _TAG_LENGTH + _FIXED.size + (_NONCE_LENGTH if mode == Mode.ENCRYPTED else 0)
     if len(raw) < kh_end + minimum:
         return [*hints, "The blob is shorter than its header says: it was cut short."]

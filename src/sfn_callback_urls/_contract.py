@@ -22,6 +22,9 @@ QUERY_TYPE: Final = "type"
 #: Query parameter holding the sealed blob.
 QUERY_DATA: Final = "data"
 
+#: The contract's action types; the models' ``type`` literals, each a class of its own.
+ACTION_TYPES: Final = ("success", "failure", "heartbeat", "post")
+
 # --- Step Functions' limits --------------------------------------------------------------------
 
 #: Longest task token Step Functions issues (and so the longest we accept).

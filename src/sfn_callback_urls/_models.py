@@ -85,6 +85,7 @@ from .errors import InvalidJson, InvalidJsonPath, InvalidJsonSchema
 
 __all__ = [
     "ACTION_ADAPTER",
+    "ACTION_CLASSES",
     "Action",
     "ActionName",
     "CreateUrlsRequest",
@@ -578,6 +579,12 @@ Action: TypeAlias = Annotated[
 ]
 """Any action, discriminated by ``type``."""
 
+ACTION_CLASSES: dict[str, type[SuccessAction | FailureAction | HeartbeatAction | PostAction]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (SuccessAction, FailureAction, HeartbeatAction, PostAction)
+}
+"""Every action class by its ``type``: the one type table (the codec numbers it on the wire)."""
+
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action, config=ConfigDict(defer_build=True))
 """Validates and dumps a single `Action` (e.g. ``ACTION_ADAPTER.validate_json(data)``).
 
@@ -750,16 +757,10 @@ def _field_names(*models: type[BaseModel]) -> frozenset[str]:
     return frozenset(names)
 
 
-_ACTION_FIELD_NAMES = {
-    "success": _field_names(SuccessAction),
-    "failure": _field_names(FailureAction),
-    "heartbeat": _field_names(HeartbeatAction),
-    "post": _field_names(PostAction),
-}
+_ACTION_FIELD_NAMES = {kind: _field_names(cls) for kind, cls in ACTION_CLASSES.items()}
 _OUTCOME_FIELD_NAMES = {
-    "success": _field_names(SuccessOutcome),
-    "failure": _field_names(FailureOutcome),
-    "heartbeat": _field_names(HeartbeatOutcome),
+    cls.model_fields["type"].default: _field_names(cls)
+    for cls in (SuccessOutcome, FailureOutcome, HeartbeatOutcome)
 }
 _RESPONSE_FIELD_NAMES = _field_names(ResponseSpec)
 # Field names shown in the warning: a typo looks like this; anything else (a token pasted as

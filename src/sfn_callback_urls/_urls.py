@@ -30,13 +30,10 @@ from ._contract import (
 from ._http_url import checked_http_url
 from ._logging import LoggerLike, emit, enabled_check, get_logger
 from ._models import (
+    ACTION_CLASSES,
     Action,
     CreateUrlsRequest,
     CreateUrlsResponse,
-    FailureAction,
-    HeartbeatAction,
-    PostAction,
-    SuccessAction,
     parse_create_urls_request,
     trusted_response,
 )
@@ -54,7 +51,7 @@ _PLAIN_BLOB = re.compile(r"[A-Za-z0-9_-]+")
 MINT_LOGGER_NAME = "sfn_callback_urls.mint"
 """The logger of the one record per mint."""
 
-_ACTION_CLASSES = (SuccessAction, FailureAction, HeartbeatAction, PostAction)
+_ACTION_CLASSES = tuple(ACTION_CLASSES.values())
 
 __all__ = [
     "MINT_LOGGER_NAME",
@@ -64,6 +61,7 @@ __all__ = [
     "OpenedCallback",
     "callback_url",
     "check_query_matches",
+    "no_base_url",
     "open_callback",
 ]
 
@@ -74,6 +72,11 @@ def _check_base_url(base_url: str) -> str:
         return checked_http_url(base_url, allow_query=False).rstrip("/")
     except ValueError as exc:
         raise ConfigurationError(f"The base URL {exc}.") from None
+
+
+def no_base_url(how_to_set_one: str) -> ConfigurationError:
+    """The error of a mint with no base URL; ``how_to_set_one`` is the caller's own advice."""
+    return ConfigurationError(f"No base URL: {how_to_set_one}, or give base_url in the request.")
 
 
 def _url(base: str, action: Action, blob: str) -> str:
@@ -294,7 +297,7 @@ class Minter:
         transaction_id: str | None = None,
     ) -> CreateUrlsResponse:
         if base is None:
-            raise ConfigurationError("No base URL: pass base_url to the Minter or the request.")
+            raise no_base_url("pass base_url to the Minter")
         issued_at = wire_seconds("issued_at", now)
         expires_at = 0 if expiration is None else wire_seconds("expires_at", expiration)
         if transaction_id is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ._contract import ACTION_TYPES
 from ._schema import shorten
 from .errors import (
     DuplicateActionName,
@@ -28,7 +29,7 @@ __all__ = ["to_request_error", "token_of"]
 _MAX_MESSAGES = 10
 _MIN_REDACTED_LENGTH = 8
 _WINDOW = 16
-_UNION_TAGS = frozenset({"success", "failure", "heartbeat", "post"})
+_UNION_TAGS = frozenset(ACTION_TYPES)
 _ERROR_CLASSES: dict[str, type[InvalidRequest]] = {
     "DuplicateActionName": DuplicateActionName,
     "InvalidDate": InvalidDate,

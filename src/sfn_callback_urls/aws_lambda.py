@@ -56,7 +56,7 @@ from ._models import CreateUrlsResponse, parse_create_urls_request, response_jso
 from ._outcome import is_json_media_type
 from ._render import JSON, render_error, render_json
 from ._time import format_utc
-from ._urls import Minter
+from ._urls import Minter, no_base_url
 from .adapters._common import is_callback_path, not_found_response
 from .adapters._lambda_events import (
     EventSource,
@@ -167,9 +167,8 @@ class App:
         minter = self.minter
         if request.base_url is None and minter.base_url is None:
             if default_base_url is None:
-                raise ConfigurationError(
-                    f"No base URL: set {ENV_BASE_URL} (or {ENV_API_ID} and {ENV_STAGE}) on the "
-                    "function, or give base_url in the request."
+                raise no_base_url(
+                    f"set {ENV_BASE_URL} (or {ENV_API_ID} and {ENV_STAGE}) on the function"
                 )
             minter = Minter(self.codec, base_url=default_base_url, logger=logger)
         response = minter.create_urls(request, now=now, transaction_id=transaction_id)
