@@ -205,12 +205,14 @@ class Codec:
             PayloadTooLarge: the blob would exceed `MAX_BLOB_LENGTH`.
             InvalidRequest: the token or action cannot be encoded (e.g. a lone surrogate).
         """
-        return self._seal(claims, None)
+        return self.seal_many((claims,))[0]
 
     def seal_many(self, claims: Sequence[Claims]) -> list[str]:
         """Seal several claims of one task token (a mint's actions) into blobs, in order.
 
-        The same as `seal()` for each, with the token's encoding worked out once.
+        The same as `seal()` for each; what a claim shares with the one before it (the token,
+        the transaction id and the times, as a mint's claims do) is encoded once, and the key
+        backend is asked once.
 
         Raises:
             ValueError: the claims are not all of one token.
@@ -219,38 +221,23 @@ class Codec:
         if not claims:
             return []
         token = claims[0].token
+        token_part = _encode_token(token)
+        shared: tuple[str, datetime, datetime | None] | None = None
+        plaintexts = []
         for item in claims:
             if item.token != token:
                 raise ValueError("seal_many() seals the claims of one token")
-        encoded = _encode_token(token)
-        return [self._seal(item, encoded) for item in claims]
-
-    def _seal(self, claims: Claims, encoded_token: tuple[int, bytes] | None) -> str:
-        return self._seal_plaintexts([_encode_plaintext(claims, encoded_token)])[0]
-
-    def _seal_mint(
-        self,
-        token: str,
-        actions: Sequence[Action],
-        transaction_id: str,
-        issued_at: int,
-        expires_at: int,
-        output_parameters: bool,
-    ) -> list[str]:
-        """`seal_many()` of a mint's claims, from their parts: the minter's fast path.
-
-        The parts are the minter's, checked already (the times as `wire_seconds` gives them,
-        0 for no expiry), so no `Claims` is built: what every blob of the mint shares (the
-        token, the transaction id, the times, the key) is encoded once. The blobs are byte for
-        byte what `seal_many()` gives for the same claims (``tests/test_codec.py``).
-        """
-        token_part = _encode_token(token)
-        tid = _uuid_bytes(transaction_id)
-        plaintexts = [
-            _plaintext(token_part, action, tid, issued_at, expires_at, output_parameters)
-            for action in actions
-        ]
-        # The key last: a request that cannot be sealed costs no key backend call.
+            if shared != (item.transaction_id, item.issued_at, item.expires_at):
+                shared = (item.transaction_id, item.issued_at, item.expires_at)
+                tid = _uuid_bytes(item.transaction_id)
+                issued_at = int(item.issued_at.timestamp())
+                expires_at = 0 if item.expires_at is None else int(item.expires_at.timestamp())
+            plaintexts.append(
+                _plaintext(
+                    token_part, item.action, tid, issued_at, expires_at, item.output_parameters
+                )
+            )
+        # The key last: claims that cannot be sealed cost no key backend call.
         return self._seal_plaintexts(plaintexts)
 
     def _seal_plaintexts(self, plaintexts: list[bytes]) -> list[str]:
@@ -479,17 +466,6 @@ def _plaintext(
         len(token_bytes),
     )
     return fixed + token_bytes + action_bytes
-
-
-def _encode_plaintext(claims: Claims, encoded_token: tuple[int, bytes] | None = None) -> bytes:
-    return _plaintext(
-        _encode_token(claims.token) if encoded_token is None else encoded_token,
-        claims.action,
-        _uuid_bytes(claims.transaction_id),
-        int(claims.issued_at.timestamp()),
-        0 if claims.expires_at is None else int(claims.expires_at.timestamp()),
-        claims.output_parameters,
-    )
 
 
 def _decode_plaintext(plaintext: bytes) -> Claims:

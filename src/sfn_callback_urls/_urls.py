@@ -37,7 +37,7 @@ from ._models import (
     parse_create_urls_request,
     trusted_response,
 )
-from ._time import checked_now, format_utc, is_aware, wire_seconds
+from ._time import checked_now, format_utc, is_aware, wire_time
 from .errors import (
     ActionMismatched,
     ConfigurationError,
@@ -66,10 +66,19 @@ __all__ = [
 ]
 
 
+def _url_base(base_url: str) -> str:
+    """A base URL as callback URLs start with it: the request field's rule, no "/" last.
+
+    Raises:
+        ValueError: what is wrong with it, completing "the URL ...".
+    """
+    return checked_http_url(base_url, allow_query=False).rstrip("/")
+
+
 def _check_base_url(base_url: str) -> str:
-    # The same rule as a request's ``base_url`` field, raised as a configuration error here.
-    try:  # on the wire (and in e-mails) in ASCII: an IDNA host, a percent-encoded path
-        return checked_http_url(base_url, allow_query=False).rstrip("/")
+    """`_url_base`, or a configuration error: the minter's default is the deployment's."""
+    try:
+        return _url_base(base_url)
     except ValueError as exc:
         raise ConfigurationError(f"The base URL {exc}.") from None
 
@@ -204,11 +213,13 @@ class Minter:
         base_url: object,
         now: datetime,
     ) -> CreateUrlsResponse | None:
-        """The common case checked here, or ``None`` for the request model to check and name.
+        """The common case minted at once, or ``None``: then the request model validates.
 
-        The common case: models already, an ASCII token, an aware future expiry. Validating
-        model actions again through the request model would cost more than sealing them.
-        Whatever this accepts, the model accepts the same way.
+        The request model is the one validation; this only recognises, with the same rules and
+        without pydantic, what it would accept unchanged: model actions with unique names, an
+        ASCII token of a valid length, an aware future expiry, a plain base URL. Building the
+        model would cost a quarter of a mint (its tagged union checks each action again).
+        Anything else goes to the model, which accepts it or names what is wrong.
         """
         actions_ok = _plain_actions(actions)
         if (
@@ -239,7 +250,7 @@ class Minter:
             if not isinstance(base_url, str):
                 return None  # e.g. the original's {"api_id", "stage"} object
             try:
-                base = checked_http_url(base_url, allow_query=False).rstrip("/")
+                base = _url_base(base_url)
             except ValueError:
                 return None
         return self._mint(token, actions_ok, expiration, output_parameters, base, now)
@@ -298,12 +309,18 @@ class Minter:
     ) -> CreateUrlsResponse:
         if base is None:
             raise no_base_url("pass base_url to the Minter")
-        issued_at = wire_seconds("issued_at", now)
-        expires_at = 0 if expiration is None else wire_seconds("expires_at", expiration)
+        issued_at = wire_time("issued_at", now)
+        expires_at = None if expiration is None else wire_time("expires_at", expiration)
         if transaction_id is None:
             transaction_id = new_transaction_id()
-        blobs = self.codec._seal_mint(
-            token, actions, transaction_id, issued_at, expires_at, output_parameters
+        # Claims of values checked above (the request's by its model or the mint's checks).
+        blobs = self.codec.seal_many(
+            [
+                Claims.trusted(
+                    token, action, transaction_id, issued_at, expires_at, output_parameters
+                )
+                for action in actions
+            ]
         )
         urls = {
             action.name: _url(base, action, blob)
@@ -316,9 +333,7 @@ class Minter:
                 "transaction_id": transaction_id,
                 "actions": names,
                 "types": [action.type for action in actions],
-                "expires_at": None
-                if expiration is None
-                else format_utc(datetime.fromtimestamp(expires_at, timezone.utc)),
+                "expires_at": None if expires_at is None else format_utc(expires_at),
                 "output_parameters": output_parameters,
             }
             message = f"minted {len(names)} callback URL(s) ({', '.join(names)}) {transaction_id}"
