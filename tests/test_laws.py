@@ -29,13 +29,9 @@ from sfn_callback_urls._codec import (
     Codec,
     Mode,
 )
-from sfn_callback_urls._models import (
-    CreateUrlsRequest,
-    HeartbeatAction,
-    SuccessAction,
-    parse_create_urls_request,
-)
+from sfn_callback_urls._models import CreateUrlsRequest, HeartbeatAction, SuccessAction
 from sfn_callback_urls._urls import CallbackQuery, Minter, open_callback
+from sfn_callback_urls._validation import parse_create_urls_request
 from sfn_callback_urls.errors import (
     ActionMismatched,
     ExpiredPayload,

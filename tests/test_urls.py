@@ -23,10 +23,8 @@ from sfn_callback_urls._models import (
     FailureAction,
     HeartbeatAction,
     SuccessAction,
-    parse_create_urls_request,
-    response_json,
-    trusted_response,
 )
+from sfn_callback_urls._response_writer import response_json, trusted_response
 from sfn_callback_urls._urls import (
     MAX_QUERY_LENGTH,
     CallbackQuery,
@@ -38,6 +36,7 @@ from sfn_callback_urls._urls import (
     callback_url,
     open_callback,
 )
+from sfn_callback_urls._validation import parse_create_urls_request
 from sfn_callback_urls.errors import (
     ActionMismatched,
     ConfigurationError,

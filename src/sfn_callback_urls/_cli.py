@@ -37,9 +37,10 @@ from ._config import (
 from ._contract import CALLBACK_PATH, QUERY_DATA
 from ._features import Features
 from ._logging import quiet_aws_loggers
-from ._models import parse_create_urls_request, response_json
+from ._response_writer import response_json
 from ._time import format_utc
 from ._urls import CallbackQuery, Minter, no_base_url, open_callback
+from ._validation import parse_create_urls_request
 from .errors import ConfigurationError, ExpiredPayload, InvalidPayload, SfnCallbackUrlsError
 from .keys import LocalKey
 

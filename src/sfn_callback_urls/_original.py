@@ -49,8 +49,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._claims import Claims
 from ._codec import DEFAULT_LEEWAY
-from ._models import Action, parse_action
+from ._models import Action
 from ._time import checked_now
+from ._validation import parse_action
 from .errors import (
     ConfigurationError,
     InvalidPayload,

@@ -29,15 +29,10 @@ from ._contract import (
 )
 from ._http_url import checked_http_url
 from ._logging import LoggerLike, emit, enabled_check, get_logger
-from ._models import (
-    ACTION_CLASSES,
-    Action,
-    CreateUrlsRequest,
-    CreateUrlsResponse,
-    parse_create_urls_request,
-    trusted_response,
-)
+from ._models import ACTION_CLASSES, Action, CreateUrlsRequest, CreateUrlsResponse
+from ._response_writer import trusted_response
 from ._time import checked_now, format_utc, is_aware, wire_time
+from ._validation import parse_create_urls_request
 from .errors import (
     ActionMismatched,
     ConfigurationError,

@@ -52,11 +52,13 @@ from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
 from ._http_headers import header
 from ._http_url import default_region, execute_api_problem, execute_api_url, http_url_problem
 from ._logging import quiet_aws_loggers
-from ._models import CreateUrlsResponse, parse_create_urls_request, response_json
+from ._models import CreateUrlsResponse
 from ._outcome import is_json_media_type
 from ._render import JSON, render_error, render_json
+from ._response_writer import response_json
 from ._time import format_utc
 from ._urls import Minter, no_base_url
+from ._validation import parse_create_urls_request
 from .adapters._common import is_callback_path, not_found_response
 from .adapters._lambda_events import (
     EventSource,
