@@ -73,6 +73,8 @@ from .adapters._lambda_events import (
 )
 from .errors import (
     ConfigurationError,
+    InvalidJson,
+    InvalidRequest,
     MethodNotAllowed,
     SfnCallbackUrlsError,
     UnsupportedEvent,
@@ -155,14 +157,23 @@ class App:
         event). ``transaction_id`` is the id to mint under (default: a fresh one).
 
         Raises:
-            InvalidJson: the request is text that is not JSON.
-            InvalidRequest: the request is invalid (or a subclass naming what is wrong).
+            InvalidJson: the request is not JSON, or JSON that is not a valid request (wrong
+                types, missing or unknown fields): the original app's code for both.
+            InvalidRequest: a subclass naming what is wrong (``DuplicateActionName``,
+                ``InvalidDate``, ``InvalidJsonPath``, ``InvalidJsonSchema``).
             PostActionsDisabled: it has a ``post`` action and ``ENABLE_POST_ACTIONS`` is off.
             ParametersDisabled: it enables output parameters and ``ENABLE_OUTPUT_PARAMETERS``
                 is off.
             ConfigurationError: no base URL is known.
         """
-        request = parse_create_urls_request(data, now=now)
+        try:
+            request = parse_create_urls_request(data, now=now)
+        except InvalidRequest as error:
+            if type(error) is not InvalidRequest:  # a code of its own, as in the original
+                raise
+            # The original app validated requests with a JSON Schema and called every
+            # failure of it InvalidJSON; callers match on that code.
+            raise InvalidJson(error.message, errors=error.errors) from None
         self.features.check_mint(
             request.actions, output_parameters=request.enable_output_parameters
         )

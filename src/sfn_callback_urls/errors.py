@@ -113,7 +113,11 @@ class InvalidRequest(RequestError):
 
 
 class InvalidJson(InvalidRequest):
-    """A create-URLs request is not JSON at all (the original app's code, ``InvalidJSON``)."""
+    """A create-URLs request is not JSON (the original app's code, ``InvalidJSON``).
+
+    The ready Lambda app (``aws_lambda``) also answers it, as the original did, for JSON that is
+    not a valid request; the library's own calls say `InvalidRequest` for that.
+    """
 
     code = "InvalidJSON"
     default_message = "The request is not valid JSON."
