@@ -73,6 +73,19 @@ def _known_fields(
     return {key: item for key, item in value.items() if key in known}
 
 
+def _known_fields_of(
+    value: Any, names: Mapping[str, frozenset[str]], path: str, dropped: list[str]
+) -> Any:
+    """An action or outcome without unknown fields, its ``response`` too."""
+    value = _known_fields(value, names, path, dropped)
+    if isinstance(value, dict) and isinstance(value.get("response"), dict):
+        response = _known_fields(
+            value["response"], _RESPONSE_FIELD_NAMES, f"{path}.response", dropped
+        )
+        value = {**value, "response": response}
+    return value
+
+
 def _without_unknown_fields(data: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
     """The request with unknown fields of its actions, outcomes and responses removed.
 
@@ -85,23 +98,14 @@ def _without_unknown_fields(data: dict[str, Any], dropped: list[str]) -> dict[st
     cleaned: list[Any] = []
     for index, raw in enumerate(actions):
         path = f"actions.{index}"
-        action = _known_fields(raw, _ACTION_FIELD_NAMES, path, dropped)
-        if isinstance(action, dict) and isinstance(action.get("response"), dict):
-            response = _known_fields(
-                action["response"], _RESPONSE_FIELD_NAMES, f"{path}.response", dropped
-            )
-            action = {**action, "response": response}
+        action = _known_fields_of(raw, _ACTION_FIELD_NAMES, path, dropped)
         if isinstance(action, dict) and isinstance(action.get("outcomes"), list):
-            outcomes = []
-            for number, raw_outcome in enumerate(action["outcomes"]):
-                where = f"{path}.outcomes.{number}"
-                outcome = _known_fields(raw_outcome, _OUTCOME_FIELD_NAMES, where, dropped)
-                if isinstance(outcome, dict) and isinstance(outcome.get("response"), dict):
-                    response = _known_fields(
-                        outcome["response"], _RESPONSE_FIELD_NAMES, f"{where}.response", dropped
-                    )
-                    outcome = {**outcome, "response": response}
-                outcomes.append(outcome)
+            outcomes = [
+                _known_fields_of(
+                    outcome, _OUTCOME_FIELD_NAMES, f"{path}.outcomes.{number}", dropped
+                )
+                for number, outcome in enumerate(action["outcomes"])
+            ]
             action = {**action, "outcomes": outcomes}
         cleaned.append(action)
     return {**data, "actions": cleaned}
