@@ -159,6 +159,8 @@ examples:
   {_PROG} mint request.json        # the request may name its own base_url
 
 {_KEY_HELP}
+The switches {ENV_ENABLE_OUTPUT_PARAMETERS} and {ENV_ENABLE_POST_ACTIONS} are read from the
+environment: what they leave off is refused, as the ready Lambda app refuses it.
 exit codes: 0 minted, 1 the request is invalid (the reason on stderr), 2 no key/base URL.
 """,
         formatter_class=formatter,
