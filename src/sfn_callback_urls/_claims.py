@@ -83,14 +83,17 @@ class Claims:
         For an authenticated blob's fields, or the minter's own after its checks.
         """
         self = object.__new__(cls)
-        # A frozen dataclass refuses setattr; filling __dict__ at once is also the fastest way.
+        # A frozen dataclass refuses setattr; filling __dict__ at once is also the fastest way
+        # (the minter builds one per URL).
         self.__dict__.update(
-            token=token,
-            action=action,
-            transaction_id=transaction_id,
-            issued_at=issued_at,
-            expires_at=expires_at,
-            output_parameters=output_parameters,
+            {
+                "token": token,
+                "action": action,
+                "transaction_id": transaction_id,
+                "issued_at": issued_at,
+                "expires_at": expires_at,
+                "output_parameters": output_parameters,
+            }
         )
         return self
 
