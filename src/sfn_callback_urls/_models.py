@@ -71,7 +71,7 @@ from ._schema import (
     compile_json_schema,
     shorten,
 )
-from ._time import format_utc, is_aware
+from ._time import as_utc, format_utc, is_aware
 from .errors import InvalidJsonPath, InvalidJsonSchema
 
 __all__ = [
@@ -112,14 +112,14 @@ _MODEL_CONFIG = ConfigDict(
 
 
 def _require_aware_utc(value: datetime) -> datetime:
+    utc = as_utc(value)
+    if utc is not None:
+        return utc
     if not is_aware(value):
         raise PydanticCustomError(
             "InvalidDate", "the date-time must include a timezone (e.g. a trailing Z for UTC)"
         )
-    try:
-        return value.astimezone(timezone.utc)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC equivalent
-        raise PydanticCustomError("InvalidDate", "the date-time is out of range") from None
+    raise PydanticCustomError("InvalidDate", "the date-time is out of range")
 
 
 UtcDatetime: TypeAlias = Annotated[

@@ -8,6 +8,7 @@ from .errors import InvalidRequest
 
 __all__ = [
     "MAX_TIMESTAMP",
+    "as_utc",
     "checked_now",
     "format_utc",
     "is_aware",
@@ -28,6 +29,21 @@ def utcnow() -> datetime:
 def is_aware(value: datetime) -> bool:
     """Whether ``value`` has a UTC offset: a ``tzinfo`` that answers one, not just any."""
     return value.tzinfo is not None and value.utcoffset() is not None
+
+
+def as_utc(value: datetime) -> datetime | None:
+    """An aware ``value`` in UTC (itself when it is already); ``None`` if naive or out of range.
+
+    Out of range: ``0001-01-01T00:00:00+01:00``, say, has no UTC equivalent.
+    """
+    if value.tzinfo is timezone.utc:  # the usual case: nothing to convert
+        return value
+    if not is_aware(value):
+        return None
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        return None
 
 
 def checked_now(now: datetime | None) -> datetime:

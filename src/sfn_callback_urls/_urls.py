@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -31,7 +31,7 @@ from ._http_url import checked_http_url
 from ._logging import LoggerLike, emit, enabled_check, get_logger
 from ._models import ACTION_CLASSES, Action, CreateUrlsRequest, CreateUrlsResponse
 from ._response_writer import trusted_response
-from ._time import checked_now, format_utc, is_aware, wire_time
+from ._time import as_utc, checked_now, format_utc, wire_time
 from ._validation import parse_create_urls_request
 from .errors import (
     ActionMismatched,
@@ -229,16 +229,8 @@ class Minter:
         if expires_at is not None:
             if not isinstance(expires_at, datetime):
                 return None
-            if expires_at.tzinfo is timezone.utc:  # the usual case: nothing to convert
-                expiration = expires_at
-            elif is_aware(expires_at):
-                try:
-                    expiration = expires_at.astimezone(timezone.utc)
-                except OverflowError:
-                    return None
-            else:
-                return None
-            if not expiration > now:
+            expiration = as_utc(expires_at)  # the model's rule for a UtcDatetime
+            if expiration is None or not expiration > now:
                 return None
         base = self._base_url
         if base_url is not None:
