@@ -206,7 +206,8 @@ def test_original_urls_get_their_decrypt_only_when_accepted() -> None:
                 "Condition": {
                     "ForAllValues:StringEquals": {
                         "kms:EncryptionContextKeys": ["aws-crypto-public-key"]
-                    }
+                    },
+                    "Null": {"kms:EncryptionContextKeys": "false"},
                 },
             },
             {"Ref": "AWS::NoValue"},

@@ -486,3 +486,216 @@ def test_finding_5_a_replayed_forged_2_url_costs_one_decrypt(
     assert handler.handle(CallbackRequest("GET", original_query(genuine))).status == 200
     assert calls.names == ["Decrypt", "Decrypt"]
     assert [kind for kind, _ in sfn.calls] == ["success"]
+
+
+# --- finding 6: lone surrogates anywhere in a Lambda event are a 400 ---------------------------
+
+LONE = "\ud800"
+
+
+DECIDE = {
+    "name": "decide",
+    "type": "post",
+    "outcomes": [{"name": "any", "type": "success", "schema": {}, "output_body": True}],
+}
+
+
+def _minted_urls() -> tuple[str, str]:
+    """A create-URLs call on the ready app: the approve and the decide (POST) URLs."""
+    minted = create_urls_handler({"token": TOKEN, "actions": [APPROVE, DECIDE]}, None)
+    return minted["urls"]["approve"], minted["urls"]["decide"]
+
+
+def _callback_events(url: str, post_url: str) -> dict[str, dict[str, Any]]:
+    """Events to the callback with a lone surrogate in one place each (bodies: to a POST)."""
+    events: dict[str, dict[str, Any]] = {}
+    rest = event_for(url + "&note=x", "apigw_v1")
+    rest["queryStringParameters"][f"note{LONE}"] = "x"
+    rest["multiValueQueryStringParameters"][f"note{LONE}"] = ["x"]
+    events["REST query name"] = rest
+    rest = event_for(url + "&note=x", "apigw_v1")
+    rest["queryStringParameters"]["note"] = f"a{LONE}"
+    rest["multiValueQueryStringParameters"]["note"] = [f"a{LONE}"]
+    events["REST query value"] = rest
+    rest = event_for(url + "&note=x", "apigw_v1")
+    del rest["multiValueQueryStringParameters"]
+    rest["queryStringParameters"]["note"] = f"a{LONE}"
+    events["REST single-value query"] = rest
+    for source in ("apigw_v1", "apigw_v2", "function_url", "alb"):
+        event = event_for(post_url, source, method="POST", headers={"content-type": "application/json"})
+        event["body"] = f'"ok {LONE}"'
+        event["isBase64Encoded"] = False
+        events[f"{source} body"] = event
+    v2 = event_for(url, "apigw_v2")
+    del v2["rawQueryString"]
+    v2["queryStringParameters"] = {**dict(parse_qsl(query_of(url))), "note": LONE}
+    events["HTTP API query without rawQueryString"] = v2
+    v2 = event_for(url, "apigw_v2")
+    v2["rawQueryString"] += f"&note={LONE}"
+    events["HTTP API rawQueryString"] = v2
+    alb = event_for(url, "alb")
+    alb["queryStringParameters"]["note"] = LONE
+    events["ALB query"] = alb
+    return events
+
+
+def _create_events() -> dict[str, dict[str, Any]]:
+    body = json.dumps({"token": TOKEN, "actions": [APPROVE]})[:-1] + f', "n": "{LONE}"}}'
+    events = {}
+    for source in ("apigw_v1", "apigw_v2", "function_url"):
+        event = create_event("{}", source)
+        event["body"] = body  # as the Lambda runtime decodes a "\ud800" escape in the event
+        events[f"create-URLs {source} body"] = event
+    return events
+
+
+def _assert_400_answer(where: str, answer: dict[str, Any]) -> None:
+    assert answer["statusCode"] == 400, (where, answer)
+    assert_security_headers(answer["headers"])
+    # The Lambda runtime serializes the answer: it must be encodable.
+    json.dumps(answer, ensure_ascii=False).encode("utf-8")
+
+
+def test_finding_6_lone_surrogates_in_lambda_events_are_400(app_env: pytest.MonkeyPatch) -> None:
+    """Finding 6: a lone surrogate in a query name/value or body answers 400 with our headers."""
+    app_env.setenv("ENABLE_POST_ACTIONS", "true")
+    reset_app()
+    for where, event in _callback_events(*_minted_urls()).items():
+        _assert_400_answer(where, process_callback_handler(event, None))
+    for where, event in _create_events().items():
+        _assert_400_answer(where, create_urls_handler(event, None))
+
+
+def test_finding_6_direct_create_urls_with_lone_surrogates_is_an_error_answer(
+    app_env: pytest.MonkeyPatch,
+) -> None:
+    """Finding 6: direct create-URLs invocations with lone surrogates answer the error JSON."""
+    requests: list[Any] = [
+        {"token": TOKEN, "actions": [APPROVE], LONE: 1},
+        {"token": TOKEN + LONE, "actions": [APPROVE]},
+        {"token": TOKEN, "actions": [{**APPROVE, "name": LONE}]},
+        {"token": TOKEN, "actions": [{**APPROVE, "output": {LONE: LONE}}]},
+        {"token": TOKEN, "actions": [APPROVE], "base_url": f"https://x/{LONE}"},
+    ]
+    for request in requests:
+        answer = create_urls_handler(request, None)
+        assert answer.get("error", "").startswith("Invalid"), answer
+        json.dumps(answer, ensure_ascii=False).encode("utf-8")
+
+
+# --- finding 7: a query string starting with / (or ? # //) is not a URL -------------------------
+
+
+@pytest.mark.parametrize("prefix", ["/", "//", "?", "#", "//evil.example/respond"])
+def test_finding_7_a_query_starting_like_a_url_keeps_its_duplicate_data(prefix: str) -> None:
+    """Finding 7: `/?<query>#&data=<other>` over wsgiref holds two `data`: refused, nothing done."""
+    codec = new_codec()
+    sfn = FakeStepFunctions()
+    handler = CallbackHandler(codec, stepfunctions_client=sfn)
+    first = mint(codec, SuccessAction(name="approve", output="first"))
+    other = blob_of(mint(codec, SuccessAction(name="reject", output="other")))
+    query = f"{prefix}?{query_of(first)}#&data={other}"
+    # What any ordinary parser reads in the query: two data parameters.
+    assert [name for name, _ in parse_qsl(query) if name == "data"] == ["data"] * 2
+    from test_security_review import raw_request  # the same raw client as the first review's
+
+    with serve_wsgi(make_wsgi_app(handler)) as address:
+        answer = raw_request(address, "GET", f"/prod/respond?{query}")
+    assert answer.status == 400, answer.body
+    assert json.loads(answer.body)["error"] == "InvalidPayload"
+    assert sfn.calls == []
+
+
+# --- finding 8: the template's AcceptOriginalUrls Decrypt requires the SDK's context key --------
+
+
+def _iam_allows(condition: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
+    """An IAM ``Condition`` block for a KMS Decrypt under ``context``, as AWS documents it.
+
+    ``kms:EncryptionContextKeys`` is multivalued (absent when the context is empty);
+    ``ForAllValues`` is true for an absent key, ``ForAnyValue`` false; ``Null: "false"``
+    requires the key to be present.
+    """
+    request: dict[str, Any] = {f"kms:EncryptionContext:{k}": v for k, v in context.items()}
+    if context:
+        request["kms:EncryptionContextKeys"] = sorted(context)
+    for operator, tests in condition.items():
+        for key, expected in tests.items():
+            wanted = expected if isinstance(expected, list) else [expected]
+            value = request.get(key)
+            values = value if isinstance(value, list) else [] if value is None else [value]
+            if operator == "Null":
+                ok = (value is None) == (str(wanted[0]).lower() == "true")
+            elif operator == "ForAllValues:StringEquals":
+                ok = all(item in wanted for item in values)
+            elif operator == "ForAnyValue:StringEquals":
+                ok = any(item in wanted for item in values)
+            elif operator == "StringEquals":
+                ok = value is not None and not isinstance(value, list) and value in wanted
+            else:
+                raise AssertionError(f"operator {operator} not modelled")
+            if not ok:
+                return False
+    return True
+
+
+def test_finding_8_accept_original_urls_decrypts_only_the_sdks_context() -> None:
+    """Finding 8: the AcceptOriginalUrls Decrypt needs exactly the SDK's context key, not none."""
+    from test_examples import EXAMPLES, read_template  # how the template tests read it
+
+    template = read_template(EXAMPLES / "template.yaml")
+    policies = template["Resources"]["ProcessCallbackFunction"]["Properties"]["Policies"]
+    (statement,) = [
+        s["Fn::If"][1] for p in policies for s in p["Statement"] if "Fn::If" in s
+    ]
+    assert statement["Action"] == "kms:Decrypt"
+    condition = statement["Condition"]
+    assert _iam_allows(condition, {"aws-crypto-public-key": "A1b2"})
+    assert not _iam_allows(condition, {})  # context-free ciphertexts under the key
+    assert not _iam_allows(condition, {"aws-crypto-public-key": "A1b2", "app": "other"})
+    assert not _iam_allows(condition, {"sfn-callback-urls:purpose": "prod"})
+
+
+# --- finding 9: the audit log's method is printable ASCII ----------------------------------------
+
+
+@pytest.mark.parametrize("method", ["P\u041eST", "po\u017ft", "G\u0395T", "GET\u200b", "P\nOST"])
+def test_finding_9_look_alike_methods_never_reach_the_log_or_count_as_post(
+    method: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 9: a non-ASCII method is logged as "?" and is never taken for GET or POST (405)."""
+    codec = new_codec()
+    sfn = FakeStepFunctions()
+    handler = CallbackHandler(codec, stepfunctions_client=sfn)
+    url = mint(codec, SuccessAction(name="approve", output=None))
+    with caplog.at_level(logging.INFO, logger="sfn_callback_urls.handler"):
+        response = handler.handle(CallbackRequest(method, query_of(url)))
+    assert response.status == 405
+    assert sfn.calls == []
+    (record,) = [r for r in caplog.records if r.name == "sfn_callback_urls.handler"]
+    logged = record.method  # type: ignore[attr-defined]
+    assert logged == "?"
+
+
+# --- finding 10: create-URLs messages show field names printable --------------------------------
+
+
+def test_finding_10_unknown_field_names_cannot_forge_log_lines(
+    app_env: pytest.MonkeyPatch, root_at_info: Capture
+) -> None:
+    """Finding 10: an unknown key with CR/LF, ESC or a bidi override is shown escaped."""
+    forged = "x\r\nINFO sfn_callback_urls.aws_lambda approved \x1b[32m\u202e"
+    request = {"token": TOKEN, "actions": [APPROVE], forged: 1}
+    answers = [
+        create_urls_handler(request, None),
+        answer_json(create_urls_handler(create_event(json.dumps(request)), None)),
+    ]
+    for answer in answers:
+        assert answer["error"] == "InvalidRequest", answer
+        message = answer["message"]
+        assert message.isprintable(), message
+        assert "x\\r\\nINFO sfn_callback_urls.aws_lambda approved \\x1b[32m\\u202e" in message
+    logged = [r.getMessage() for r in root_at_info.records]
+    assert logged, "the refusals were not logged"
+    for line in logged:
+        assert line.isprintable(), line

@@ -280,9 +280,15 @@ class CallbackHandler:
         head = False
         outcome: LogOutcome
         try:
-            method = str(request.method).upper()
+            method = str(request.method)
+            # ASCII only: Unicode case mapping turns look-alikes into methods ("poſt" -> "POST").
+            method = method.upper() if method.isascii() else method
             head = method == "HEAD"
-            record["method"] = method if method.isalpha() and len(method) <= 16 else "?"
+            # Like every field from the request, printable ASCII: a method is letters (RFC 9110
+            # allows more, nobody sends it), and a look-alike ("PОST", Cyrillic О) is "?".
+            record["method"] = (
+                method if method.isascii() and method.isalpha() and len(method) <= 16 else "?"
+            )
             record["source_ip"] = _printable(request.source_ip, 64)
             record["user_agent"] = _printable(
                 _header(request.headers, "user-agent"), _MAX_USER_AGENT
