@@ -36,7 +36,7 @@ from helpers import (  # tests/ is on sys.path
     serve_wsgi,
     synthetic_token,
 )
-from original_format import mint_original_url, original_payload  # tests/ is on sys.path
+from original_format import original_payload  # tests/ is on sys.path
 from sfn_callback_urls import (
     CallbackHandler,
     CallbackRequest,
@@ -112,6 +112,7 @@ class Capture(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record."""
         self.records.append(record)
 
 
@@ -230,7 +231,7 @@ def original_query(message: bytes) -> str:
 
 @pytest.fixture
 def kms_keys(aws_env: None) -> Iterator[tuple[Any, str, str]]:
-    """moto KMS: (client, the original stack's key ARN, another key's ARN)."""
+    """KMS on moto: (client, the original stack's key ARN, another key's ARN)."""
     from moto import mock_aws
 
     with mock_aws():
@@ -264,9 +265,7 @@ def _post_with_path(path: str) -> Any:
         {
             "name": "decide",
             "type": "post",
-            "outcomes": [
-                {"name": "picked", "type": "success", "schema": {}, "output_path": path}
-            ],
+            "outcomes": [{"name": "picked", "type": "success", "schema": {}, "output_path": path}],
         }
     )
 
@@ -297,7 +296,7 @@ def test_finding_1_jsonpath_filter_regexes_never_reach_pythons_engine(
 
 
 def test_finding_1_jsonpath_regexes_follow_re2_at_the_callback() -> None:
-    """Finding 1: `=~` and `sub()` match as RE2 does (`\\d` is ASCII), so RE2 is what runs."""
+    r"""Finding 1: `=~` and `sub()` match as RE2 does (`\d` is ASCII), so RE2 is what runs."""
     codec = new_codec()
     sfn = FakeStepFunctions()
     handler = CallbackHandler(codec, enable_post_actions=True, stepfunctions_client=sfn)
@@ -346,9 +345,7 @@ def test_finding_1_working_regex_paths_keep_working() -> None:
 
 
 @pytest.fixture
-def original_app(
-    app_env: pytest.MonkeyPatch, moto_sfn: Any
-) -> Iterator[tuple[Any, str, str]]:
+def original_app(app_env: pytest.MonkeyPatch, moto_sfn: Any) -> Iterator[tuple[Any, str, str]]:
     """The ready app upgraded in place: KEY_ID is the original's key, ACCEPT_ORIGINAL_URLS on.
 
     Yields (KMS client, the original stack's key ARN, another key's ARN), on moto.
@@ -403,7 +400,7 @@ def test_finding_2_a_refused_2_url_logs_one_warning_of_ours(
 def test_finding_2_the_sdk_still_logs_outside_our_decryptions(
     kms_keys: tuple[Any, str, str], root_at_info: Capture
 ) -> None:
-    """Finding 2: only records logged while we decrypt are dropped: the SDK's own users keep theirs."""
+    """Finding 2: only records logged while we decrypt are dropped; other SDK uses keep theirs."""
     _, ours, _ = kms_keys
     handler = original_handler(kms_keys[0], ours, FakeStepFunctions())
     forged = forge_header(sdk_message(ours), context={"note": "x"})
@@ -522,7 +519,8 @@ def _callback_events(url: str, post_url: str) -> dict[str, dict[str, Any]]:
     rest["queryStringParameters"]["note"] = f"a{LONE}"
     events["REST single-value query"] = rest
     for source in ("apigw_v1", "apigw_v2", "function_url", "alb"):
-        event = event_for(post_url, source, method="POST", headers={"content-type": "application/json"})
+        json_type = {"content-type": "application/json"}
+        event = event_for(post_url, source, method="POST", headers=json_type)
         event["body"] = f'"ok {LONE}"'
         event["isBase64Encoded"] = False
         events[f"{source} body"] = event
@@ -645,9 +643,7 @@ def test_finding_8_accept_original_urls_decrypts_only_the_sdks_context() -> None
 
     template = read_template(EXAMPLES / "template.yaml")
     policies = template["Resources"]["ProcessCallbackFunction"]["Properties"]["Policies"]
-    (statement,) = [
-        s["Fn::If"][1] for p in policies for s in p["Statement"] if "Fn::If" in s
-    ]
+    (statement,) = [s["Fn::If"][1] for p in policies for s in p["Statement"] if "Fn::If" in s]
     assert statement["Action"] == "kms:Decrypt"
     condition = statement["Condition"]
     assert _iam_allows(condition, {"aws-crypto-public-key": "A1b2"})

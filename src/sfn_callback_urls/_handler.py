@@ -281,11 +281,12 @@ class CallbackHandler:
         outcome: LogOutcome
         try:
             method = str(request.method)
-            # ASCII only: Unicode case mapping turns look-alikes into methods ("poſt" -> "POST").
+            # ASCII only: Unicode case mapping turns look-alikes into methods (a long s, U+017F,
+            # upper-cases to "S").
             method = method.upper() if method.isascii() else method
             head = method == "HEAD"
             # Like every field from the request, printable ASCII: a method is letters (RFC 9110
-            # allows more, nobody sends it), and a look-alike ("PОST", Cyrillic О) is "?".
+            # allows more, nobody sends it), and a look-alike (a Cyrillic O in "POST") is "?".
             record["method"] = (
                 method if method.isascii() and method.isalpha() and len(method) <= 16 else "?"
             )

@@ -177,11 +177,12 @@ def _install_filters(prefix: str) -> None:
         return
     with _filter_lock:
         for name, item in list(registry.items()):
-            if isinstance(item, logging.Logger) and (
-                name == prefix or name.startswith(prefix + ".")
+            if (
+                isinstance(item, logging.Logger)
+                and (name == prefix or name.startswith(prefix + "."))
+                and not any(isinstance(f, _DropWhileSilenced) for f in item.filters)
             ):
-                if not any(isinstance(f, _DropWhileSilenced) for f in item.filters):
-                    item.addFilter(_DropWhileSilenced(prefix))
+                item.addFilter(_DropWhileSilenced(prefix))
         _filtered[prefix] = len(registry)
 
 

@@ -52,10 +52,10 @@ class JsonSchemaValidator(Protocol):
 
 
 def escaped(text: str) -> str:
-    """``text`` with every character that is not printable shown as Python escapes it.
+    r"""``text`` with every character that is not printable shown as Python escapes it.
 
     Line breaks, tabs, control characters, ``ESC``, bidirectional overrides and lone
-    surrogates become ``\\n``, ``\\t``, ``\\x1b``, ``\\u202e``, ``\\ud800``: quoted input
+    surrogates become ``\n``, ``\t``, ``\x1b``, ``\u202e``, ``\ud800``: quoted input
     cannot forge a log line, recolour a terminal, reorder what is shown or fail to encode.
     """
     if text.isprintable():
@@ -139,7 +139,7 @@ def _linear_match_class() -> type:
     from jsonpath_ng.ext.filter import Expression
     from jsonpath_ng.jsonpath import DatumInContext
 
-    class _LinearMatch(Expression):  # type: ignore[misc]
+    class _LinearMatch(Expression):
         def find(self, datum: Any) -> list[Any]:
             regex = _linear_regex(self.value)
             found = self.target.find(DatumInContext.wrap(datum))

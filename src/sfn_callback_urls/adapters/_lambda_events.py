@@ -1,4 +1,4 @@
-"""Lambda events to `CallbackRequest`, and `CallbackResponse` back to Lambda's answer.
+r"""Lambda events to `CallbackRequest`, and `CallbackResponse` back to Lambda's answer.
 
 Four event sources, named as in Powertools for AWS Lambda (``ProxyEventType``):
 
@@ -20,9 +20,9 @@ functions skip detection. The query string is rebuilt from every value of every 
 the handler, which refuses it. ALB events carry query parameters still URL-encoded: they are
 joined as they are and decoded once, by the handler, like any raw query string.
 
-A Lambda event is JSON, whose ``\\ud800`` escapes decode to lone surrogates, which no HTTP
+A Lambda event is JSON, whose ``\ud800`` escapes decode to lone surrogates, which no HTTP
 request can carry and UTF-8 cannot encode. The adapters never fail on them: a body is passed on
-as the bytes such text stands for (WTF-8: ``\\xed\\xa0\\x80``, which every UTF-8 decoder
+as the bytes such text stands for (WTF-8: ``\xed\xa0\x80``, which every UTF-8 decoder
 refuses, so the handler answers its usual 400 for an undecodable body), and query parameters
 that cannot be encoded are passed on as they are, parsed (the handler refuses them, 400).
 
