@@ -19,12 +19,11 @@ original would have. It never mints: new URLs are always in our own format. Its 
   ``REQUIRE_ENCRYPT_ALLOW_DECRYPT`` (the 1.x SDK wrote non-committing messages), at most one
   encrypted data key, and a single `KMSMasterKey` for the one configured key ARN: a data key
   wrapped by any other key is refused before KMS is called (no discovery, ever).
-- The purpose binding is the encryption context the original wrote: none of its own, so the
-  message's context holds exactly what the SDK adds for the message's algorithm suite (the
-  signing key, ``aws-crypto-public-key``, for the signing suites the original used) and
-  nothing else. A message made under another context (another application sharing the key)
-  is refused before KMS is called. A data key of a size KMS never wrote (empty, or over
-  KMS's 6,144-byte ciphertext limit) is refused before KMS is called too.
+- The purpose binding is the encryption context the original wrote: none of its own, with
+  the SDK's default (signing) suite, so the message's context is exactly the SDK's signing
+  key, ``aws-crypto-public-key``, and nothing else. A message made under another context
+  (another application sharing the key) is refused before KMS is called. So is a data key
+  of a size KMS never wrote (empty, or over KMS's 6,144-byte ciphertext limit).
 - Before the message is authenticated every failure is the same `InvalidPayload`: not ``2-``,
   the unencrypted ``1-`` format (never accepted: anyone could write one), bad base64, another
   key, tampered bytes, any SDK exception. Oversized blobs are refused (`PayloadTooLarge`) before
@@ -512,7 +511,7 @@ def _strict_master_key_class(sdk: Any) -> type:
             self, encrypted_data_key: Any, algorithm: Any, encryption_context: Any = None
         ) -> Any:
             # Called with the message's own context, after the key ARN check, before KMS.
-            _check_original_data_key(encrypted_data_key, algorithm, encryption_context)
+            _check_original_data_key(encrypted_data_key, encryption_context)
             try:
                 return super()._decrypt_data_key(encrypted_data_key, algorithm, encryption_context)
             except decrypt_key_error as error:
@@ -528,18 +527,19 @@ def _strict_master_key_class(sdk: Any) -> type:
     return _StrictKmsMasterKey
 
 
-def _check_original_data_key(encrypted_data_key: Any, algorithm: Any, context: Any) -> None:
+def _check_original_data_key(encrypted_data_key: Any, context: Any) -> None:
     """Refuse, before KMS is asked, a data key or context the original app never wrote.
 
-    The original passed no encryption context: the SDK adds ``aws-crypto-public-key`` for a
-    signing suite and nothing for the others, so any other key (or a missing one) means the
-    message was made for something else under the same KMS key: the purpose binding.
+    The original passed no encryption context and always used a signing suite (the SDK's
+    default, 1.x and 2.x alike), for which the SDK adds ``aws-crypto-public-key``: any other
+    context (another key, or none: a non-signing suite) means the message was made for
+    something else under the same KMS key. That is the purpose binding, and the condition the
+    SAM template puts on the callback role's ``kms:Decrypt`` for these messages.
 
     Raises:
         _NotTheOriginals: the context or the data key's size is not the original's.
     """
-    expected = {_SDK_CONTEXT_KEY} if algorithm.signing_algorithm_info is not None else set()
-    if not isinstance(context, dict) or set(context) != expected:
+    if not isinstance(context, dict) or set(context) != {_SDK_CONTEXT_KEY}:
         _log.debug("original callback URL refused: an encryption context the original never wrote")
         raise _NotTheOriginals
     size = len(encrypted_data_key.encrypted_data_key)
