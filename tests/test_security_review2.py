@@ -134,8 +134,10 @@ def root_at_info() -> Iterator[Capture]:
 # --- aws-encryption-sdk messages, made and forged ----------------------------------------------
 
 
-def sdk_message(key_arn: str, *, context: dict[str, str] | None = None) -> bytes:
-    """An aws-encryption-sdk message (the original's suite) of an APPROVE payload."""
+def sdk_message(
+    key_arn: str, *, context: dict[str, str] | None = None, signed: bool = True
+) -> bytes:
+    """An aws-encryption-sdk message of an APPROVE payload (the original's suite if ``signed``)."""
     import aws_encryption_sdk
     import botocore.session
     from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
@@ -154,7 +156,9 @@ def sdk_message(key_arn: str, *, context: dict[str, str] | None = None) -> bytes
         source=payload,
         key_provider=provider,
         encryption_context=context or {},
-        algorithm=Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
+        algorithm=Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384
+        if signed
+        else Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA256,
     )
     return bytes(ciphertext)
 
@@ -421,10 +425,13 @@ def test_finding_3_a_message_under_another_context_is_refused_before_kms(
     sfn = FakeStepFunctions()
     handler = original_handler(kms, ours, sfn)
     calls = KmsCalls(kms)
-    other_deployment = sdk_message(ours, context={"app": "another-deployment"})
-    response = handler.handle(CallbackRequest("GET", original_query(other_deployment)))
-    assert response.status == 400, response.body
-    assert json.loads(response.body)["error"] == "InvalidPayload"
+    for other in (
+        sdk_message(ours, context={"app": "another-deployment"}),
+        sdk_message(ours, signed=False),  # no context at all: a suite the original never used
+    ):
+        response = handler.handle(CallbackRequest("GET", original_query(other)))
+        assert response.status == 400, response.body
+        assert json.loads(response.body)["error"] == "InvalidPayload"
     assert sfn.calls == []
     assert calls.names == []
     # The context the original wrote (the SDK's signing key only) opens and completes.
