@@ -465,6 +465,7 @@ def serve_app(
         enable_post_actions=switches["enable_post_actions"],
         confirm_get=switches["confirm_get"],
         original_kms_key_id=settings.original_kms_key_id,
+        budget=settings.budget,
     )
     return make_wsgi_app(handler)
 
