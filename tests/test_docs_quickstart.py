@@ -17,7 +17,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 from helpers import load_event, load_snippet, markdown_snippets  # tests/ is on sys.path
-from sfn_callback_urls import LocalKey
+from sfn_callback_urls import CallbackResponse, LocalKey
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
@@ -133,15 +133,17 @@ def test_the_asgi_app_approves(load: Any, approval_machine: ApprovalMachine) -> 
 
 
 def test_any_framework_respond_approves(load: Any, approval_machine: ApprovalMachine) -> None:
-    """The other-framework tab: respond() with a POST completes the task."""
+    """The other-framework tab (examples/frameworks/any_framework.py): a POST completes the task.
+
+    The answer is a CallbackResponse, whose status, headers and body any framework takes.
+    """
     execution, urls = mint(load, approval_machine)
     respond = load("any_framework.py").respond
-    status, headers, body = respond(
-        "POST", urlsplit(urls["approve"]).query, {"accept": "application/json"}, b""
-    )
-    assert status == 200
-    assert headers["Cache-Control"] == "no-store"
-    assert json.loads(body)["action"] == {"name": "approve", "type": "success"}
+    answer = respond("POST", urlsplit(urls["approve"]).query, {"accept": "application/json"}, b"")
+    assert isinstance(answer, CallbackResponse)
+    assert answer.status == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert json.loads(answer.body)["action"] == {"name": "approve", "type": "success"}
     assert ended(approval_machine, execution) == {"approved": True}
 
 

@@ -23,6 +23,7 @@ Without an active deadline (minting, a CLI command) the hooks do nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -176,17 +177,40 @@ def watch(client: _Client) -> _Client:
         deadline = _CURRENT.get()
         if deadline is None or isinstance(caught_exception, DeadlineExceeded):
             return
-        failed = _last_error(response, caught_exception)
-        if not failed:
-            return  # a success: nothing to retry
+        if not _retryable(attempts, operation, response, caught_exception):
+            return  # a success, or an answer botocore gives up on at once (InvalidToken, ...)
         backoff = min(2.0 ** (attempts - 1), _MAX_BACKOFF)
         if deadline.remaining() < backoff + attempt:
+            failed = _last_error(response, caught_exception)
             raise DeadlineExceeded(getattr(operation, "name", "?"), failed)
 
     # First, so that it decides before botocore's own handlers sleep.
     events.register_first("before-send", before_send, unique_id=f"{_HOOK_ID}-send")
     events.register_first("needs-retry", needs_retry, unique_id=f"{_HOOK_ID}-retry")
     return client
+
+
+def _retryable(attempts: int, operation: Any, response: Any, caught: BaseException | None) -> bool:
+    """Whether the standard retry mode of botocore would try again (max attempts aside)."""
+    from botocore.retries.standard import RetryContext
+
+    http, parsed = response if isinstance(response, tuple) else (None, None)
+    context = RetryContext(
+        attempt_number=attempts,
+        operation_model=operation,
+        parsed_response=parsed,
+        http_response=http,
+        caught_exception=caught if isinstance(caught, Exception) else None,
+    )
+    return bool(_conditions().is_retryable(context))
+
+
+@functools.cache
+def _conditions() -> Any:
+    """The standard retry conditions of botocore, with attempts left to its own count."""
+    from botocore.retries.standard import StandardRetryConditions
+
+    return StandardRetryConditions(max_attempts=1_000)
 
 
 def _last_error(response: Any, caught: BaseException | None) -> str:
