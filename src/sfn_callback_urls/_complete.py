@@ -304,8 +304,9 @@ def _from_aws_error(
         return _from_client_error(exc, operation, token)
     if isinstance(exc, DeadlineExceeded):
         code = exc.last_error if _SAFE_CODE.fullmatch(exc.last_error) else ""
+        reason = f" ({code})" if code else ""
         return StepFunctionsUnavailable(
-            "Step Functions did not answer in time; try again later.",
+            f"Step Functions did not answer in time{reason}; try again later.",
             aws_code=code,
             original_error=exc,
         )
