@@ -55,8 +55,9 @@ CONNECT_TIMEOUT: Final = 2.0
 """Seconds the library's clients wait for a connection (botocore's default: 60)."""
 
 READ_TIMEOUT: Final = 3.0
-"""Seconds they wait for an answer; ``SendTask*``, KMS ``Decrypt``/``GenerateMac`` take
-milliseconds, so three attempts and their back-off fit in `DEFAULT_BUDGET`."""
+"""Seconds they wait for an answer. ``SendTask*`` and KMS ``Decrypt``/``GenerateMac`` take
+milliseconds; in `DEFAULT_BUDGET`, an endpoint that never answers still gets a second attempt,
+and a throttling one four."""
 
 # botocore's standard and adaptive modes: the delay before attempt n + 1 is at most
 # min(base * 2 ** (n - 1), 20) s, base 1 s for throttling (50 ms otherwise): bound by the larger.
