@@ -39,6 +39,7 @@ from sfn_callback_urls._complete import reset_default_client
 from sfn_callback_urls._deadline import CONNECT_TIMEOUT, DEFAULT_BUDGET, LAMBDA_MARGIN, READ_TIMEOUT
 from sfn_callback_urls.adapters import make_asgi_app, make_wsgi_app
 from sfn_callback_urls.aws_lambda import get_app, process_callback_handler, reset_app
+from sfn_callback_urls.errors import ConfigurationError
 from sfn_callback_urls.testing import ApprovalMachine
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -397,3 +398,25 @@ def test_the_asgi_app_uses_handle_async() -> None:
     asyncio.run(app(scope, receive, send))
     assert calls == ["GET"]
     assert sent[0]["status"] == 400
+
+
+def test_the_503_page_for_a_person_has_retry_after_too(
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+) -> None:
+    """A browser (Accept: text/html) gets our HTML 503 page, with Retry-After as well."""
+    url, _ = mint_approve(approval_machine)
+    with throttling_endpoint() as throttler:
+        point_sfn_at(app_env, throttler.url)
+        event = event_for(url, headers={"accept": "text/html"})
+        answer = process_callback_handler(event, FakeLambdaContext(500))
+    assert answer["statusCode"] == 503
+    headers = lambda_headers(answer)
+    assert headers["retry-after"] == "10"
+    assert headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("budget", [0, -1, float("nan"), True])
+def test_a_budget_that_is_not_a_positive_number_is_refused(budget: float) -> None:
+    """CallbackHandler(budget=...) takes a positive number of seconds, nothing else."""
+    with pytest.raises(ConfigurationError, match="budget"):
+        CallbackHandler(Codec(LocalKey.generate()), budget=budget)
