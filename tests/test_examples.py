@@ -117,6 +117,7 @@ def test_the_app_template_wires_the_handlers() -> None:
         "ENABLE_POST_ACTIONS",
         "CONFIRM_GET",
         "ACCEPT_ORIGINAL_URLS",
+        "SFN_CALLBACK_URLS_BUDGET",
     }
     direct = template["Resources"]["CreateUrlsFunction"]["Properties"]["Environment"]
     assert set(direct["Variables"]) == {"CALLBACK_BASE_URL"}

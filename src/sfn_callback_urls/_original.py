@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._claims import Claims, checked_now
 from ._codec import DEFAULT_LEEWAY
+from ._deadline import DeadlineExceeded
 from ._logging import silenced
 from ._models import Action, parse_action
 from .errors import (
@@ -290,7 +291,7 @@ class OriginalUrlOpener:
                 raise ValueError("trailing bytes after the message")
         except _KmsFailed as failure:
             raise key_unavailable("Decrypt", failure.error, subject=_SUBJECT) from None
-        except BotoCoreError as error:  # e.g. KMS unreachable: not the URL's fault
+        except (BotoCoreError, DeadlineExceeded) as error:  # KMS unreachable: not the URL's fault
             raise key_unavailable("Decrypt", error, subject=_SUBJECT) from None
         except Exception as error:
             # Type only: the SDK's messages name key ids and header fields, nothing we need.
@@ -325,7 +326,7 @@ class OriginalUrlOpener:
             try:
                 response = self.client.describe_key(KeyId=self._key_id)
                 arn = response["KeyMetadata"]["Arn"]
-            except (BotoCoreError, ClientError) as error:
+            except (BotoCoreError, ClientError, DeadlineExceeded) as error:
                 raise key_unavailable("DescribeKey", error, subject=_SUBJECT) from None
             self._key_arn = arn
         return self._key_arn
