@@ -57,6 +57,7 @@ from ._codec import (
     purpose_from_environment,
 )
 from ._contract import flag
+from ._deadline import DEFAULT_BUDGET
 from ._http_url import REGION_VARIABLES, default_region, execute_api_problem, execute_api_url
 from ._logging import ENV_DEBUG_AWS
 from .errors import ConfigurationError
@@ -78,6 +79,7 @@ __all__ = [
     "ENV_ACCEPT_ORIGINAL_URLS",
     "ENV_API_ID",
     "ENV_BASE_URL",
+    "ENV_BUDGET",
     "ENV_CONFIRM_GET",
     "ENV_DEBUG_AWS",
     "ENV_DISABLE_OUTPUT_PARAMETERS",
@@ -118,6 +120,8 @@ ENV_API_ID = "API_ID"
 ENV_STAGE = "STAGE"
 #: Debug details in the log records (never tokens, keys or blobs).
 ENV_VERBOSE = "VERBOSE"
+#: Seconds a click may spend on AWS calls (the callback handler's ``budget``; 10 by default).
+ENV_BUDGET = "SFN_CALLBACK_URLS_BUDGET"
 
 # The original's DISABLE_* parsing: only these two enable; "true"/"1" and anything else disable.
 _ORIGINAL_ENABLING = frozenset({"false", "0"})
@@ -201,6 +205,19 @@ def _original_kms_key_id(environ: Mapping[str, str]) -> str | None:
     return key_id
 
 
+def _budget(environ: Mapping[str, str]) -> float:
+    text = environ.get(ENV_BUDGET, "").strip()
+    if not text:
+        return DEFAULT_BUDGET
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigurationError(f"{ENV_BUDGET} must be a positive number of seconds.")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the environment configures.
@@ -216,6 +233,7 @@ class Settings:
         original_kms_key_id: the KMS key whose original ``2-`` URLs the callback handler opens
             too (``KEY_ID`` with ``ACCEPT_ORIGINAL_URLS``), or ``None``.
         verbose: debug details in the log records (``VERBOSE``).
+        budget: seconds a click may spend on AWS calls (``SFN_CALLBACK_URLS_BUDGET``).
     """
 
     keyring: Keyring
@@ -227,6 +245,7 @@ class Settings:
     confirm_get: bool = False
     original_kms_key_id: str | None = None
     verbose: bool = False
+    budget: float = DEFAULT_BUDGET
 
     @classmethod
     def from_environment(
@@ -255,6 +274,7 @@ class Settings:
             confirm_get=flag(environ, ENV_CONFIRM_GET),
             original_kms_key_id=original_kms_key_id,
             verbose=flag(environ, ENV_VERBOSE),
+            budget=_budget(environ),
         )
 
     def codec(self) -> Codec:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._config import ENV_ENABLE_OUTPUT_PARAMETERS, ENV_ENABLE_POST_ACTIONS, Settings
+from ._deadline import DEFAULT_BUDGET
 from ._handler import CallbackHandler
 from .errors import ParametersDisabled, PostActionsDisabled
 
@@ -34,12 +35,14 @@ class Features:
         post_actions: ``post`` actions are minted and served.
         confirm_get: a GET asks for a confirmation before acting (for actions that don't say).
         original_kms_key_id: the KMS key whose original ``2-`` URLs are opened too, or ``None``.
+        budget: seconds a click may spend on AWS calls.
     """
 
     output_parameters: bool = False
     post_actions: bool = False
     confirm_get: bool = False
     original_kms_key_id: str | None = None
+    budget: float = DEFAULT_BUDGET
 
     @classmethod
     def of(
@@ -56,6 +59,7 @@ class Features:
             post_actions=post_actions or settings.enable_post_actions,
             confirm_get=confirm_get or settings.confirm_get,
             original_kms_key_id=settings.original_kms_key_id,
+            budget=settings.budget,
         )
 
     def check_mint(self, actions: Sequence[Action], *, output_parameters: bool) -> None:
@@ -108,4 +112,5 @@ class Features:
             confirm_get=self.confirm_get,
             original_kms_key_id=self.original_kms_key_id,
             logger=logger,
+            budget=self.budget,
         )

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from ._contract import ACTION_TYPES, refuse_json_constant
 from ._models import ACTION_ADAPTER, Action, CreateUrlsRequest
 from ._original_request import without_unknown_fields
-from ._schema import shorten
+from ._schema import escaped, shorten
 from ._time import checked_now
 from .errors import (
     DuplicateActionName,
@@ -36,6 +36,7 @@ from .errors import (
 __all__ = ["parse_action", "parse_create_urls_request", "to_request_error", "token_of"]
 
 _MAX_MESSAGES = 10
+_MAX_FIELD_NAME_LENGTH = 80
 _MIN_REDACTED_LENGTH = 8
 _WINDOW = 16
 _UNION_TAGS = frozenset(ACTION_TYPES)
@@ -53,7 +54,9 @@ def _format_loc(loc: Sequence[int | str]) -> str:
         # Drop the discriminator tag pydantic inserts after a list index (or at the top).
         if item in _UNION_TAGS and (index == 0 or isinstance(loc[index - 1], int)):
             continue
-        parts.append(str(item))
+        # Field names come from the request (an unknown key, say): shown printable, like
+        # every quoted input, so that a message cannot forge log lines.
+        parts.append(shorten(escaped(str(item)), _MAX_FIELD_NAME_LENGTH))
     return ".".join(parts)
 
 
