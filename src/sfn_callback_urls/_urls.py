@@ -296,18 +296,15 @@ class Minter:
     ) -> CreateUrlsResponse:
         if base is None:
             raise no_base_url("pass base_url to the Minter")
-        issued_at = wire_time("issued_at", now)
-        expires_at = None if expiration is None else wire_time("expires_at", expiration)
         if transaction_id is None:
             transaction_id = new_transaction_id()
-        # Claims of values checked above (the request's by its model or the mint's checks).
-        blobs = self.codec.seal_many(
-            [
-                Claims.trusted(
-                    token, action, transaction_id, issued_at, expires_at, output_parameters
-                )
-                for action in actions
-            ]
+        blobs = self.codec.seal_actions(
+            token,
+            actions,
+            transaction_id=transaction_id,
+            issued_at=now,
+            expires_at=expiration,
+            output_parameters=output_parameters,
         )
         urls = {
             action.name: _url(base, action, blob)
@@ -320,7 +317,10 @@ class Minter:
                 "transaction_id": transaction_id,
                 "actions": names,
                 "types": [action.type for action in actions],
-                "expires_at": None if expires_at is None else format_utc(expires_at),
+                # As sealed: whole seconds (sealing checked the range).
+                "expires_at": None
+                if expiration is None
+                else format_utc(wire_time("expires_at", expiration)),
                 "output_parameters": output_parameters,
             }
             message = f"minted {len(names)} callback URL(s) ({', '.join(names)}) {transaction_id}"
