@@ -204,7 +204,7 @@ _default_client_lock = threading.Lock()
 def default_client() -> StepFunctionsClient:
     """The process-wide Step Functions client used when `complete()` is given none.
 
-    Created on first use (never at import) from a fresh ``boto3.Session()``, so region,
+    Created on first use (never at import) from the process's botocore session, so region,
     credentials and endpoint come from the usual configuration (environment, config files,
     instance role; ``AWS_REGION`` counts when ``AWS_DEFAULT_REGION`` is unset), with
     botocore's standard retry mode and 5 retries. This client config takes precedence over

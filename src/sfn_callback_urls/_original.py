@@ -135,7 +135,8 @@ class OriginalUrlOpener:
             messages name their key by ARN, so only an ARN can be matched strictly). The
             original's default stack set ``KEY_ID`` to the key id.
         client: a boto3 KMS client; by default one is built on first use from ``session``.
-        session: a boto3 session for that client (default: ``boto3.Session()``).
+        session: a boto3 session for that client (default: the process's botocore
+            session, shared by all our clients).
         max_blob_length: longest ``data`` accepted, checked before anything is decoded.
         leeway: clock skew tolerated on expiry (the original had none; we keep ours).
 

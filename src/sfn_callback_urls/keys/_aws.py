@@ -1,7 +1,8 @@
-"""AWS plumbing shared by the KMS backends: a lazy client, and botocore errors as ours.
+"""AWS plumbing: the one botocore session, lazy clients, and botocore errors as ours.
 
-boto3 and botocore are imported on first use only (a client is built, or an AWS call failed),
-so importing the key backends costs nothing in a process that never talks to AWS.
+botocore is imported on first use only (a client is built, or an AWS call failed), and boto3
+only when a caller hands us a ``boto3.Session``, so importing the key backends costs nothing in
+a process that never talks to AWS.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from ._cached import CachedKeyBackend
 
 if TYPE_CHECKING:
     from boto3.session import Session
+    from botocore.config import Config
+    from botocore.session import Session as BotocoreSession
     from mypy_boto3_kms import KMSClient
 
 __all__ = [
@@ -26,10 +29,12 @@ __all__ = [
     "KmsKey",
     "LazyKmsClient",
     "aws_error_code",
+    "default_session",
     "error_code",
     "is_aws_error",
     "key_unavailable",
     "make_client",
+    "reset_default_session",
 ]
 
 #: The encryption context key under which the codec's purpose is bound into every KMS call that
@@ -41,33 +46,80 @@ ENCRYPTION_CONTEXT_KEY = "sfn-callback-urls:purpose"
 #: caller sent a bad blob (HTTP 400). Everything else (AccessDenied included) is our problem.
 INVALID_CIPHERTEXT_CODES = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
 
+_default_session: BotocoreSession | None = None
+_default_session_lock = threading.Lock()
+
+
+def default_session() -> BotocoreSession:
+    """The process's one botocore session, built on first use, shared by every client we build.
+
+    botocore's own session, not ``boto3.Session()``: boto3 adds nothing to the KMS, Step
+    Functions and SSM clients but its import (with s3transfer and multiprocessing, through its
+    customisations). One session per process: each session loads the service models and
+    resolves credentials again, so a second session per client costs a cold start ~60 ms.
+    """
+    global _default_session  # a lazily built, lock-guarded process singleton
+    session = _default_session
+    if session is None:
+        with _default_session_lock:
+            if _default_session is None:
+                from botocore.session import get_session
+
+                _default_session = get_session()
+            session = _default_session
+    return session
+
+
+def reset_default_session() -> None:
+    """Forget the process's session, so the next client gets a new one (tests; credentials).
+
+    Clients already built keep theirs.
+    """
+    global _default_session
+    with _default_session_lock:
+        _default_session = None
+
 
 def make_client(
     service: Literal["kms", "ssm", "stepfunctions"],
-    session: Session | None,
+    session: Session | None = None,
     *,
+    config: Config | None = None,
     max_attempts: int | None = None,
 ) -> Any:
-    """A boto3 client with standard retries; region and endpoint come from AWS configuration.
+    """A client with standard retries; region and endpoint come from AWS configuration.
 
-    The region is the session's (``AWS_DEFAULT_REGION``, the config file), else ``AWS_REGION``,
-    which other AWS SDKs and Lambda set and botocore alone does not read.
+    Built from ``session`` (a user's ``boto3.Session``) when given, else from the process's
+    `default_session()`. The region is the session's (``AWS_DEFAULT_REGION``, the config
+    file), else ``AWS_REGION``, which other AWS SDKs and Lambda set and botocore alone does not
+    read.
+
+    Args:
+        service: the AWS service the client calls.
+        session: a user's ``boto3.Session`` (default: the process's botocore session).
+        config: botocore client configuration (timeouts, retries, ...), merged over ours: its
+            settings win.
+        max_attempts: attempts in all under botocore's standard retry mode.
 
     Raises:
         ConfigurationError: botocore cannot build the client (e.g. no region anywhere).
     """
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
     retries: dict[str, Any] = {"mode": "standard"}
     if max_attempts is not None:
         retries["max_attempts"] = max_attempts
-    config = Config(retries=retries)  # type: ignore[arg-type]
+    merged = Config(retries=retries)  # type: ignore[arg-type]
+    if config is not None:
+        merged = merged.merge(config)
     try:
-        session = session or boto3.Session()
-        region = session.region_name or default_region()
-        return session.client(service, config=config, region_name=region)
+        if session is not None:
+            region = session.region_name or default_region()
+            return session.client(service, config=merged, region_name=region)
+        shared = default_session()
+        region = shared.get_config_variable("region") or default_region()
+        return shared.create_client(service, config=merged, region_name=region)
     except BotoCoreError as error:
         raise ConfigurationError(
             f"Cannot create an AWS {service.upper()} client ({type(error).__name__}); "
@@ -139,7 +191,8 @@ class KmsKey(CachedKeyBackend):
     Args:
         key_id: the KMS key id, ARN or alias.
         client: a boto3 KMS client; by default one is built on first use from ``session``.
-        session: a boto3 session for that client (default: ``boto3.Session()``).
+        session: a boto3 session for that client (default: the process's botocore
+            session, shared by all our clients).
         wire_id, max_age, max_uses, cache_size, clock: see `CachedKeyBackend`.
     """
 
