@@ -120,9 +120,28 @@ def test_the_app_template_wires_the_handlers() -> None:
         "ENABLE_POST_ACTIONS",
         "CONFIRM_GET",
         "ACCEPT_ORIGINAL_URLS",
+        "EAGER_INIT",
     }
+    assert variables["EAGER_INIT"] == "true"  # on by default: a snapshot keeps its work
     direct = template["Resources"]["CreateUrlsFunction"]["Properties"]["Environment"]
     assert set(direct["Variables"]) == {"CALLBACK_BASE_URL"}
+
+
+def test_the_app_template_offers_snapstart_on_a_published_alias() -> None:
+    """SnapStart is a parameter (off by default); every function publishes a `live` alias."""
+    template = read_template(EXAMPLES / "template.yaml")
+    parameter = template["Parameters"]["SnapStart"]
+    assert (parameter["AllowedValues"], parameter["Default"]) == (
+        ["None", "PublishedVersions"],
+        "None",
+    )
+    globals_ = template["Globals"]["Function"]
+    assert globals_["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+    assert globals_["AutoPublishAlias"] == "live"
+    assert int(globals_["Runtime"].removeprefix("python3.")) >= 12  # SnapStart's Pythons
+    assert template["Outputs"]["FunctionAlias"]["Value"] == {
+        "Fn::Sub": "${CreateUrlsFunction}:live"
+    }
 
 
 def test_the_app_template_throttles_the_api_and_can_reserve_concurrency() -> None:
@@ -149,7 +168,10 @@ def test_the_app_template_throttles_the_api_and_can_reserve_concurrency() -> Non
 
 
 def test_the_app_template_grants_only_the_kms_calls_each_side_needs() -> None:
-    """Minting functions may GenerateDataKey, the callback Decrypt; nobody Encrypt/ReEncrypt."""
+    """Minting functions may GenerateDataKey, the callback Decrypt; nobody Encrypt/ReEncrypt.
+
+    And each may DescribeKey, which EAGER_INIT calls at init (metadata only).
+    """
     template = read_template(EXAMPLES / "template.yaml")
     granted = {}
     for name, resource in functions(template).items():
@@ -171,9 +193,9 @@ def test_the_app_template_grants_only_the_kms_calls_each_side_needs() -> None:
             if action.startswith("kms:")
         }
     assert granted == {
-        "CreateUrlsApiFunction": {"kms:GenerateDataKey"},
-        "CreateUrlsFunction": {"kms:GenerateDataKey"},
-        "ProcessCallbackFunction": {"kms:Decrypt"},
+        "CreateUrlsApiFunction": {"kms:GenerateDataKey", "kms:DescribeKey"},
+        "CreateUrlsFunction": {"kms:GenerateDataKey", "kms:DescribeKey"},
+        "ProcessCallbackFunction": {"kms:Decrypt", "kms:DescribeKey"},
     }
     policy = template["Resources"]["CallbackKey"]["Properties"]["KeyPolicy"]["Statement"]
     denials = [statement for statement in policy if statement["Effect"] == "Deny"]

@@ -38,6 +38,7 @@ from .errors import (
 from .keys._aws import make_client
 
 __all__ = [
+    "OPERATIONS",
     "Completion",
     "CompletionType",
     "StepFunctionsClient",
@@ -51,7 +52,8 @@ CompletionType = Literal["success", "failure", "heartbeat"]
 """Which call a `Completion` makes: ``SendTaskSuccess``, ``-Failure`` or ``-Heartbeat``."""
 
 _TYPES: Final = frozenset({"success", "failure", "heartbeat"})
-_OPERATIONS: Final[dict[str, str]] = {
+#: The Step Functions operation each completion type calls.
+OPERATIONS: Final[dict[str, str]] = {
     "success": "SendTaskSuccess",
     "failure": "SendTaskFailure",
     "heartbeat": "SendTaskHeartbeat",
@@ -261,7 +263,7 @@ def complete(completion: Completion, *, client: StepFunctionsClient | None = Non
             sfn.send_task_heartbeat(taskToken=token)
     except Exception as exc:
         # Not chained: botocore's message may echo the token, and tracebacks end up in logs.
-        raise _from_aws_error(exc, _OPERATIONS[completion.type], token) from None
+        raise _from_aws_error(exc, OPERATIONS[completion.type], token) from None
 
 
 def _check(completion: Completion) -> str:

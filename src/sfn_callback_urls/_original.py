@@ -181,6 +181,17 @@ class OriginalUrlOpener:
         """The KMS client, created on first use when none was given."""
         return self._kms.get()
 
+    def prepare(self) -> None:
+        """Build now what the first original URL would, not on first use.
+
+        The KMS client, the key's ARN (``DescribeKey`` for a key id or alias) and the
+        Encryption SDK's decryptor, for a pre-initialised environment (SnapStart).
+
+        Raises:
+            KeyUnavailable: ``DescribeKey`` failed.
+        """
+        self._decryption_parts()
+
     def open(self, blob: str, *, now: datetime | None = None, check_expiry: bool = True) -> Claims:
         """Decrypt an original ``2-`` blob and return its claims in our model.
 

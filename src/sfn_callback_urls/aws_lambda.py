@@ -26,6 +26,15 @@ variables configure ``sfn-callback-urls serve``, ``inspect`` and ``mint``.
 
 Both handlers keep the AWS SDK's loggers at INFO or above (`quiet_aws_loggers()`): at DEBUG
 they log task tokens and KMS plaintext keys. ``SFN_CALLBACK_URLS_DEBUG_AWS=true`` opts out.
+
+``EAGER_INIT=true`` (the SAM template sets it) moves the first invocation's heavy work to the
+import, while Lambda initialises the function: the configuration, the imports, the AWS clients
+(one botocore session) and ``DescribeKey`` of the KMS key, for the side the function's handler
+(Lambda's ``_HANDLER``) serves (`App.prepare()`). A snapshot (SnapStart) or provisioned
+concurrency then keeps it; before a snapshot the clients' connections are closed (the runtime's
+``snapshot_restore_py`` hook), so that a restored environment opens fresh ones. No data key is
+fetched and nothing is minted at init. A failure there is logged, and the first invocation
+tries again and answers it as usual.
 """
 
 from __future__ import annotations
@@ -44,10 +53,12 @@ from ._codec import Codec
 from ._config import (
     ENV_API_ID,
     ENV_BASE_URL,
+    ENV_EAGER_INIT,
     ENV_ENABLE_OUTPUT_PARAMETERS,
     ENV_ENABLE_POST_ACTIONS,
     ENV_STAGE,
     Settings,
+    flag,
 )
 from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
 from ._http_url import default_region, execute_api_problem, execute_api_url, http_url_problem
@@ -77,6 +88,7 @@ from .errors import (
     UnsupportedEvent,
     UnsupportedMediaType,
 )
+from .keys._aws import KmsKey, close_connections
 
 __all__ = [
     "App",
@@ -93,6 +105,14 @@ logger = logging.getLogger(__name__)
 # VERBOSE sets the app's logger to DEBUG; reset_app() puts the level back.
 
 _URLS_PATH = "/urls"
+# What App.prepare() validates: one action of each kind the models tell apart cheaply.
+_SAMPLE_REQUEST = {
+    "token": "sample",
+    "actions": [
+        {"name": "approve", "type": "success", "output": {}},
+        {"name": "reject", "type": "failure", "error": "rejected"},
+    ],
+}
 
 
 class App:
@@ -142,6 +162,25 @@ class App:
                 logger=logger,
             )
         return self._callback_handler
+
+    def prepare(self, *, create_urls: bool = True, callback: bool = True) -> None:
+        """Do the first invocation's heavy work now (``EAGER_INIT``): a snapshot then keeps it.
+
+        Every KMS key of the keyring gets its client and is described (``DescribeKey``);
+        ``create_urls`` validates a sample request (the request models' first use; nothing is
+        minted, no data key fetched); ``callback`` builds the callback handler with its Step
+        Functions client (and the original URLs' reader, when configured).
+
+        Raises:
+            KeyUnavailable: KMS failed (``DescribeKey``).
+        """
+        for key in self.settings.keyring:
+            if isinstance(key, KmsKey):
+                key.prepare()
+        if create_urls:
+            parse_create_urls_request(_SAMPLE_REQUEST)
+        if callback:
+            self.callback_handler.prepare()
 
     def create_urls(
         self,
@@ -432,3 +471,36 @@ def process_callback_handler(event: Any, context: Any) -> dict[str, Any]:
         _log_error(error)
         return error.to_dict()
     return answer_to(_handle_callback(event, source), event, source)
+
+
+# --- EAGER_INIT ------------------------------------------------------------------------------
+
+
+def _prepare_at_init(environ: Mapping[str, str]) -> None:
+    """``EAGER_INIT``: the app and what its first invocation needs, built during Lambda's init.
+
+    Lambda's ``_HANDLER`` says which side this function serves; unknown, both are prepared.
+    """
+    quiet_aws_loggers()
+    handler = environ.get("_HANDLER", "")
+    app = _configured_app()
+    if isinstance(app, SfnCallbackUrlsError):
+        return  # logged; the first invocation reads the configuration again and answers it
+    try:
+        app.prepare(
+            create_urls=not handler.endswith(".process_callback_handler"),
+            callback=not handler.endswith(".create_urls_handler"),
+        )
+    except SfnCallbackUrlsError as error:
+        _log_error(error)  # e.g. KMS unreachable: the first invocation calls it again
+    except Exception:  # never an init failure: the invocation answers
+        _internal_error()
+    try:  # the Lambda Python runtime's SnapStart hooks (3.12+)
+        from snapshot_restore_py import register_before_snapshot  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    register_before_snapshot(close_connections)
+
+
+if flag(os.environ, ENV_EAGER_INIT):
+    _prepare_at_init(os.environ)

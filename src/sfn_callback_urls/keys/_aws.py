@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,6 +30,7 @@ __all__ = [
     "KmsKey",
     "LazyKmsClient",
     "aws_error_code",
+    "close_connections",
     "default_session",
     "error_code",
     "is_aws_error",
@@ -48,6 +50,8 @@ INVALID_CIPHERTEXT_CODES = frozenset({"InvalidCiphertextException", "IncorrectKe
 
 _default_session: BotocoreSession | None = None
 _default_session_lock = threading.Lock()
+# Every client make_client() built, for close_connections() (weak: a client may go away).
+_clients: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def default_session() -> BotocoreSession:
@@ -113,18 +117,38 @@ def make_client(
     merged = Config(retries=retries)  # type: ignore[arg-type]
     if config is not None:
         merged = merged.merge(config)
+    client: Any
     try:
         if session is not None:
             region = session.region_name or default_region()
-            return session.client(service, config=merged, region_name=region)
-        shared = default_session()
-        region = shared.get_config_variable("region") or default_region()
-        return shared.create_client(service, config=merged, region_name=region)
+            client = session.client(service, config=merged, region_name=region)
+        else:
+            shared = default_session()
+            region = shared.get_config_variable("region") or default_region()
+            client = shared.create_client(service, config=merged, region_name=region)
     except BotoCoreError as error:
         raise ConfigurationError(
             f"Cannot create an AWS {service.upper()} client ({type(error).__name__}); "
             "check the AWS region and credentials configuration."
         ) from error
+    _clients.add(client)
+    return client
+
+
+def close_connections() -> None:
+    """Close the open connections of every client `make_client()` built; they reconnect.
+
+    Before a snapshot (SnapStart): a restored environment must not reuse a connection opened
+    before it (the other end is long gone). The clients stay usable: the next call opens a
+    new connection.
+    """
+    for client in list(_clients):
+        # botocore keeps its connection pools on the endpoint's HTTP session; close() empties
+        # them, and they are created again on the next request.
+        session = getattr(getattr(client, "_endpoint", None), "http_session", None)
+        close = getattr(session, "close", None)
+        if close is not None:
+            close()
 
 
 class LazyKmsClient:
@@ -229,6 +253,23 @@ class KmsKey(CachedKeyBackend):
     def client(self) -> KMSClient:
         """The KMS client, created on first use when none was given."""
         return self._kms.get()
+
+    def prepare(self) -> None:
+        """Build the client and describe the key now (``DescribeKey``), not on first use.
+
+        For a pre-initialised environment (SnapStart, provisioned concurrency): the client's
+        service model, credentials, endpoint and signer are then ready, and a missing key or
+        permission shows at init. No data key is fetched: a snapshot must not hold one.
+
+        Raises:
+            KeyUnavailable: ``DescribeKey`` failed (the error's code says why).
+        """
+        try:
+            self.client.describe_key(KeyId=self._key_id)
+        except Exception as error:
+            if is_aws_error(error):
+                raise key_unavailable("DescribeKey", error) from None
+            raise
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._key_id!r}, wire_id={self._wire_id.hex()!r})"
