@@ -28,8 +28,20 @@ PURPOSE = "eager-init-test"
 # Records every AWS operation and session, by phase; a fake `snapshot_restore_py` (the Lambda
 # runtime's SnapStart hooks) keeps what the app registers, run as if a snapshot were taken.
 _CHILD = """
-import json, sys
+import json, logging, sys
 import botocore.client, botocore.session
+
+records = []
+
+
+class Recording(logging.Handler):
+    def emit(self, record):
+        if record.name.startswith("sfn_callback_urls"):
+            records.append(record.getMessage())
+
+
+logging.getLogger().addHandler(Recording())
+logging.getLogger().setLevel(logging.DEBUG)
 
 phase = "init"
 calls = {"init": [], "first": []}
@@ -62,6 +74,7 @@ import snapshot_restore_py
 import sfn_callback_urls.aws_lambda as app
 
 boto3 = "boto3" in sys.modules
+init_records = list(records)
 for hook in snapshot_restore_py.BEFORE_SNAPSHOT:  # the snapshot is taken here
     hook()
 phase = "first"
@@ -70,6 +83,7 @@ answer = handler(json.loads(sys.stdin.read()), None)
 print(json.dumps({
     "calls": calls, "sessions": sessions, "clients": clients, "boto3": boto3,
     "hooks": len(snapshot_restore_py.BEFORE_SNAPSHOT), "answer": answer,
+    "init_records": init_records,
 }))
 """
 
@@ -141,6 +155,7 @@ def test_an_eager_callback_function_builds_its_clients_and_describes_its_key_at_
     assert report["clients"] == {"init": ["kms", "stepfunctions"], "first": []}
     assert report["boto3"] is False
     assert report["hooks"] == 1
+    assert report["init_records"] == []  # the rehearsal at init logs nothing
     assert report["answer"]["statusCode"] == 200
 
 
@@ -159,6 +174,7 @@ def test_an_eager_create_urls_function_prepares_its_side_only(
     assert report["calls"] == {"init": ["DescribeKey"], "first": ["GenerateDataKey"]}
     assert report["clients"] == {"init": ["kms"], "first": []}  # no Step Functions client
     assert report["boto3"] is False
+    assert report["init_records"] == []
     assert report["answer"]["urls"]["approve"].startswith("https://example.invalid/v1/respond?")
 
 

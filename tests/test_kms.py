@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import socket
 from collections import Counter
 from collections.abc import Callable
@@ -832,7 +833,7 @@ def test_clients_built_without_a_session_share_the_process_botocore_session(
     A given config's settings (timeouts, retries) win over ours, which stay where it is silent.
     """
     from sfn_callback_urls._complete import default_client, reset_default_client
-    from sfn_callback_urls.keys._aws import default_session, make_client
+    from sfn_callback_urls.keys._aws import default_session, make_client, reset_default_session
 
     reset_default_client()
     try:
@@ -850,6 +851,19 @@ def test_clients_built_without_a_session_share_the_process_botocore_session(
             timed = make_client("kms", config=Config(connect_timeout=2, read_timeout=3))
         assert len(sessions) == 3
         assert len({id(session) for session in sessions}) == 1
+        # Its loader knows our services: no walk of botocore's ~400 service folders.
+        listed = []
+        listdir = os.listdir
+
+        def counting(path: Any) -> list[str]:
+            listed.append(path)
+            return listdir(path)
+
+        reset_default_session()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "listdir", counting)
+            make_client("stepfunctions")
+        assert len(listed) < 20, len(listed)
         assert (timed.meta.config.connect_timeout, timed.meta.config.read_timeout) == (2, 3)
         assert timed.meta.config.retries["mode"] == "standard"
         assert type(timed).__module__ == "botocore.client"

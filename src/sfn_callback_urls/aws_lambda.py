@@ -89,6 +89,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .keys._aws import KmsKey, close_connections
+from .keys._local import LocalKey
 
 __all__ = [
     "App",
@@ -105,12 +106,27 @@ logger = logging.getLogger(__name__)
 # VERBOSE sets the app's logger to DEBUG; reset_app() puts the level back.
 
 _URLS_PATH = "/urls"
-# What App.prepare() validates: one action of each kind the models tell apart cheaply.
+
+
+class _NoStepFunctions:
+    """The Step Functions stand-in of `App.prepare()`'s rehearsal: answers, sends nothing."""
+
+    def send_task_success(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+    def send_task_failure(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+    def send_task_heartbeat(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+
+# What App.prepare() rehearses with: a click on each action answers the common outcomes.
 _SAMPLE_REQUEST = {
     "token": "sample",
     "actions": [
         {"name": "approve", "type": "success", "output": {}},
-        {"name": "reject", "type": "failure", "error": "rejected"},
+        {"name": "reject", "type": "failure", "error": "rejected", "cause": "sample"},
     ],
 }
 
@@ -163,13 +179,16 @@ class App:
             )
         return self._callback_handler
 
-    def prepare(self, *, create_urls: bool = True, callback: bool = True) -> None:
+    def prepare(self, *, callback: bool = True) -> None:
         """Do the first invocation's heavy work now (``EAGER_INIT``): a snapshot then keeps it.
 
-        Every KMS key of the keyring gets its client and is described (``DescribeKey``);
-        ``create_urls`` validates a sample request (the request models' first use; nothing is
-        minted, no data key fetched); ``callback`` builds the callback handler with its Step
-        Functions client (and the original URLs' reader, when configured).
+        Every KMS key of the keyring gets its client and is described (``DescribeKey``). Then a
+        rehearsal, under a throwaway local key and a logger that is off, so that the first real
+        request finds the models built and the code paths warm: it mints the URLs of a sample
+        request and, with ``callback``, builds the callback handler with its Step Functions
+        client (and the original URLs' reader, when configured) and answers a click on each of
+        those URLs, with a Step Functions stand-in that sends nothing. No data key is fetched,
+        no task is touched, no record is logged.
 
         Raises:
             KeyUnavailable: KMS failed (``DescribeKey``).
@@ -177,10 +196,19 @@ class App:
         for key in self.settings.keyring:
             if isinstance(key, KmsKey):
                 key.prepare()
-        if create_urls:
-            parse_create_urls_request(_SAMPLE_REQUEST)
+        codec = Codec(LocalKey.generate(), mode=self.settings.mode, purpose=self.settings.purpose)
+        quiet = logging.Logger(f"{__name__}.prepare", logging.CRITICAL + 1)
+        minter = Minter(codec, base_url="https://prepare.invalid", logger=quiet)
+        response = minter.create_urls(parse_create_urls_request(_SAMPLE_REQUEST))
+        response_json(response)
         if callback:
             self.callback_handler.prepare()
+            rehearsal = CallbackHandler(
+                codec, stepfunctions_client=_NoStepFunctions(), logger=quiet
+            )
+            for url in response.urls.values():
+                query = url.partition("?")[2]
+                rehearsal.handle(CallbackRequest("GET", query, {"accept": "text/html"}))
 
     def create_urls(
         self,
@@ -487,10 +515,7 @@ def _prepare_at_init(environ: Mapping[str, str]) -> None:
     if isinstance(app, SfnCallbackUrlsError):
         return  # logged; the first invocation reads the configuration again and answers it
     try:
-        app.prepare(
-            create_urls=not handler.endswith(".process_callback_handler"),
-            callback=not handler.endswith(".create_urls_handler"),
-        )
+        app.prepare(callback=not handler.endswith(".create_urls_handler"))
     except SfnCallbackUrlsError as error:
         _log_error(error)  # e.g. KMS unreachable: the first invocation calls it again
     except Exception:  # never an init failure: the invocation answers

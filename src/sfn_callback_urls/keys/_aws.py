@@ -7,6 +7,7 @@ a process that never talks to AWS.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -67,10 +68,39 @@ def default_session() -> BotocoreSession:
     if session is None:
         with _default_session_lock:
             if _default_session is None:
-                from botocore.session import get_session
-
-                _default_session = get_session()
+                _default_session = _new_session()
             session = _default_session
+    return session
+
+
+#: The services the library builds clients for (make_client's ``service``).
+SERVICES = ("kms", "ssm", "stepfunctions")
+
+
+def _new_session() -> BotocoreSession:
+    """A botocore session whose data loader knows which services we use.
+
+    botocore's loader answers "is there such a service?" by listing every service folder it
+    ships (~400, several files each), once for the service model and once for the endpoint
+    rules of the first client: two walks of botocore's data on every cold start, for an answer
+    known in advance. Everything else (paths, ``AWS_DATA_PATH``, the files) is botocore's.
+    """
+    from botocore.loaders import Loader
+    from botocore.session import get_session
+
+    class KnownServicesLoader(Loader):
+        def list_available_services(self, type_name: str) -> list[str]:
+            return sorted(SERVICES)
+
+    session = get_session()
+    # As botocore's own create_loader() reads AWS_DATA_PATH (the data_path setting).
+    paths = session.get_config_variable("data_path")
+    extra = (
+        [os.path.expanduser(os.path.expandvars(p)) for p in paths.split(os.pathsep)]
+        if paths
+        else []
+    )
+    session.register_component("data_loader", KnownServicesLoader(extra_search_paths=extra))
     return session
 
 
