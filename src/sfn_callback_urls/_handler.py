@@ -282,7 +282,8 @@ class CallbackHandler:
         meta = getattr(client, "meta", None)  # a botocore client (fakes have none)
         if meta is not None:
             for operation in OPERATIONS.values():
-                meta.service_model.operation_model(operation)
+                model = meta.service_model.operation_model(operation)
+                (model.input_shape, model.output_shape)  # noqa: B018 - parsed on first access
         if self._original is not None:
             self._original.prepare()
 

@@ -251,6 +251,8 @@ class KmsKey(CachedKeyBackend):
     """
 
     __slots__ = ("_kms",)
+    #: The KMS operations the backend calls (their models are loaded by `prepare()`).
+    _OPERATIONS: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -300,6 +302,11 @@ class KmsKey(CachedKeyBackend):
             if is_aws_error(error):
                 raise key_unavailable("DescribeKey", error) from None
             raise
+        meta = getattr(self.client, "meta", None)  # a botocore client (fakes have none)
+        if meta is not None:  # the models of the calls this key makes, loaded now
+            for operation in self._OPERATIONS:
+                model = meta.service_model.operation_model(operation)
+                (model.input_shape, model.output_shape)  # noqa: B018 - parsed on first access
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._key_id!r}, wire_id={self._wire_id.hex()!r})"

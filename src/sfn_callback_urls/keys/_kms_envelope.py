@@ -47,6 +47,7 @@ class KmsEnvelopeKey(KmsKey):
 
     __slots__ = ()
     _ID_PREFIX = b"sfn-callback-urls/kms-envelope-key-id\x00"
+    _OPERATIONS = ("GenerateDataKey", "Decrypt")
 
     def _new_data_key(self, purpose: str) -> tuple[bytes, bytes]:
         try:
