@@ -30,11 +30,12 @@ they log task tokens and KMS plaintext keys. ``SFN_CALLBACK_URLS_DEBUG_AWS=true`
 ``EAGER_INIT=true`` (the SAM template sets it) moves the first invocation's heavy work to the
 import, while Lambda initialises the function: the configuration, the imports, the AWS clients
 (one botocore session) and ``DescribeKey`` of the KMS key, for the side the function's handler
-(Lambda's ``_HANDLER``) serves (`App.prepare()`). A snapshot (SnapStart) or provisioned
-concurrency then keeps it; before a snapshot the clients' connections are closed (the runtime's
-``snapshot_restore_py`` hook), so that a restored environment opens fresh ones. No data key is
-fetched and nothing is minted at init. A failure there is logged, and the first invocation
-tries again and answers it as usual.
+(Lambda's ``_HANDLER``) serves, and a rehearsal of a mint and a click under a throwaway local
+key (`App.prepare()`). A snapshot (SnapStart) or provisioned concurrency then keeps it; before a
+snapshot the clients' connections are closed (the runtime's ``snapshot_restore_py`` hook), so
+that a restored environment opens fresh ones. No data key is fetched, no task touched and no
+record logged at init. A failure there is logged, and the first invocation tries again and
+answers it as usual.
 """
 
 from __future__ import annotations
