@@ -13,7 +13,8 @@ the medians. Measured inside the child with ``time.perf_counter()``:
 - *init*: importing the handler's module (what Lambda's init phase runs), with ``EAGER_INIT``'s
   work for the rows that set it;
 - *first call*: the first invocation; *AWS* is the part of it spent in botocore's HTTP sends
-  (the round trips to the moto server, which AWS would replace with its own);
+  (the round trips to the moto server, which AWS would replace with its own), and in the whole
+  API calls (the sends plus botocore's own work per call: serializing, signing, parsing);
 - *warm call*: a second invocation (another request, another URL);
 - *peak RSS*: the process's maximum resident set after the first call;
 - *package*: the function's folder, unzipped, as Lambda counts it.
@@ -27,7 +28,7 @@ the original's two functions. This repository does not build the original app.
 
 Targets: each ready function's init + first call at most the original's in the same run (goal
 0.8x; with the original only), package at most 30 MiB, and an eager function's first call at most
-1.5x its warm call plus its AWS time.
+1.5x its warm call plus its AWS calls (a warm call makes none: its data keys are cached).
 """
 
 from __future__ import annotations
@@ -75,37 +76,45 @@ import importlib, importlib.abc, importlib.util, json, sys, time
 handler_name, paths, events_file = sys.argv[1:4]
 with open(events_file) as file:
     events = json.load(file)
-aws = [0.0, 0]
+aws = [0.0, 0, 0.0]  # seconds in HTTP sends, sends, seconds in whole API calls
+# botocore's classes to time, whoever loads them: (module, class, method, slot in aws).
+TIMED = {"botocore.endpoint": ("Endpoint", "_send", 0), "botocore.client": ("BaseClient",
+         "_make_api_call", 2)}
 
 
-class TimeSends(importlib.abc.MetaPathFinder):
-    # Wraps botocore's Endpoint._send when botocore.endpoint loads, whoever loads it.
+class TimeAws(importlib.abc.MetaPathFinder):
+    # Wraps the methods of TIMED when their module loads (without loading it any earlier).
     def find_spec(self, name, path, target=None):
-        if name != "botocore.endpoint":
+        if name not in TIMED:
             return None
-        sys.meta_path.remove(self)
+        cls_name, method_name, slot = TIMED.pop(name)
+        sys.meta_path.remove(self)  # the real spec, found without this finder
         spec = importlib.util.find_spec(name)
+        if TIMED:
+            sys.meta_path.insert(0, self)
         run = spec.loader.exec_module
 
         def exec_module(module):
             run(module)
-            send = module.Endpoint._send
+            cls = getattr(module, cls_name)
+            method = getattr(cls, method_name)
 
-            def timed(self, request):
+            def timed(self, *args):
                 start = time.perf_counter()
                 try:
-                    return send(self, request)
+                    return method(self, *args)
                 finally:
-                    aws[0] += time.perf_counter() - start
-                    aws[1] += 1
+                    aws[slot] += time.perf_counter() - start
+                    if slot == 0:
+                        aws[1] += 1
 
-            module.Endpoint._send = timed
+            setattr(cls, method_name, timed)
 
         spec.loader.exec_module = exec_module
         return spec
 
 
-sys.meta_path.insert(0, TimeSends())
+sys.meta_path.insert(0, TimeAws())
 folders = paths.split("\n")
 sys.path[:0] = folders[:-1]
 sys.path.append(folders[-1])
@@ -116,7 +125,7 @@ imported = time.perf_counter()
 init_aws = aws[:]
 first = handler(events[0], None)
 called = time.perf_counter()
-first_aws = [aws[0] - init_aws[0], aws[1] - init_aws[1]]
+first_aws = [aws[0] - init_aws[0], aws[1] - init_aws[1], aws[2] - init_aws[2]]
 # The high-water mark of this process's memory (ru_maxrss would keep the parent's, on Linux).
 with open("/proc/self/status") as file:
     rss = next(int(line.split()[1]) for line in file if line.startswith("VmHWM:"))
@@ -125,6 +134,7 @@ done = time.perf_counter()
 print(json.dumps({
     "init_ms": (imported - start) * 1000, "first_ms": (called - imported) * 1000,
     "warm_ms": (done - called) * 1000, "first_aws_ms": first_aws[0] * 1000,
+    "first_aws_calls_ms": first_aws[2] * 1000,
     "first_aws_calls": first_aws[1], "init_aws_calls": init_aws[1],
     "peak_rss_mib": rss / 1024, "answers": [first, warm],
 }))
@@ -157,6 +167,7 @@ class Result:
     init_first_ms: float
     warm_ms: float
     first_aws_ms: float
+    first_aws_calls_ms: float
     first_aws_calls: int
     peak_rss_mib: float
     samples: dict[str, list[float]] = field(default_factory=dict)
@@ -484,11 +495,18 @@ def measure(
                 init_first_ms=statistics.median(r["init_ms"] + r["first_ms"] for r in reports),
                 warm_ms=median("warm_ms"),
                 first_aws_ms=median("first_aws_ms"),
+                first_aws_calls_ms=median("first_aws_calls_ms"),
                 first_aws_calls=int(median("first_aws_calls")),
                 peak_rss_mib=median("peak_rss_mib"),
                 samples={
                     key: [r[key] for r in reports]
-                    for key in ("init_ms", "first_ms", "warm_ms", "first_aws_ms")
+                    for key in (
+                        "init_ms",
+                        "first_ms",
+                        "warm_ms",
+                        "first_aws_ms",
+                        "first_aws_calls_ms",
+                    )
                 },
             )
         )
@@ -509,13 +527,13 @@ def targets(results: list[Result]) -> list[tuple[str, str, bool, bool]]:
                 True,
             )
         )
-        bound = MAX_FIRST_OVER_WARM * ours.warm_ms + ours.first_aws_ms
+        bound = MAX_FIRST_OVER_WARM * ours.warm_ms + ours.first_aws_calls_ms
         found.append(
             (
                 f"Lambda: ours {name} first call after EAGER_INIT <= {MAX_FIRST_OVER_WARM:g}x warm"
-                " call + AWS time",
+                " call + its AWS calls",
                 f"{ours.first_ms:.1f} ms vs {MAX_FIRST_OVER_WARM:g} x {ours.warm_ms:.1f} +"
-                f" {ours.first_aws_ms:.1f} = {bound:.1f} ms",
+                f" {ours.first_aws_calls_ms:.1f} = {bound:.1f} ms",
                 ours.first_ms <= bound,
                 True,
             )
@@ -552,14 +570,14 @@ def table(results: list[Result]) -> str:
     runs = results[0].runs if results else 0
     lines = [
         f"| Lambda function (median of {runs} fresh processes; ms, MiB) | package | init "
-        "| first call | init + first | warm call | AWS in first (calls) | peak RSS |",
+        "| first call | init + first | warm call | AWS in first: sends (n) / calls | peak RSS |",
         "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         lines.append(
             f"| {r.row} | {r.package_mib:.1f} | {r.init_ms:.0f} | {r.first_ms:.0f} "
             f"| {r.init_first_ms:.0f} | {r.warm_ms:.1f} | {r.first_aws_ms:.0f} "
-            f"({r.first_aws_calls}) | {r.peak_rss_mib:.0f} |"
+            f"({r.first_aws_calls}) / {r.first_aws_calls_ms:.0f} | {r.peak_rss_mib:.0f} |"
         )
     return "\n".join(lines)
 
