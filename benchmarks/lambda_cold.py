@@ -40,12 +40,10 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,22 +265,15 @@ def build_folders(python: str, work: Path) -> dict[str, Path]:
 
 
 class MotoServer:
-    """A moto server on loopback with real executions, and boto3 clients pointed at it."""
+    """`sfn_callback_urls.testing.moto_server()`, and boto3 clients pointed at it."""
 
     def __init__(self) -> None:
         import boto3
-        from moto.server import ThreadedMotoServer
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        os.environ["MOTO_PORT"] = str(port)  # moto writes it into the queue URLs it answers
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self.server.start()
-        self.endpoint = f"http://127.0.0.1:{port}"
-        config = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/config", data=config)  # noqa: S310
-        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
+        from sfn_callback_urls.testing import moto_server
+
+        self._running = moto_server()
+        self.endpoint = self._running.__enter__()
         session = boto3.Session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
@@ -308,7 +299,7 @@ class MotoServer:
 
     def stop(self) -> None:
         """Stop the server."""
-        self.server.stop()
+        self._running.__exit__(None, None, None)
 
 
 def functions(

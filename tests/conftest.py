@@ -198,25 +198,10 @@ class MotoServer(NamedTuple):
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[MotoServer]:
-    """A `ThreadedMotoServer` on 127.0.0.1 (for tests whose code runs in another process)."""
-    import json
-    import socket
-    import urllib.request
+    """`sfn_callback_urls.testing.moto_server()` (for tests whose code runs in another process)."""
+    from sfn_callback_urls.testing import moto_server as running
 
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    saved = os.environ.get("MOTO_PORT")
-    os.environ["MOTO_PORT"] = str(port)  # moto writes it into the queue URLs it answers
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        config = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
-        request = urllib.request.Request(f"{endpoint}/moto-api/config", data=config)  # noqa: S310
-        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - our loopback server
+    with running() as endpoint:
         session = boto3.Session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
@@ -228,12 +213,6 @@ def moto_server() -> Iterator[MotoServer]:
             sqs=session.client("sqs", endpoint_url=endpoint),
             kms=session.client("kms", endpoint_url=endpoint),
         )
-    finally:
-        server.stop()
-        if saved is None:
-            os.environ.pop("MOTO_PORT", None)
-        else:
-            os.environ["MOTO_PORT"] = saved
 
 
 # --- hypothesis profiles: `ci` is thorough and reproducible, `dev` (the default) is quick ---------

@@ -121,6 +121,7 @@ def test_the_app_template_wires_the_handlers() -> None:
         "CONFIRM_GET",
         "ACCEPT_ORIGINAL_URLS",
         "EAGER_INIT",
+        "SFN_CALLBACK_URLS_BUDGET",
     }
     assert variables["EAGER_INIT"] == "true"  # on by default: a snapshot keeps its work
     direct = template["Resources"]["CreateUrlsFunction"]["Properties"]["Environment"]
@@ -231,7 +232,8 @@ def test_original_urls_get_their_decrypt_only_when_accepted() -> None:
                 "Condition": {
                     "ForAllValues:StringEquals": {
                         "kms:EncryptionContextKeys": ["aws-crypto-public-key"]
-                    }
+                    },
+                    "Null": {"kms:EncryptionContextKeys": "false"},
                 },
             },
             {"Ref": "AWS::NoValue"},

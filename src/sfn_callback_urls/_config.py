@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._codec import DEFAULT_PURPOSE, Codec, Mode
+from ._deadline import DEFAULT_BUDGET
 from ._http_url import REGION_VARIABLES, default_region, execute_api_problem, execute_api_url
 from .errors import ConfigurationError
 from .keys._aws import error_code, is_aws_error, key_unavailable, make_client
@@ -62,6 +63,7 @@ __all__ = [
     "ENV_ACCEPT_ORIGINAL_URLS",
     "ENV_API_ID",
     "ENV_BASE_URL",
+    "ENV_BUDGET",
     "ENV_CONFIRM_GET",
     "ENV_DEBUG_AWS",
     "ENV_DISABLE_OUTPUT_PARAMETERS",
@@ -120,6 +122,8 @@ ENV_VERBOSE = "VERBOSE"
 ENV_EAGER_INIT = "EAGER_INIT"
 #: ``true`` leaves botocore's loggers alone (`quiet_aws_loggers`): they log secrets at DEBUG.
 ENV_DEBUG_AWS = "SFN_CALLBACK_URLS_DEBUG_AWS"
+#: Seconds a click may spend on AWS calls (the callback handler's ``budget``; 10 by default).
+ENV_BUDGET = "SFN_CALLBACK_URLS_BUDGET"
 
 #: Every variable that configures a key.
 KEY_VARIABLES = (ENV_KEY_ID, ENV_KEY, ENV_WRAPPED_KEY, ENV_PARAMETER)
@@ -304,6 +308,19 @@ def _original_kms_key_id(environ: Mapping[str, str]) -> str | None:
     return key_id
 
 
+def _budget(environ: Mapping[str, str]) -> float:
+    text = environ.get(ENV_BUDGET, "").strip()
+    if not text:
+        return DEFAULT_BUDGET
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigurationError(f"{ENV_BUDGET} must be a positive number of seconds.")
+    return seconds
+
+
 def _mode(environ: Mapping[str, str]) -> Mode:
     text = environ.get(ENV_MODE, "").strip().lower() or "encrypted"
     try:
@@ -327,6 +344,7 @@ class Settings:
         original_kms_key_id: the KMS key whose original ``2-`` URLs the callback handler opens
             too (``KEY_ID`` with ``ACCEPT_ORIGINAL_URLS``), or ``None``.
         verbose: debug details in the log records (``VERBOSE``).
+        budget: seconds a click may spend on AWS calls (``SFN_CALLBACK_URLS_BUDGET``).
     """
 
     keyring: Keyring
@@ -338,6 +356,7 @@ class Settings:
     confirm_get: bool = False
     original_kms_key_id: str | None = None
     verbose: bool = False
+    budget: float = DEFAULT_BUDGET
 
     @classmethod
     def from_environment(
@@ -366,6 +385,7 @@ class Settings:
             confirm_get=flag(environ, ENV_CONFIRM_GET),
             original_kms_key_id=original_kms_key_id,
             verbose=flag(environ, ENV_VERBOSE),
+            budget=_budget(environ),
         )
 
     def codec(self) -> Codec:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._deadline import DeadlineExceeded, client_config, watch
 from .._http_url import default_region
 from ..errors import ConfigurationError, KeyUnavailable
 from ._cached import CachedKeyBackend
@@ -118,22 +119,23 @@ def make_client(
     service: Literal["kms", "ssm", "stepfunctions"],
     session: Session | None = None,
     *,
-    config: Config | None = None,
     max_attempts: int | None = None,
+    config: Config | None = None,
 ) -> Any:
     """A client with standard retries; region and endpoint come from AWS configuration.
 
     Built from ``session`` (a user's ``boto3.Session``) when given, else from the process's
     `default_session()`. The region is the session's (``AWS_DEFAULT_REGION``, the config
     file), else ``AWS_REGION``, which other AWS SDKs and Lambda set and botocore alone does not
-    read.
+    read. Its connect and read timeouts are short (`client_config()`), ``config`` is merged
+    over them, and the client obeys a click's deadline (`watch()`).
 
     Args:
         service: the AWS service the client calls.
         session: a user's ``boto3.Session`` (default: the process's botocore session).
+        max_attempts: attempts in all under botocore's standard retry mode.
         config: botocore client configuration (timeouts, retries, ...), merged over ours: its
             settings win.
-        max_attempts: attempts in all under botocore's standard retry mode.
 
     Raises:
         ConfigurationError: botocore cannot build the client (e.g. no region anywhere).
@@ -144,18 +146,18 @@ def make_client(
     retries: dict[str, Any] = {"mode": "standard"}
     if max_attempts is not None:
         retries["max_attempts"] = max_attempts
-    merged = Config(retries=retries)  # type: ignore[arg-type]
+    merged = client_config().merge(Config(retries=retries))  # type: ignore[arg-type]
     if config is not None:
         merged = merged.merge(config)
     client: Any
     try:
         if session is not None:
             region = session.region_name or default_region()
-            client = session.client(service, config=merged, region_name=region)
+            client = watch(session.client(service, config=merged, region_name=region))
         else:
             shared = default_session()
             region = shared.get_config_variable("region") or default_region()
-            client = shared.create_client(service, config=merged, region_name=region)
+            client = watch(shared.create_client(service, config=merged, region_name=region))
     except BotoCoreError as error:
         raise ConfigurationError(
             f"Cannot create an AWS {service.upper()} client ({type(error).__name__}); "
@@ -187,7 +189,7 @@ class LazyKmsClient:
     __slots__ = ("_client", "_lock", "_session")
 
     def __init__(self, client: KMSClient | None, session: Session | None) -> None:
-        self._client = client
+        self._client = None if client is None else watch(client)
         self._session = session
         self._lock = threading.Lock()
 
@@ -203,7 +205,9 @@ class LazyKmsClient:
 
 
 def is_aws_error(error: BaseException) -> bool:
-    """Whether ``error`` is botocore's: an AWS error answer or a failure to get one."""
+    """Whether ``error`` is an AWS call's failure: botocore's, or a click's deadline reached."""
+    if isinstance(error, DeadlineExceeded):
+        return True
     from botocore.exceptions import BotoCoreError, ClientError
 
     return isinstance(error, (ClientError, BotoCoreError))
@@ -231,6 +235,12 @@ def key_unavailable(
     Never the key id, the ciphertext or key material: the message may be shown to whoever
     clicked the link. The original error (with AWS's own message) stays on the exception.
     """
+    if isinstance(error, DeadlineExceeded):  # the click's budget ran out: worth a later try
+        return KeyUnavailable(
+            f"{subject} did not answer in time ({operation}); try again later.",
+            aws_code=error.last_error,
+            original_error=error,
+        )
     code = error_code(error)
     return KeyUnavailable(
         f"{subject} is unavailable: {operation} failed with {code}.",
