@@ -12,7 +12,7 @@ folder under ``.aws-sam/build``) with what it runs:
    functions never load (`NEVER_LOADED`);
 4. with bytecode compiled by the runtime's Python (``python3.13`` on PATH) with
    ``--invalidation-mode unchecked-hash``: Lambda's code folder is read-only, so without it
-   every cold start compiles every module again (2.6x the import time). Without that
+   every cold start compiles every module again (several times the import time). Without that
    interpreter the build fails, unless ``SFN_CALLBACK_URLS_SKIP_BYTECODE=true`` says to go on.
 
 The parts: ``function`` (the package and its dependencies, what both handlers run) and
@@ -293,15 +293,16 @@ def compile_bytecode(
             print(
                 f"NOTE: python{LAMBDA_PYTHON} is not on PATH: no bytecode compiled, as"
                 f" {ENV_SKIP_BYTECODE} allows. Every cold start compiles the modules again"
-                " (2.6x the import time; docs/deploy.md).",
+                " (several times the import time; docs/deploy.md).",
                 flush=True,
             )
             return
         raise BuildError(
             f"python{LAMBDA_PYTHON} (the runtime's Python) is not on PATH, so the build cannot"
             " compile the bytecode a cold start needs (without it, every cold start compiles"
-            f" every module: 2.6x the import time). Install python{LAMBDA_PYTHON} (e.g. pyenv"
-            f" install {LAMBDA_PYTHON}), or build without bytecode on purpose:"
+            " every module: several times the import time). Install"
+            f" python{LAMBDA_PYTHON} (e.g. pyenv install {LAMBDA_PYTHON}), or build without"
+            " bytecode on purpose:"
             f" {ENV_SKIP_BYTECODE}=true sam build"
         )
     run(
