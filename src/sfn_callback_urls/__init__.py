@@ -36,9 +36,9 @@ from ._models import (
     ResponseSpec,
     SuccessAction,
     SuccessOutcome,
-    parse_action,
 )
 from ._urls import Minter, OpenedCallback, open_callback
+from ._validation import parse_action
 from .errors import (
     ConfigurationError,
     ExpiredPayload,
