@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from helpers import APP_BASE_URL, REGION, new_kms_key, record_sfn_calls  # tests
 from sfn_callback_urls import Codec, LocalKey, _config
 from sfn_callback_urls._complete import default_client, reset_default_client
 from sfn_callback_urls.aws_lambda import reset_app
+from sfn_callback_urls.keys._aws import reset_default_session
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
@@ -47,6 +49,14 @@ def _logger_levels() -> Iterator[None]:
     yield
     for name, level in saved.items():
         logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_default_session() -> Iterator[None]:
+    """Each test's clients come from a session of its own: credentials are cached per session."""
+    reset_default_session()
+    yield
+    reset_default_session()
 
 
 @pytest.fixture
@@ -177,9 +187,35 @@ def hmac_key(kms: KMSClient) -> str:
     return new_kms_key(kms, "derived")
 
 
-# --- hypothesis profiles: `ci` is thorough and reproducible, `dev` (the default) is quick ---------
+class MotoServer(NamedTuple):
+    """A moto server on loopback with real executions, and boto3 clients pointed at it."""
 
-import os  # noqa: E402 - kept with the profiles it serves
+    endpoint_url: str
+    stepfunctions: SFNClient
+    sqs: SQSClient
+    kms: KMSClient
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[MotoServer]:
+    """`sfn_callback_urls.testing.moto_server()` (for tests whose code runs in another process)."""
+    from sfn_callback_urls.testing import moto_server as running
+
+    with running() as endpoint:
+        session = boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=REGION,
+        )
+        yield MotoServer(
+            endpoint_url=endpoint,
+            stepfunctions=session.client("stepfunctions", endpoint_url=endpoint),
+            sqs=session.client("sqs", endpoint_url=endpoint),
+            kms=session.client("kms", endpoint_url=endpoint),
+        )
+
+
+# --- hypothesis profiles: `ci` is thorough and reproducible, `dev` (the default) is quick ---------
 
 from hypothesis import settings  # noqa: E402
 

@@ -84,6 +84,7 @@ __all__ = [
     "ENV_DEBUG_AWS",
     "ENV_DISABLE_OUTPUT_PARAMETERS",
     "ENV_DISABLE_POST_ACTIONS",
+    "ENV_EAGER_INIT",
     "ENV_ENABLE_OUTPUT_PARAMETERS",
     "ENV_ENABLE_POST_ACTIONS",
     "ENV_KEY",
@@ -120,6 +121,9 @@ ENV_API_ID = "API_ID"
 ENV_STAGE = "STAGE"
 #: Debug details in the log records (never tokens, keys or blobs).
 ENV_VERBOSE = "VERBOSE"
+#: The ready Lambda app does its first invocation's heavy work at init (imports, clients, the
+#: KMS key's description), so that a snapshot (SnapStart) or provisioned concurrency keeps it.
+ENV_EAGER_INIT = "EAGER_INIT"
 #: Seconds a click may spend on AWS calls (the callback handler's ``budget``; 10 by default).
 ENV_BUDGET = "SFN_CALLBACK_URLS_BUDGET"
 

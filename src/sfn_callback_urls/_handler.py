@@ -280,6 +280,27 @@ class CallbackHandler:
 
     # -- the one public call ---------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Build now what the first callback would, for a pre-initialised environment.
+
+        The Step Functions client (the process-wide one unless one was given; its operations'
+        models loaded) and, with ``original_kms_key_id``, the original URLs' reader (KMS client,
+        key ARN, Encryption SDK). Nothing is sent to Step Functions.
+
+        Raises:
+            KeyUnavailable: ``DescribeKey`` of the original app's key failed.
+        """
+        from ._complete import OPERATIONS, default_client
+
+        client = self._client if self._client is not None else default_client()
+        meta = getattr(client, "meta", None)  # a botocore client (fakes have none)
+        if meta is not None:
+            for operation in OPERATIONS.values():
+                model = meta.service_model.operation_model(operation)
+                (model.input_shape, model.output_shape)  # noqa: B018 - parsed on first access
+        if self._original is not None:
+            self._original.prepare()
+
     def handle(
         self, request: CallbackRequest, *, lambda_context: object | None = None
     ) -> CallbackResponse:
