@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib as _importlib
 import typing as _typing
 
+from ._approval import ConfirmPage
 from ._claims import Claims
 from ._codec import Codec, Mode
 from ._logging import LoggerLike, quiet_aws_loggers
@@ -38,6 +39,7 @@ from ._models import (
     SuccessOutcome,
     parse_action,
 )
+from ._theme import PageTheme, PageWords
 from ._urls import Minter, OpenedCallback, open_callback
 from .errors import (
     ConfigurationError,
@@ -72,6 +74,7 @@ __all__ = [
     "Codec",
     "Completion",
     "ConfigurationError",
+    "ConfirmPage",
     "CreateUrlsRequest",
     "CreateUrlsResponse",
     "ExpiredPayload",
@@ -89,6 +92,8 @@ __all__ = [
     "Minter",
     "Mode",
     "OpenedCallback",
+    "PageTheme",
+    "PageWords",
     "PostAction",
     "ResponseSpec",
     "SfnCallbackUrlsError",

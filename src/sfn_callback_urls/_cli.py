@@ -465,6 +465,8 @@ def serve_app(
         enable_post_actions=switches["enable_post_actions"],
         confirm_get=switches["confirm_get"],
         original_kms_key_id=settings.original_kms_key_id,
+        page_theme=settings.page_theme,
+        check_task_before_confirm=settings.check_task_before_confirm,
     )
     return make_wsgi_app(handler)
 

@@ -42,11 +42,14 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     JsonValue,
     PlainSerializer,
     SerializerFunctionWrapHandler,
+    StrictBool,
     StringConstraints,
+    Tag,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -58,6 +61,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
+from ._approval import ConfirmPage, confirm_problem
 from ._claims import checked_now, is_aware
 from ._contract import (
     MAX_ACTION_NAME_LENGTH,
@@ -526,6 +530,20 @@ PostOutcome: TypeAlias = Annotated[
 # --- actions ----------------------------------------------------------------------------------
 
 
+def _confirm_kind(value: Any) -> str:
+    return "page" if isinstance(value, Mapping | ConfirmPage) else "flag"
+
+
+# One branch reports: a mistake in the object is not also "input should be a boolean".
+ConfirmField: TypeAlias = (
+    Annotated[
+        Annotated[StrictBool, Tag("flag")] | Annotated[ConfirmPage, Tag("page")],
+        Discriminator(_confirm_kind),
+    ]
+    | None
+)
+
+
 class _ActionBase(_JsonSafe):
     # Unlike outcomes, actions keep pydantic's plain (fast) serializer: the blob codec dumps
     # them with ``exclude_defaults`` on purpose, dropping ``type``, which it stores in a byte.
@@ -536,8 +554,19 @@ class _ActionBase(_JsonSafe):
     """The action's name, unique within a request; it keys the response's ``urls``."""
     response: ResponseSpec | None = None
     """Custom response after the action is taken."""
-    confirm: bool | None = Field(default=None, strict=True)
-    """Link-scanner-safe mode: GET shows a confirm page, POST acts (None: handler default)."""
+    confirm: ConfirmField = None
+    """Link-scanner-safe mode: GET shows a confirm page, POST acts (None: handler default).
+
+    A `ConfirmPage` always asks, and gives the page a title, details and a comment box.
+    """
+
+    @model_validator(mode="after")
+    def _comment_fits_action(self) -> Self:
+        action_type = self.__dict__["type"]  # every concrete action has one
+        problem = confirm_problem(self.confirm, action_type, self.__dict__.get("output"))
+        if problem is not None:
+            raise PydanticCustomError("invalid_confirm", "confirm: {problem}", {"problem": problem})
+        return self
 
 
 class SuccessAction(_ActionBase):

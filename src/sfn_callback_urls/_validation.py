@@ -29,6 +29,8 @@ _MAX_MESSAGES = 10
 _MIN_REDACTED_LENGTH = 8
 _WINDOW = 16
 _UNION_TAGS = frozenset({"success", "failure", "heartbeat", "post"})
+#: The tags of ``confirm``'s two forms (``_models.ConfirmField``): a flag or a page.
+_CONFIRM_TAGS = frozenset({"flag", "page"})
 _ERROR_CLASSES: dict[str, type[InvalidRequest]] = {
     "DuplicateActionName": DuplicateActionName,
     "InvalidDate": InvalidDate,
@@ -42,6 +44,8 @@ def _format_loc(loc: Sequence[int | str]) -> str:
     for index, item in enumerate(loc):
         # Drop the discriminator tag pydantic inserts after a list index (or at the top).
         if item in _UNION_TAGS and (index == 0 or isinstance(loc[index - 1], int)):
+            continue
+        if item in _CONFIRM_TAGS and index > 0 and loc[index - 1] == "confirm":
             continue
         parts.append(str(item))
     return ".".join(parts)

@@ -20,8 +20,10 @@ key, or ``SFN_CALLBACK_URLS_KEY`` for a local keyring, ...), ``SFN_CALLBACK_URLS
 ``SFN_CALLBACK_URLS_MODE``, ``CALLBACK_BASE_URL`` (or the original's ``API_ID`` and ``STAGE``;
 by default derived from the API Gateway event; a request's own ``base_url`` wins, as in the
 original), the switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS`` (or the
-original's ``DISABLE_*``) and ``CONFIRM_GET``, ``ACCEPT_ORIGINAL_URLS`` (open the original
-app's ``2-`` URLs under ``KEY_ID``) and ``VERBOSE`` (debug details in the log). The same
+original's ``DISABLE_*``), ``CONFIRM_GET`` and ``CHECK_TASK_BEFORE_CONFIRM``,
+``SFN_CALLBACK_URLS_PAGE_THEME`` (the approver's pages' look and words, as JSON),
+``ACCEPT_ORIGINAL_URLS`` (open the original app's ``2-`` URLs under ``KEY_ID``) and
+``VERBOSE`` (debug details in the log). The same
 variables configure ``sfn-callback-urls serve``, ``inspect`` and ``mint``.
 
 Both handlers keep the AWS SDK's loggers at INFO or above (`quiet_aws_loggers()`): at DEBUG
@@ -140,6 +142,8 @@ class App:
                 confirm_get=self.settings.confirm_get,
                 original_kms_key_id=self.settings.original_kms_key_id,
                 logger=logger,
+                page_theme=self.settings.page_theme,
+                check_task_before_confirm=self.settings.check_task_before_confirm,
             )
         return self._callback_handler
 
