@@ -67,10 +67,10 @@ def screenshot(driver: WebDriver, name: str) -> None:
 def test_click_approve_in_the_email(browser: WebDriver, demo: Demo) -> None:
     """Opening the e-mail and clicking Approve shows the accepted page; the execution succeeds."""
     browser.get(demo.email_path.as_uri())
-    assert "please approve or reject" in browser.find_element(By.TAG_NAME, "body").text
+    assert "Approve Ben's request?" in browser.find_element(By.TAG_NAME, "body").text
     screenshot(browser, "demo-email.png")
     assert demo.status() == "RUNNING"
-    browser.find_element(By.ID, "approve").click()
+    browser.find_element(By.LINK_TEXT, "Approve").click()
     assert "approve" in heading(browser, "Done")
     assert browser.current_url.startswith(demo.server_url)
     screenshot(browser, "demo-accepted.png")
@@ -83,7 +83,7 @@ def test_click_approve_in_the_email(browser: WebDriver, demo: Demo) -> None:
 def test_click_reject_in_the_email(browser: WebDriver, demo: Demo) -> None:
     """Clicking Reject fails the task with "rejected", which the machine catches."""
     browser.get(demo.email_path.as_uri())
-    browser.find_element(By.ID, "reject").click()
+    browser.find_element(By.LINK_TEXT, "Reject").click()
     assert "reject" in heading(browser, "Done")
     result = demo.wait(timeout=15)
     assert result.ended_as("reject", "Ben")
@@ -99,7 +99,7 @@ def test_confirm_mode_get_changes_nothing_button_completes(
     assert demo.status() == "RUNNING"
 
     browser.get(demo.email_path.as_uri())
-    browser.find_element(By.ID, "approve").click()
+    browser.find_element(By.LINK_TEXT, "Approve").click()
     assert "approve" in heading(browser, "Confirm")
     assert demo.status() == "RUNNING"
 

@@ -17,6 +17,7 @@ import sfn_callback_urls
 PUBLIC_API: dict[str, list[str]] = {
     "sfn_callback_urls": [
         "Action",
+        "ApprovalEmail",
         "CallbackHandler",
         "CallbackRequest",
         "CallbackResponse",
@@ -26,6 +27,8 @@ PUBLIC_API: dict[str, list[str]] = {
         "ConfigurationError",
         "CreateUrlsRequest",
         "CreateUrlsResponse",
+        "EmailTheme",
+        "EmailWords",
         "ExpiredPayload",
         "FailureAction",
         "FailureOutcome",
@@ -47,6 +50,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "SuccessAction",
         "SuccessOutcome",
         "TaskAlreadyCompleted",
+        "approval_email",
         "complete",
         "open_callback",
         "parse_action",

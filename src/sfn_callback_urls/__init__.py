@@ -51,6 +51,7 @@ from .keys import Keyring, KmsDerivedKey, KmsEnvelopeKey, LocalKey
 
 if _typing.TYPE_CHECKING:
     from ._complete import Completion, complete
+    from ._email import ApprovalEmail, EmailTheme, EmailWords, approval_email
     from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
 
 #: Loaded on first use: a process that only mints never imports the callback side (the
@@ -61,10 +62,15 @@ _LAZY = {
     "CallbackResponse": "._handler",
     "Completion": "._complete",
     "complete": "._complete",
+    "ApprovalEmail": "._email",
+    "EmailTheme": "._email",
+    "EmailWords": "._email",
+    "approval_email": "._email",
 }
 
 __all__ = [
     "Action",
+    "ApprovalEmail",
     "CallbackHandler",
     "CallbackRequest",
     "CallbackResponse",
@@ -74,6 +80,8 @@ __all__ = [
     "ConfigurationError",
     "CreateUrlsRequest",
     "CreateUrlsResponse",
+    "EmailTheme",
+    "EmailWords",
     "ExpiredPayload",
     "FailureAction",
     "FailureOutcome",
@@ -95,6 +103,7 @@ __all__ = [
     "SuccessAction",
     "SuccessOutcome",
     "TaskAlreadyCompleted",
+    "approval_email",
     "complete",
     "open_callback",
     "parse_action",
