@@ -17,6 +17,7 @@ import sfn_callback_urls
 PUBLIC_API: dict[str, list[str]] = {
     "sfn_callback_urls": [
         "Action",
+        "ApprovalEmail",
         "CallbackHandler",
         "CallbackRequest",
         "CallbackResponse",
@@ -27,6 +28,8 @@ PUBLIC_API: dict[str, list[str]] = {
         "ConfirmPage",
         "CreateUrlsRequest",
         "CreateUrlsResponse",
+        "EmailTheme",
+        "EmailWords",
         "ExpiredPayload",
         "FailureAction",
         "FailureOutcome",
@@ -50,6 +53,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "SuccessAction",
         "SuccessOutcome",
         "TaskAlreadyCompleted",
+        "approval_email",
         "complete",
         "open_callback",
         "parse_action",

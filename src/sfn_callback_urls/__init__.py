@@ -53,6 +53,7 @@ from .keys import Keyring, KmsDerivedKey, KmsEnvelopeKey, LocalKey
 
 if _typing.TYPE_CHECKING:
     from ._complete import Completion, complete
+    from ._email import ApprovalEmail, EmailTheme, EmailWords, approval_email
     from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
 
 #: Loaded on first use: a process that only mints never imports the callback side (the
@@ -63,10 +64,15 @@ _LAZY = {
     "CallbackResponse": "._handler",
     "Completion": "._complete",
     "complete": "._complete",
+    "ApprovalEmail": "._email",
+    "EmailTheme": "._email",
+    "EmailWords": "._email",
+    "approval_email": "._email",
 }
 
 __all__ = [
     "Action",
+    "ApprovalEmail",
     "CallbackHandler",
     "CallbackRequest",
     "CallbackResponse",
@@ -77,6 +83,8 @@ __all__ = [
     "ConfirmPage",
     "CreateUrlsRequest",
     "CreateUrlsResponse",
+    "EmailTheme",
+    "EmailWords",
     "ExpiredPayload",
     "FailureAction",
     "FailureOutcome",
@@ -100,6 +108,7 @@ __all__ = [
     "SuccessAction",
     "SuccessOutcome",
     "TaskAlreadyCompleted",
+    "approval_email",
     "complete",
     "open_callback",
     "parse_action",
