@@ -119,13 +119,13 @@ def sent(calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
     return [name for name, _ in calls if name.startswith("SendTask")]
 
 
-# --- done means ----------------------------------------------------------------------------------
+# --- done means -----------------------------------------------------------------------------------
 
 
 def test_get_shows_title_and_details_escaped_and_a_comment_box(
     app_env: Any, approval_machine: ApprovalMachine, sfn_calls: list[Any]
 ) -> None:
-    """A GET shows the sender's title as the heading, the details below, escaped; nothing is sent."""
+    """A GET shows the sender's title as heading and the details below, escaped; sends nothing."""
     execution = approval_machine.start("Ben")
     token, _ = approval_machine.wait_for_token()
     urls = mint(token, approve_action(), reject_action())
@@ -144,7 +144,7 @@ def test_get_shows_title_and_details_escaped_and_a_comment_box(
     reason = Form(browse(urls["reject"])["body"]).fields["comment"]
     assert "required" in reason
     assert sent(sfn_calls) == []
-    assert approval_machine.wait_for_status(execution, {"RUNNING"}, timeout=1)["status"] == "RUNNING"
+    assert approval_machine.wait_for_status(execution, {"RUNNING"})["status"] == "RUNNING"
 
 
 def test_json_answer_carries_title_and_details(
@@ -258,7 +258,7 @@ def test_every_refusal_completes_nothing_and_shows_the_form_again(
     assert box["aria-describedby"] == "comment-problem comment-hint"
     assert Form(page).method == "POST"
     assert sent(sfn_calls) == []
-    assert approval_machine.wait_for_status(execution, {"RUNNING"}, timeout=1)["status"] == "RUNNING"
+    assert approval_machine.wait_for_status(execution, {"RUNNING"})["status"] == "RUNNING"
 
 
 @pytest.mark.parametrize(
@@ -389,7 +389,7 @@ def test_the_comment_is_never_logged_only_its_length(
         assert "7f3a" not in repr(vars(record))
 
 
-# --- already answered ------------------------------------------------------------------------------
+# --- already answered -----------------------------------------------------------------------------
 
 
 def test_already_answered_instead_of_a_form_that_can_only_fail(
@@ -442,7 +442,7 @@ def test_without_the_check_the_form_is_shown_and_its_post_says_already_answered(
 def test_the_ready_app_takes_a_theme_from_its_environment(
     app_env: Any, approval_machine: ApprovalMachine
 ) -> None:
-    """SFN_CALLBACK_URLS_PAGE_THEME brands and translates the pages; the CSP allows the logo only."""
+    """SFN_CALLBACK_URLS_PAGE_THEME brands and translates the pages; the CSP allows its logo."""
     theme = {
         "product_name": "Acme <Deploys>",
         "logo_url": "https://cdn.example.com/acme.png",
