@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, tests_tools, sam, bench, load, demo, docs, fuzz (`nox -l`).
+"""Sessions: tests, lint, typecheck, tests_tools, recipes, sam, bench, load, demo, docs, fuzz.
 
 The README's `nox -s tests lint typecheck` stays light: the suite runs once per supported Python
 with the `tests` extra only; the tests that drive heavy tools (headless Chromium, atheris) run in
@@ -20,6 +20,34 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 # A Python of the matrix that is not installed is skipped with a warning, except on CI (the `CI`
 # variable), where it is an error: CI never passes by running fewer versions than it claims.
+
+
+def _select_pyenv_pythons() -> None:
+    """Let nox find every Python pyenv has installed, as the README promises.
+
+    pyenv's shims run an interpreter only when it is selected: unless PYENV_VERSION is set
+    already, select the current version first (so `python3` stays what it was), then every
+    installed 3.x, so that `python3.10` ... `python3.13` all resolve.
+    """
+    pyenv = shutil.which("pyenv")
+    if pyenv is None or os.environ.get("PYENV_VERSION"):
+        return
+    run = {"capture_output": True, "text": True, "check": False}
+    current = subprocess.run([pyenv, "version-name"], **run).stdout.strip()  # noqa: S603
+    listed = subprocess.run([pyenv, "versions", "--bare", "--skip-aliases"], **run).stdout  # noqa: S603
+    installed = sorted(
+        (
+            line.strip()
+            for line in listed.splitlines()
+            if re.fullmatch(r"3\.\d+\.\d+", line.strip())
+        ),
+        key=lambda version: tuple(int(part) for part in version.split(".")),
+    )
+    if current and installed:
+        os.environ["PYENV_VERSION"] = ":".join([current, *installed])
+
+
+_select_pyenv_pythons()
 
 SRC = ["src", "tests", "benchmarks", "fuzz", "examples", "noxfile.py"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -54,6 +82,8 @@ TOOL_TESTS = [
 ]
 #: axe-core, pinned by its lockfile: `npm ci --prefix tests/axe` (tests/browser_harness.py).
 AXE_FOLDER = "tests/axe"
+#: The recipes' tests need the web frameworks: `tests` leaves them to `recipes`.
+RECIPE_TESTS = ["tests/test_recipes.py"]
 
 
 @nox.session(python=_test_pythons())
@@ -64,9 +94,19 @@ def tests(session: nox.Session) -> None:
     with their heavy dependencies.
     """
     session.install("-e", ".[tests]")
-    ignored = [f"--ignore={path}" for path in TOOL_TESTS]
+    ignored = [f"--ignore={path}" for path in (*TOOL_TESTS, *RECIPE_TESTS)]
     session.run("pytest", *ignored, *session.posargs)
-    session.log(f"Not run here: {', '.join(TOOL_TESTS)} (python3 -m nox -s tests_tools)")
+    session.log(
+        f"Not run here: {', '.join(TOOL_TESTS)} (nox -s tests_tools), "
+        f"{', '.join(RECIPE_TESTS)} (nox -s recipes)"
+    )
+
+
+@nox.session
+def recipes(session: nox.Session) -> None:
+    """The web framework recipes of examples/frameworks/ (FastAPI, Starlette, Flask, Django)."""
+    session.install("-e", ".[tests,recipes]")
+    session.run("pytest", *(session.posargs or RECIPE_TESTS))
 
 
 @nox.session
@@ -176,7 +216,7 @@ def demo(session: nox.Session) -> None:
     session.run("sfn-callback-urls", "demo", *args)
     if not session.posargs:
         session.log(
-            "To click yourself: python3 -m nox -s demo -- --open  "
+            "To click yourself: .venv/bin/nox -s demo -- --open  "
             "(or: -- --confirm --open, -- --auto reject, -- --help)"
         )
 

@@ -74,7 +74,7 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
     if lengths["inner sfn-callback-urls (encrypted)"]["approve_url_chars"] != len(encrypted):
         raise SystemExit(
             "benchmarks/results.json is older than the code: its approve URL length differs "
-            "from today's. Run `python3 -m nox -s bench` again."
+            "from today's. Run `.venv/bin/nox -s bench` again."
         )
     rows: dict[str, Callable[[], str]] = {
         "mint_us": lambda: _us(_row(results, "Minter.mint(token, [approve]),")["us"]),

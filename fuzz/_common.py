@@ -260,6 +260,28 @@ ACTIONS: list[dict[str, Any]] = [
         ],
     },
     {
+        # Regular expressions in JSONPaths, on bodies the attacker writes: each of these takes
+        # a backtracking engine exponential time on "aaa...a!" (they run on RE2).
+        "name": "sift",
+        "type": "post",
+        "outcomes": [
+            {
+                "name": "matched",
+                "type": "success",
+                "schema": {"type": "array"},
+                "output_path": '$[?(@ =~ "^(a+)+$")]',
+            },
+            {
+                "name": "noted",
+                "type": "failure",
+                "schema": {"type": "object", "required": ["notes"]},
+                "error_path": '$.notes[?(@ =~ "^(x+x+)+y" && @ != "")]',
+                "cause_path": "$.notes[*].`sub(/^(a|aa)+$/, b)`",
+            },
+            {"name": "rest", "type": "heartbeat", "schema": {}},
+        ],
+    },
+    {
         "name": "vote",
         "type": "post",
         "outcomes": [

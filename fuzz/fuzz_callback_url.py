@@ -28,8 +28,9 @@ from _common import CODECS, FIXED_NOW, KNOWN_TOKENS, SfnCallbackUrlsError
 
 from sfn_callback_urls._urls import CallbackQuery, OpenedCallback, open_callback
 
-# A whole URL: an RFC 3986 scheme and "://", or an absolute path; anything else is a query.
-_WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|/")
+# A whole URL: an RFC 3986 scheme and "://"; anything else, even starting with "/", "?", "#" or
+# "//", is a query string (what a server passes on after the first "?"), read whole.
+_WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 def _front_end_view(text: str) -> dict[str, list[str]]:

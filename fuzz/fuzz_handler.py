@@ -26,11 +26,12 @@ Run: ``python fuzz/fuzz_handler.py [libFuzzer flags] [corpus dirs]``.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import _common
 import atheris
@@ -127,8 +128,18 @@ BODIES = [
     b'{"choice":"a","x-tag":"ab-cd"}',
     b'{"choice":"b","x-tag":"' + b"a" * 40 + b'!"}',
     b"[" + b",".join(b"[1,2]" for _ in range(4000)) + b"]",
+    # For the JSONPath regexes of the "sift" action: exponential on a backtracking engine.
+    b'["' + b"a" * 5000 + b'!", "aaa", 1, null]',
+    b'{"notes": ["' + b"x" * 4000 + b'", "' + b"a" * 4000 + b'!"]}',
+    b'{"notes": ['
+    + b",".join(b'"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"' for _ in range(2000))
+    + b"]}",
 ]
-_ACTIONS = ["approve", "reject", "decide", "vote", "still_working", "nope", ""]
+#: What reads as a whole URL (cut at its first "?"): only an RFC 3986 scheme and "://".
+_WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+_ACTIONS = ["approve", "reject", "decide", "sift", "vote", "still_working", "nope", ""]
+#: What a query string may start with that makes it look like (part of) a URL.
+_URL_LIKE_PREFIXES = ["/", "//", "?", "#", "/?", "//evil.example/respond?", "/respond?"]
 _TYPES = ["success", "failure", "heartbeat", "post", "SUCCESS", ""]
 
 
@@ -278,6 +289,10 @@ def _query(fdp: atheris.FuzzedDataProvider, kind: int, fixture: Fixture) -> str 
     if kind == 6:  # a '?' before the real query: read as a front end reads it
         junk = _pick(fdp, ["data=NOT-THE-BLOB?", "?", "x=1?", "", "data=?"])
         return f"{junk}&{fixture.query}" if fdp.ConsumeBool() else f"{junk}{fixture.query}"
+    if kind == 7:  # a query starting like a URL, a second blob behind a '#'
+        other = _pick(fdp, FIXTURES).blob
+        tail = f"#&data={other}" if fdp.ConsumeBool() else ""
+        return f"{_pick(fdp, _URL_LIKE_PREFIXES)}{fixture.query}{tail}"
     return _text(fdp, 300)  # anything at all
 
 
@@ -286,6 +301,12 @@ def _body(fdp: atheris.FuzzedDataProvider, kind: int) -> bytes:
         return _pick(fdp, BODIES)
     if kind == 1:
         return fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 200))
+    if kind == 2:  # long runs for the JSONPath regexes, any length up to the body cap
+        run = _pick(fdp, [b"a", b"x", b"ab", b"\u00e9"]) * fdp.ConsumeIntInRange(0, 60_000)
+        tail = _pick(fdp, [b"!", b"", b"y", b"a"])
+        if fdp.ConsumeBool():
+            return b'["' + run + tail + b'"]'
+        return b'{"notes": ["' + run + tail + b'", "x"]}'
     return _text(fdp, 200).encode("utf-8", "surrogatepass")  # CESU-style bytes too
 
 
@@ -306,8 +327,8 @@ def decode(data: bytes) -> Case:
     settings = fdp.ConsumeIntInRange(0, 15)
     mode = Mode.SIGNED if settings & 8 else Mode.ENCRYPTED
     fixture = _pick(fdp, FIXTURES)
-    query_kind = fdp.ConsumeIntInRange(0, 7)
-    body_kind = fdp.ConsumeIntInRange(0, 2)
+    query_kind = fdp.ConsumeIntInRange(0, 8)
+    body_kind = fdp.ConsumeIntInRange(0, 3)
     method = _pick(fdp, METHODS) if fdp.ConsumeIntInRange(0, 7) else _text(fdp, 10)
     now = FIXED_NOW + timedelta(seconds=_pick(fdp, [0, 0, 0, -7200, 29, 31, 86400 * 8]))
     complete_fails = fdp.ConsumeIntInRange(0, 9) == 0
@@ -353,6 +374,13 @@ def _check(case: Case, response: CallbackResponse, recorder: Recorder) -> None:
             raise AssertionError(f"completed with a forged token; log: {line}")
         if case.fixture is None:
             raise AssertionError(f"completed without a real blob; log: {line}")
+    # A query string (not a scheme:// URL) is read whole: if an ordinary parser sees anything
+    # but one data parameter, nothing may have been completed.
+    query = request.query
+    if recorder.completions and isinstance(query, str) and not _WHOLE_URL.match(query):
+        names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
+        if names.count("data") != 1:
+            raise AssertionError(f"completed a query with {names.count('data')} data; {line}")
     method = str(request.method).upper()
     if method == "HEAD" and (recorder.completions or response.body):
         raise AssertionError(f"HEAD completed or has a body; log: {line}")

@@ -1,4 +1,4 @@
-"""Fuzz the HTTP front doors: the WSGI app, the ASGI app and the Lambda event adapters.
+r"""Fuzz the HTTP front doors: the WSGI app, the ASGI app and the Lambda event adapters.
 
 `fuzz_handler.py` calls `CallbackHandler.handle` with a ready `CallbackRequest`; every bug
 that lives between the wire and that request (or between the response and the wire) is out of
@@ -11,8 +11,12 @@ bytes, and checks what the app hands back as a server would:
   headers with any Latin-1 text, as servers decode them);
 * ASGI: an HTTP scope (raw header bytes, query bytes) and the body in one to three
   ``http.request`` messages, sometimes cut short by ``http.disconnect``;
-* Lambda: an API Gateway HTTP API (payload 2.0) event through ``event_to_request`` /
-  ``response_to_event``, with a plain or base64 body.
+* Lambda: an API Gateway HTTP API (payload 2.0) or REST (payload 1.0, single- and
+  multi-value query parameters) event, with a plain or base64 body, through the ready app's
+  ``process_callback_handler`` (or ``create_urls_handler`` for ``/urls``), configured with the
+  fixtures' key and a recording Step Functions client; a third of the events carry a lone
+  surrogate somewhere (a key or a value, anywhere in the event), as the Lambda runtime decodes
+  a ``"\ud800"`` escape in the event's JSON.
 
 The query is often a minted URL's (every action type, redirects with Unicode, POST actions),
 so requests reach the handler's deep paths. Completions go through the real `complete()` to a
@@ -21,8 +25,8 @@ recording client.
 Pass conditions: the app raises nothing and answers below 500; every header is ASCII text
 without line breaks (Latin-1 bytes for ASGI) and carries the security headers; a WSGI
 ``start_response`` is called once and ``Content-Length`` matches the body; a Lambda answer is
-JSON-serializable; at most one completion, with a token we minted; nothing opens a socket or the
-sentinel file.
+JSON-serializable as UTF-8 text (no lone surrogate in it); at most one completion, with a
+token we minted; nothing opens a socket or the sentinel file.
 
 Run: ``python fuzz/fuzz_http.py [libFuzzer flags] [corpus dirs]``.
 """
@@ -33,20 +37,24 @@ import asyncio
 import base64
 import io
 import json
+import logging
 import sys
 from typing import Any
+from urllib.parse import parse_qsl
 
 import _common
 import atheris
-from _common import CODECS, FIXED_NOW, FIXTURES, KNOWN_TOKENS, Mode, SfnCallbackUrlsError
-from fuzz_handler import Recorder
+from _common import CODECS, FIXED_NOW, FIXTURES, KNOWN_TOKENS, Mode
+from fuzz_handler import FakeStepFunctions, Recorder
 
 from sfn_callback_urls import CallbackHandler
-from sfn_callback_urls.adapters import (
-    event_to_request,
-    make_asgi_app,
-    make_wsgi_app,
-    response_to_event,
+from sfn_callback_urls._config import Settings
+from sfn_callback_urls.adapters import make_asgi_app, make_wsgi_app
+from sfn_callback_urls.aws_lambda import (
+    App,
+    create_urls_handler,
+    process_callback_handler,
+    reset_app,
 )
 
 METHODS = ["GET", "POST", "HEAD", "PUT", "get", "", "OPTIONS"]
@@ -279,37 +287,123 @@ def scope_disconnected(remaining: list[dict[str, Any]]) -> bool:
     return not remaining
 
 
+#: The ready app's Step Functions client: records what it is sent.
+_LAMBDA_SFN = FakeStepFunctions()
+# The ready app's records (one per request) would all go to stderr through logging's last resort.
+logging.getLogger("sfn_callback_urls.aws_lambda").disabled = True
+reset_app(
+    App(
+        Settings.from_environment(
+            {
+                "SFN_CALLBACK_URLS_KEY": _common.KEY.to_string(),
+                "SFN_CALLBACK_URLS_PURPOSE": "fuzz",
+                "CALLBACK_BASE_URL": _common.BASE_URL,
+                "ENABLE_POST_ACTIONS": "true",
+                "ENABLE_OUTPUT_PARAMETERS": "true",
+            }
+        ),
+        stepfunctions_client=_LAMBDA_SFN,
+    )
+)
+_LONE = "\ud800"
+_CREATE_BODIES = [
+    b'{"token": "abc", "actions": [{"name": "a", "type": "success", "output": 1}]}',
+    b'{"token": "abc", "actions": [{"name": "a", "type": "heartbeat"}], "x\\r\\ny": 1}',
+    b'{"token": "\\ud800", "actions": []}',
+]
+
+
+def _poisoned(fdp: atheris.FuzzedDataProvider, event: Any) -> Any:
+    """``event`` with a lone surrogate put into one of its strings (a key or a value).
+
+    Not into a base64 body: that text is the platform's encoding, never a client's.
+    """
+    places: list[tuple[Any, Any, bool]] = []  # (container, key, the key itself?)
+    stack = [event]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                places.append((item, key, True))
+                if isinstance(value, str):
+                    places.append((item, key, False))
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(item, list):
+            for index, value in enumerate(item):
+                if isinstance(value, str):
+                    places.append((item, index, False))
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+    if event.get("isBase64Encoded"):
+        places.remove((event, "body", False))
+    container, key, is_key = _pick(fdp, places)
+    if is_key:
+        container[f"{key}{_LONE}"] = container.pop(key)
+    else:
+        text = container[key]
+        at = fdp.ConsumeIntInRange(0, len(text))
+        container[key] = text[:at] + _LONE + text[at:]
+    return event
+
+
 def _lambda(fdp: atheris.FuzzedDataProvider) -> int | None:
-    recorder = Recorder()
-    handler = _handler(fdp, recorder)
-    body = _body(fdp)
+    path = _pick(fdp, PATHS)
+    creating = path == "/urls"
+    body = bytes(_pick(fdp, _CREATE_BODIES)) if creating and fdp.ConsumeBool() else _body(fdp)
     as_base64 = fdp.ConsumeBool()
     headers: dict[str, str] = {}
     for name, value in _headers(fdp):
         headers[name] = value
-    path = _pick(fdp, PATHS)
-    event = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": _query(fdp),
-        "headers": headers,
-        "requestContext": {
-            "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
-            "stage": "$default",
-            "http": {"method": _pick(fdp, METHODS), "path": path, "sourceIp": "192.0.2.1"},
-        },
-        "body": base64.b64encode(body).decode() if as_base64 else body.decode("latin-1"),
-        "isBase64Encoded": as_base64,
-    }
-    try:
-        request = event_to_request(event)
-    except SfnCallbackUrlsError:
+    method = "POST" if creating and fdp.ConsumeBool() else _pick(fdp, METHODS)
+    query = _query(fdp)
+    event: dict[str, Any]
+    if fdp.ConsumeBool():
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": headers,
+            "requestContext": {
+                "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+                "stage": "$default",
+                "http": {"method": method, "path": path, "sourceIp": "192.0.2.1"},
+            },
+        }
+    else:  # REST: the query decoded by API Gateway, into single- and multi-value maps
+        pairs = parse_qsl(query, keep_blank_values=True)
+        multi: dict[str, list[str]] = {}
+        for name, value in pairs:
+            multi.setdefault(name, []).append(value)
+        event = {
+            "resource": "/{proxy+}",
+            "path": path,
+            "httpMethod": method,
+            "headers": headers,
+            "multiValueHeaders": {name: [value] for name, value in headers.items()},
+            "queryStringParameters": {name: values[-1] for name, values in multi.items()},
+            "multiValueQueryStringParameters": multi,
+            "requestContext": {"stage": "prod", "path": f"/prod{path}", "identity": {}},
+        }
+    event["body"] = base64.b64encode(body).decode() if as_base64 else body.decode("latin-1")
+    event["isBase64Encoded"] = as_base64
+    if fdp.ConsumeIntInRange(0, 2) == 0:
+        event = _poisoned(fdp, event)
+    _LAMBDA_SFN.calls.clear()
+    answer = (create_urls_handler if creating else process_callback_handler)(event, None)
+    # What the Lambda runtime does with it: JSON, sent as UTF-8.
+    json.dumps(answer, ensure_ascii=False).encode("utf-8")
+    if "statusCode" not in answer:  # a direct invocation's answer (the event is not HTTP)
         return None
-    answer = response_to_event(handler.handle(request), event)
-    json.dumps(answer)  # what the Lambda runtime does with it
-    headers = list(answer["headers"].items())
-    _check_common(answer["statusCode"], headers, _body_of(answer), recorder, "lambda")
+    headers_out = list(answer["headers"].items())
+    recorder = Recorder()
+    _check_common(answer["statusCode"], headers_out, _body_of(answer), recorder, "lambda")
+    if len(_LAMBDA_SFN.calls) > 1:
+        raise AssertionError(f"lambda: completed {len(_LAMBDA_SFN.calls)} times")
+    for call in _LAMBDA_SFN.calls:
+        if call.get("taskToken") not in KNOWN_TOKENS:
+            raise AssertionError("lambda: completed with a forged token")
     return int(answer["statusCode"])
 
 

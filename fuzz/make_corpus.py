@@ -149,6 +149,10 @@ def callback_url_seeds() -> dict[str, bytes]:
     files["question-mark-value"] = f"{approve.query}&note=why?".encode()
     files["question-mark-smuggle"] = f"data=NOT-THE-BLOB?&{approve.query}".encode()
     files["leading-question-mark"] = f"?{approve.query}".encode()
+    # A query starting like a URL, a second blob behind a "#": two data parameters to any
+    # ordinary parser; read as a URL, the second was hidden in the fragment.
+    for name, prefix in (("slash", "/"), ("slashes", "//"), ("question", "?"), ("hash", "#")):
+        files[f"url-like-{name}"] = f"{prefix}?{approve.query}#&data={reject.blob}".encode()
     return files
 
 
@@ -277,6 +281,31 @@ def http_seeds() -> dict[str, bytes]:
     return chosen
 
 
+def original_seeds() -> dict[str, bytes]:
+    """Seeded random inputs: one per (message kind, answer), the genuine messages included."""
+    import fuzz_original
+
+    rng = random.Random(4044)
+    chosen: dict[str, bytes] = {}
+    for _ in range(3_000):
+        data = rng.randbytes(rng.randint(8, 300))
+        fdp = fuzz_original.atheris.FuzzedDataProvider(data)
+        fdp.ConsumeIntInRange(0, len(fuzz_original.GENUINE) - 1)
+        kind = fdp.ConsumeIntInRange(0, 3)
+        message = fuzz_original.decode(data)
+        handler = fuzz_original.CallbackHandler(
+            _common.CODECS[_common.Mode.ENCRYPTED],
+            clock=lambda: _common.FIXED_NOW,
+            complete=fuzz_original.Recorder(),
+            logger=fuzz_original._LOGGER,
+            original_kms_key_id=fuzz_original.KEY_ARN,
+            original_kms_client=fuzz_original.KMS.client,
+        )
+        status = fuzz_original._handle(handler, fuzz_original._query(message))
+        chosen.setdefault(f"kind{kind}-{status}", data)
+    return chosen
+
+
 def main() -> None:
     """Rewrite every corpus directory."""
     corpora = {
@@ -285,6 +314,7 @@ def main() -> None:
         "fuzz_create_urls": create_urls_seeds(),
         "fuzz_handler": handler_seeds(),
         "fuzz_http": http_seeds(),
+        "fuzz_original": original_seeds(),
     }
     for target, files in corpora.items():
         files.update(FINDINGS.get(target, {}))

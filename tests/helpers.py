@@ -419,26 +419,36 @@ def callback_records(records: Iterable[logging.LogRecord]) -> list[dict[str, Any
 
 
 _SNIPPET = re.compile(
-    r'^(?P<indent>[ \t]*)```python title="(?P<name>[\w.]+)"\n(?P<code>.*?)^(?P=indent)```',
+    r'^(?P<indent>[ \t]*)```python title="(?P<name>[\w./]+)"\n(?P<code>.*?)^(?P=indent)```',
     re.DOTALL | re.MULTILINE,
 )
+
+
+#: A whole file included by pymdownx.snippets, the path relative to the repository's root.
+_INCLUDE = re.compile(r'^--8<-- "(?P<path>[^"]+)"\n?\Z')
+_ROOT = Path(__file__).resolve().parents[1]
 
 
 def markdown_snippets(path: Path) -> dict[str, str]:
     """The titled Python blocks (```python title="name.py"```) of a Markdown page, by name.
 
-    Blocks inside tabs or admonitions are indented: the indentation is removed.
+    Blocks inside tabs or admonitions are indented: the indentation is removed. A block that
+    includes a file (``--8<-- "examples/..."``) is that file's text, as the site shows it.
     """
     text = path.read_text(encoding="utf-8")
-    return {
-        match["name"]: textwrap.dedent(
+    snippets = {}
+    for match in _SNIPPET.finditer(text):
+        code = textwrap.dedent(
             "".join(
                 line[len(match["indent"]) :] if line.strip() else "\n"
                 for line in match["code"].splitlines(keepends=True)
             )
         )
-        for match in _SNIPPET.finditer(text)
-    }
+        include = _INCLUDE.match(code)
+        if include is not None:
+            code = (_ROOT / include["path"]).read_text(encoding="utf-8")
+        snippets[Path(match["name"]).name] = code
+    return snippets
 
 
 def load_snippet(directory: Path, name: str, code: str) -> ModuleType:

@@ -276,3 +276,30 @@ with mock_aws():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["valid"] is True
+
+
+def test_inspect_a_url_without_data_says_so(tmp_path: Path) -> None:
+    """`inspect https://example.com/` says the URL has no data parameter, not "bad base64"."""
+    key = LocalKey.generate().to_string()
+    result = run(tmp_path, "inspect", "https://example.com/", SFN_CALLBACK_URLS_KEY=key)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "sfn-callback-urls: InvalidPayload: The callback URL has no data parameter."
+    )
+    assert "copy the whole link" in lines[1]
+    assert "base64" not in result.stderr
+    assert json.loads(result.stdout)["error"] == "InvalidPayload"
+
+
+def test_inspect_a_url_copied_from_html_gets_the_amp_hint(tmp_path: Path) -> None:
+    """A URL copied from HTML source (`&amp;` between parameters) gets a hint to fix it."""
+    key = LocalKey.generate().to_string()
+    codec = Codec(LocalKey.from_string(key))
+    url = Minter(codec, base_url=BASE_URL).mint("T" * 700, [SuccessAction(name="ok", output={})])
+    escaped = url.urls["ok"].replace("&", "&amp;")
+    result = run(tmp_path, "inspect", escaped, SFN_CALLBACK_URLS_KEY=key)
+    assert result.returncode == 1
+    assert "hint: The URL contains '&amp;'" in result.stderr
+    fixed = run(tmp_path, "inspect", escaped.replace("&amp;", "&"), SFN_CALLBACK_URLS_KEY=key)
+    assert fixed.returncode == 0, fixed.stderr

@@ -6,8 +6,10 @@ import asyncio
 import io
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -17,14 +19,21 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 from helpers import load_event, load_snippet, markdown_snippets  # tests/ is on sys.path
-from sfn_callback_urls import LocalKey
+from sfn_callback_urls import CallbackResponse, LocalKey
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
     from conftest import MotoClients  # tests/ is on sys.path under pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "quickstart.md"
-SNIPPETS = ["any_framework.py", "asgi_app.py", "callbacks.py", "mint.py", "wsgi_app.py"]
+SNIPPETS = [
+    "any_framework.py",
+    "asgi_app.py",
+    "callbacks.py",
+    "mint.py",
+    "original_request.py",
+    "wsgi_app.py",
+]
 KEY = LocalKey.generate().to_string()
 PURPOSE = "prod/approvals"
 
@@ -133,16 +142,45 @@ def test_the_asgi_app_approves(load: Any, approval_machine: ApprovalMachine) -> 
 
 
 def test_any_framework_respond_approves(load: Any, approval_machine: ApprovalMachine) -> None:
-    """The other-framework tab: respond() with a POST completes the task."""
+    """The other-framework tab (examples/frameworks/any_framework.py): a POST completes the task.
+
+    The answer is a CallbackResponse, whose status, headers and body any framework takes.
+    """
     execution, urls = mint(load, approval_machine)
     respond = load("any_framework.py").respond
-    status, headers, body = respond(
-        "POST", urlsplit(urls["approve"]).query, {"accept": "application/json"}, b""
-    )
-    assert status == 200
-    assert headers["Cache-Control"] == "no-store"
-    assert json.loads(body)["action"] == {"name": "approve", "type": "success"}
+    answer = respond("POST", urlsplit(urls["approve"]).query, {"accept": "application/json"}, b"")
+    assert isinstance(answer, CallbackResponse)
+    assert answer.status == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert json.loads(answer.body)["action"] == {"name": "approve", "type": "success"}
     assert ended(approval_machine, execution) == {"approved": True}
+
+
+def test_the_original_request_mints_urls_that_approve(
+    load: Any, approval_machine: ApprovalMachine
+) -> None:
+    """The original request snippet mints a week ahead, whatever today is; its approve works."""
+    execution = approval_machine.start()
+    token, _ = approval_machine.wait_for_token()
+    minted = load("original_request.py").handler({"token": token}, None)
+    expires = datetime.fromisoformat(minted["expiration"].replace("Z", "+00:00"))
+    assert expires - datetime.now(timezone.utc) > timedelta(days=6)
+    answer = load("any_framework.py").respond(
+        "POST", urlsplit(minted["urls"]["approve"]).query, {}, b""
+    )
+    assert answer.status == 200
+    assert ended(approval_machine, execution) == {"approved": True}
+
+
+def test_no_page_shows_a_fixed_expiration() -> None:
+    """No user page or the README writes a fixed expiration date into a request.
+
+    It would expire, and the example with it.
+    """
+    root = DOC.parents[1]
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        found = re.findall(r'"expiration"\s*:\s*"\d{4}-', page.read_text(encoding="utf-8"))
+        assert not found, page.name
 
 
 def test_the_check_step_opens_what_was_minted(load: Any, approval_machine: ApprovalMachine) -> None:

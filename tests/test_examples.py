@@ -117,6 +117,7 @@ def test_the_app_template_wires_the_handlers() -> None:
         "ENABLE_POST_ACTIONS",
         "CONFIRM_GET",
         "ACCEPT_ORIGINAL_URLS",
+        "SFN_CALLBACK_URLS_BUDGET",
     }
     direct = template["Resources"]["CreateUrlsFunction"]["Properties"]["Environment"]
     assert set(direct["Variables"]) == {"CALLBACK_BASE_URL"}
@@ -206,7 +207,8 @@ def test_original_urls_get_their_decrypt_only_when_accepted() -> None:
                 "Condition": {
                     "ForAllValues:StringEquals": {
                         "kms:EncryptionContextKeys": ["aws-crypto-public-key"]
-                    }
+                    },
+                    "Null": {"kms:EncryptionContextKeys": "false"},
                 },
             },
             {"Ref": "AWS::NoValue"},

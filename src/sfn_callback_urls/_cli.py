@@ -394,6 +394,20 @@ def _print_json(value: Mapping[str, Any], out: TextIO) -> None:
     print(json.dumps(value, indent=2), file=out)
 
 
+def _query_hints(text: str) -> list[str]:
+    """What to check when a pasted URL has no (single) ``data`` parameter."""
+    hints = []
+    if "&amp;" in text:
+        hints.append(
+            "The URL contains '&amp;': it was copied from HTML source (or an e-mail's source). "
+            "Replace each '&amp;' with '&', or copy the link itself."
+        )
+    hints.append(
+        "A callback URL ends in /respond?action=NAME&type=TYPE&data=BLOB: copy the whole link."
+    )
+    return hints
+
+
 def _inspect(args: argparse.Namespace, out: TextIO) -> int:
     from ._claims import utcnow
 
@@ -401,8 +415,18 @@ def _inspect(args: argparse.Namespace, out: TextIO) -> int:
     text: str = args.url.strip()
     if text.startswith("?"):  # pasted with its "?", as location.search shows a query
         text = text[1:]
-    query = CallbackQuery.parse(text if ("=" in text or "?" in text) else {QUERY_DATA: text})
+    # A URL, or a query string, is read as such; anything else is taken for a bare blob.
+    whole = "://" in text or text.startswith("/") or "=" in text or "?" in text
     now = utcnow()
+    try:
+        query = CallbackQuery.parse(text if whole else {QUERY_DATA: text})
+    except InvalidPayload as error:
+        hints = _query_hints(text)
+        _print_json({"valid": False, **error.to_dict(), "hints": hints}, out)
+        _error(f"{error.code}: {error.message}")
+        for hint in hints:
+            _error(f"hint: {hint}")
+        return EXIT_REFUSED
     try:
         opened = open_callback(codec, query, now=now)
     except ExpiredPayload as error:
@@ -467,6 +491,7 @@ def serve_app(
         original_kms_key_id=settings.original_kms_key_id,
         page_theme=settings.page_theme,
         check_task_before_confirm=settings.check_task_before_confirm,
+        budget=settings.budget,
     )
     return make_wsgi_app(handler)
 

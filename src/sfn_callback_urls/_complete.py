@@ -6,8 +6,8 @@ cause, or a heartbeat); `complete()` checks it against Step Functions' limits, m
 
 - the task is gone (``InvalidToken``, ``TaskDoesNotExist``, ``TaskTimedOut``):
   `TaskAlreadyCompleted`;
-- throttling, 5xx answers and network failures left after botocore's retries:
-  `StepFunctionsUnavailable`;
+- throttling, 5xx answers and network failures left after botocore's retries, or no time
+  left in the click's budget for another try (the deadline module): `StepFunctionsUnavailable`;
 - anything else (access denied, KMS key problems, invalid output, ...):
   `StepFunctionsError`.
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
 from ._contract import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH, MAX_OUTPUT_BYTES, is_unicode_text
+from ._deadline import DeadlineExceeded
 from .errors import (
     OutputFormatting,
     OutputTooLarge,
@@ -207,7 +208,8 @@ def default_client() -> StepFunctionsClient:
     Created on first use (never at import) from a fresh ``boto3.Session()``, so region,
     credentials and endpoint come from the usual configuration (environment, config files,
     instance role; ``AWS_REGION`` counts when ``AWS_DEFAULT_REGION`` is unset), with
-    botocore's standard retry mode and 5 retries. This client config takes precedence over
+    botocore's standard retry mode and 5 attempts, 2 s connect and 3 s read timeouts, and a
+    click's deadline obeyed. This client config takes precedence over
     ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS``: pass your own client to tune it.
     """
     global _default_client  # a lazily built, lock-guarded process singleton
@@ -300,6 +302,14 @@ def _from_aws_error(
 
     if isinstance(exc, ClientError):
         return _from_client_error(exc, operation, token)
+    if isinstance(exc, DeadlineExceeded):
+        code = exc.last_error if _SAFE_CODE.fullmatch(exc.last_error) else ""
+        reason = f" ({code})" if code else ""
+        return StepFunctionsUnavailable(
+            f"Step Functions did not answer in time{reason}; try again later.",
+            aws_code=code,
+            original_error=exc,
+        )
     if not isinstance(exc, BotoCoreError):
         raise exc
     # The network failures botocore retries and then gives up on.

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ._codec import DEFAULT_PURPOSE, Codec, Mode
+from ._deadline import DEFAULT_BUDGET
 from ._http_url import REGION_VARIABLES, default_region, execute_api_problem, execute_api_url
 from ._theme import PageTheme
 from .errors import ConfigurationError
@@ -66,6 +67,7 @@ __all__ = [
     "ENV_ACCEPT_ORIGINAL_URLS",
     "ENV_API_ID",
     "ENV_BASE_URL",
+    "ENV_BUDGET",
     "ENV_CHECK_TASK_BEFORE_CONFIRM",
     "ENV_CONFIRM_GET",
     "ENV_DEBUG_AWS",
@@ -126,6 +128,8 @@ ENV_STAGE = "STAGE"
 ENV_VERBOSE = "VERBOSE"
 #: ``true`` leaves botocore's loggers alone (`quiet_aws_loggers`): they log secrets at DEBUG.
 ENV_DEBUG_AWS = "SFN_CALLBACK_URLS_DEBUG_AWS"
+#: Seconds a click may spend on AWS calls (the callback handler's ``budget``; 10 by default).
+ENV_BUDGET = "SFN_CALLBACK_URLS_BUDGET"
 
 #: Every variable that configures a key.
 KEY_VARIABLES = (ENV_KEY_ID, ENV_KEY, ENV_WRAPPED_KEY, ENV_PARAMETER)
@@ -326,6 +330,19 @@ def _page_theme(environ: Mapping[str, str]) -> PageTheme | None:
         ) from None
 
 
+def _budget(environ: Mapping[str, str]) -> float:
+    text = environ.get(ENV_BUDGET, "").strip()
+    if not text:
+        return DEFAULT_BUDGET
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigurationError(f"{ENV_BUDGET} must be a positive number of seconds.")
+    return seconds
+
+
 def _mode(environ: Mapping[str, str]) -> Mode:
     text = environ.get(ENV_MODE, "").strip().lower() or "encrypted"
     try:
@@ -353,6 +370,7 @@ class Settings:
             or ``None`` for the built-in one.
         check_task_before_confirm: check that the task still waits before showing a confirm
             page (``CHECK_TASK_BEFORE_CONFIRM``).
+        budget: seconds a click may spend on AWS calls (``SFN_CALLBACK_URLS_BUDGET``).
     """
 
     keyring: Keyring
@@ -366,6 +384,7 @@ class Settings:
     verbose: bool = False
     page_theme: PageTheme | None = None
     check_task_before_confirm: bool = False
+    budget: float = DEFAULT_BUDGET
 
     @classmethod
     def from_environment(
@@ -396,6 +415,7 @@ class Settings:
             verbose=flag(environ, ENV_VERBOSE),
             page_theme=_page_theme(environ),
             check_task_before_confirm=flag(environ, ENV_CHECK_TASK_BEFORE_CONFIRM),
+            budget=_budget(environ),
         )
 
     def codec(self) -> Codec:

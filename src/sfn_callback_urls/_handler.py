@@ -16,6 +16,11 @@ One request goes through these steps, each one module's job:
 4. render the answer (the render module), before anything happened;
 5. complete the task (`complete()`).
 
+Every AWS call of steps 1 and 5 (KMS, Step Functions) runs inside the click's time budget
+(the deadline module): the handler's ``budget``, cut to a Lambda's remaining time less a margin;
+when it runs out the answer is a 503 with ``Retry-After`` and the link still works later.
+`CallbackHandler.handle_async()` runs `handle()` in a worker thread, for async code.
+
 `CallbackHandler.handle()` never raises and never shows a traceback: library errors are
 answered with their status and fixed bodies, anything else with a 500 that carries a
 correlation id, also logged. Each request logs exactly one record on the
@@ -27,6 +32,7 @@ task token, key material, the blob or the query string; with that logger enabled
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -42,6 +48,7 @@ from ._claims import Claims, utcnow
 from ._codec import Codec
 from ._complete import Completion, StepFunctionsClient
 from ._complete import complete as complete_task
+from ._deadline import DEFAULT_BUDGET, click_deadline, watch
 from ._logging import LoggerLike, emit, enabled_check, get_logger
 from ._models import Action, PostAction
 from ._original import OriginalUrlOpener, is_original_blob
@@ -216,10 +223,19 @@ class CallbackHandler:
             ``SendTaskHeartbeat`` that the task still waits, and say "already answered"
             instead of a form that can only fail. Off by default: the heartbeat resets the
             task's heartbeat timer, and needs ``states:SendTaskHeartbeat``.
+        budget: seconds one request may spend on AWS calls (opening a KMS-sealed blob,
+            completing the task), retries included; 10 by default. With a Lambda context
+            (``handle(request, lambda_context=context)``), at most its remaining time less a
+            second. When it runs out the answer is `StepFunctionsUnavailable` or
+            `KeyUnavailable` (503, ``Retry-After``), and the link still works later. The
+            clients the library builds wait 2 s to connect and 3 s for an answer; a client
+            you pass keeps its own timeouts (botocore's default is 60 s each): set them
+            shorter than the budget.
 
     Raises:
         ConfigurationError: ``original_kms_key_id`` is given without the ``original`` extra
-            installed, or is empty; or ``original_kms_client`` is given without it.
+            installed, or is empty; or ``original_kms_client`` is given without it; or
+            ``budget`` is not a positive number.
     """
 
     def __init__(
@@ -238,7 +254,12 @@ class CallbackHandler:
         original_kms_client: KMSClient | None = None,
         page_theme: PageTheme | None = None,
         check_task_before_confirm: bool = False,
+        budget: float = DEFAULT_BUDGET,
     ) -> None:
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
+            raise ConfigurationError("budget must be a positive number of seconds.")
+        self.budget = float(budget)
+        """Seconds one request may spend on AWS calls (see the class's arguments)."""
         self.codec = codec
         """Opens the blobs (its keyring, mode and purpose decide what is accepted)."""
         self.enable_output_parameters = enable_output_parameters
@@ -254,7 +275,8 @@ class CallbackHandler:
         self.check_task_before_confirm = check_task_before_confirm
         """Whether a confirm page is shown only while the task still waits (a heartbeat)."""
         self._clock = utcnow if clock is None else clock
-        self._client = stepfunctions_client
+        # A botocore client obeys each click's deadline (a fake is left as it is).
+        self._client = None if stepfunctions_client is None else watch(stepfunctions_client)
         self._complete = complete
         self._logger = get_logger(LOGGER_NAME, logger)
         self._enabled = enabled_check(self._logger)
@@ -285,9 +307,22 @@ class CallbackHandler:
 
     # -- the one public call ---------------------------------------------------------------
 
-    def handle(self, request: CallbackRequest) -> CallbackResponse:
-        """Handle one request; never raises, and logs exactly one record."""
+    def handle(
+        self, request: CallbackRequest, *, lambda_context: object | None = None
+    ) -> CallbackResponse:
+        """Handle one request; never raises, and logs exactly one record.
+
+        It blocks while AWS answers (up to ``budget`` seconds): from ``async`` code, await
+        `handle_async()` instead.
+
+        Args:
+            request: the HTTP request.
+            lambda_context: in a Lambda, its context: the AWS calls then end a second before
+                the function would time out, so that the person gets our 503 page rather
+                than the front end's bare error.
+        """
         started = time.perf_counter()
+        deadline = click_deadline(self.budget, lambda_context)
         record: dict[str, Any] = {
             "event": "callback",
             "method": None,
@@ -299,15 +334,23 @@ class CallbackHandler:
         head = False
         outcome: LogOutcome
         try:
-            method = str(request.method).upper()
+            method = str(request.method)
+            # ASCII only: Unicode case mapping turns look-alikes into methods (a long s, U+017F,
+            # upper-cases to "S").
+            method = method.upper() if method.isascii() else method
             head = method == "HEAD"
-            record["method"] = method if method.isalpha() and len(method) <= 16 else "?"
+            # Like every field from the request, printable ASCII: a method is letters (RFC 9110
+            # allows more, nobody sends it), and a look-alike (a Cyrillic O in "POST") is "?".
+            record["method"] = (
+                method if method.isascii() and method.isalpha() and len(method) <= 16 else "?"
+            )
             record["source_ip"] = _printable(request.source_ip, 64)
             record["user_agent"] = _printable(
                 _header(request.headers, "user-agent"), _MAX_USER_AGENT
             )
             media_type = negotiate(_header(request.headers, "accept"))
-            response, outcome = self._handle(request, method, media_type, record)
+            with deadline.active():
+                response, outcome = self._handle(request, method, media_type, record)
         except SfnCallbackUrlsError as exc:
             response, outcome = self._error_response(exc, media_type, record)
         except Exception as exc:  # a bug or an unforeseen failure: 500, never a traceback
@@ -320,6 +363,15 @@ class CallbackHandler:
         record["status"] = response.status
         self._log(record, response.status, started)
         return response
+
+    async def handle_async(
+        self, request: CallbackRequest, *, lambda_context: object | None = None
+    ) -> CallbackResponse:
+        """`handle()` in a worker thread: what ``async`` views await.
+
+        A slow AWS call then never stalls the event loop (and every other request it serves).
+        """
+        return await asyncio.to_thread(self.handle, request, lambda_context=lambda_context)
 
     # -- steps -----------------------------------------------------------------------------
 

@@ -10,14 +10,24 @@ string: the callers build records from names, ids, codes and statuses only.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Final, Protocol
 
-__all__ = ["LoggerLike", "emit", "enabled", "enabled_check", "get_logger", "quiet_aws_loggers"]
+__all__ = [
+    "LoggerLike",
+    "emit",
+    "enabled",
+    "enabled_check",
+    "get_logger",
+    "quiet_aws_loggers",
+    "silenced",
+]
 
 #: ``true`` lets the AWS SDK's loggers log at DEBUG (they then log task tokens and key material).
 
@@ -133,3 +143,62 @@ def _get_aws_loggers() -> tuple[logging.Logger, ...]:
     global _aws_loggers  # a cache of logging's own singletons
     _aws_loggers = tuple(logging.getLogger(name) for name in _AWS_LOGGERS)
     return _aws_loggers
+
+
+# --- a third party's records, dropped where they would repeat what an attacker wrote -------------
+
+#: The logger-name prefixes `silenced` is active for in the current context (thread or task).
+_silencing: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "sfn_callback_urls_silencing", default=frozenset()
+)
+_filtered: dict[str, int] = {}  # prefix -> size of logging's registry when last filtered
+_filter_lock = threading.Lock()
+
+
+class _DropWhileSilenced(logging.Filter):
+    """Drops a record when `silenced` is active for its logger's prefix in this context."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self._prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self._prefix not in _silencing.get()
+
+
+def _install_filters(prefix: str) -> None:
+    """Put the filter on every logger named ``prefix`` or below it (once each).
+
+    Filters on a logger see only the records logged on that logger, not its children's, so
+    each one gets its own; loggers made since the last call (a module imported later) too.
+    """
+    registry = logging.Logger.manager.loggerDict
+    if _filtered.get(prefix) == len(registry):
+        return
+    with _filter_lock:
+        for name, item in list(registry.items()):
+            if (
+                isinstance(item, logging.Logger)
+                and (name == prefix or name.startswith(prefix + "."))
+                and not any(isinstance(f, _DropWhileSilenced) for f in item.filters)
+            ):
+                item.addFilter(_DropWhileSilenced(prefix))
+        _filtered[prefix] = len(registry)
+
+
+@contextlib.contextmanager
+def silenced(prefix: str) -> Iterator[None]:
+    """Drop the records of the loggers named ``prefix`` (and below) logged inside the block.
+
+    Only in the current thread (or asyncio task): the same library used elsewhere in the
+    process logs as configured. For a library whose records, on input anyone can forge, carry
+    that input or a traceback (aws-encryption-sdk logs the message's encryption context at
+    INFO and a traceback at ERROR for every refused data key): the caller logs its own
+    record instead.
+    """
+    _install_filters(prefix)
+    token = _silencing.set(_silencing.get() | {prefix})
+    try:
+        yield
+    finally:
+        _silencing.reset(token)

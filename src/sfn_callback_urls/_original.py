@@ -19,12 +19,22 @@ original would have. It never mints: new URLs are always in our own format. Its 
   ``REQUIRE_ENCRYPT_ALLOW_DECRYPT`` (the 1.x SDK wrote non-committing messages), at most one
   encrypted data key, and a single `KMSMasterKey` for the one configured key ARN: a data key
   wrapped by any other key is refused before KMS is called (no discovery, ever).
+- The purpose binding is the encryption context the original wrote: none of its own, with
+  the SDK's default (signing) suite, so the message's context is exactly the SDK's signing
+  key, ``aws-crypto-public-key``, and nothing else. A message made under another context
+  (another application sharing the key) is refused before KMS is called. So is a data key
+  of a size KMS never wrote (empty, or over KMS's 6,144-byte ciphertext limit).
 - Before the message is authenticated every failure is the same `InvalidPayload`: not ``2-``,
   the unencrypted ``1-`` format (never accepted: anyone could write one), bad base64, another
   key, tampered bytes, any SDK exception. Oversized blobs are refused (`PayloadTooLarge`) before
   anything is decoded. KMS itself failing (throttled, disabled key, unreachable) is
-  `KeyUnavailable`, as for our own KMS keys; KMS calling the data key invalid, or denying access
-  to the key it names, is the URL's fault (`InvalidPayload`).
+  `KeyUnavailable`, as for our own KMS keys; KMS calling the data key invalid (or refusing it
+  as malformed), or denying access to the key it names, is the URL's fault (`InvalidPayload`).
+- A message refused before authentication is remembered (by digest) for 60 seconds, by the
+  rule our own KMS keys follow: replaying one forged URL costs one KMS call a minute.
+- The SDK's own log records during a decryption are dropped (`silenced`): for any forged
+  message it logs the attacker's encryption context at INFO and a traceback at ERROR. A
+  refused URL is the handler's one record; the reason is logged here at DEBUG.
 - After authentication the action is mapped field by field from the original's JSON schema:
   fields the original ignored are dropped, ``redirect`` wins over ``json``/``html``/``text`` (the
   original never rendered those next to a redirect), and a POST outcome's JSON Schema without
@@ -38,17 +48,22 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import io
 import json
 import logging
 import math
 import re
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from ._claims import Claims, checked_now
 from ._codec import DEFAULT_LEEWAY
+from ._deadline import DeadlineExceeded
+from ._logging import silenced
 from ._models import Action, parse_action
 from .errors import (
     ConfigurationError,
@@ -57,6 +72,7 @@ from .errors import (
     PayloadTooLarge,
 )
 from .keys._aws import INVALID_CIPHERTEXT_CODES, LazyKmsClient, aws_error_code, key_unavailable
+from .keys._cached import REFUSED_CACHE_SIZE, REFUSED_TTL_SECONDS, RefusedHeaders
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -86,9 +102,22 @@ _KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
 # KMS answers these when the ciphertext cannot be valid for our key: the URL's fault (400).
 # AccessDenied is among them because the encrypted data key names the KMS key to look up:
 # tampered, it can point at a key we may not use (moto answers AccessDenied where AWS answers
-# IncorrectKeyException). A role without kms:Decrypt shows up in the log line, not as a 503.
+# IncorrectKeyException). A role without kms:Decrypt shows up in the DEBUG log, not as a 503.
+# ValidationException: KMS refused the request's shape, which comes from the message (a data
+# key of a length KMS never wrote): the URL's too.
 # Anything else (throttling, a disabled key, an outage) is ours: KeyUnavailable (503).
-_INVALID_CIPHERTEXT_CODES = INVALID_CIPHERTEXT_CODES | {"AccessDeniedException"}
+_INVALID_CIPHERTEXT_CODES = INVALID_CIPHERTEXT_CODES | {
+    "AccessDeniedException",
+    "ValidationException",
+}
+#: KMS ciphertexts are 1 to 6,144 bytes (Decrypt's CiphertextBlob): nothing else is worth a call.
+_MAX_KMS_CIPHERTEXT = 6144
+#: What the SDK itself puts in the encryption context of a message with a signing suite.
+_SDK_CONTEXT_KEY = "aws-crypto-public-key"
+#: aws-encryption-sdk's loggers (they log forged input; see the module docstring).
+_SDK_LOGGER = "aws_encryption_sdk"
+#: The key refused messages are remembered under (the shared memory is keyed by purpose).
+_REFUSED_PURPOSE = "original-2-"
 #: Who a KeyUnavailable names: never the key id (the message may reach whoever clicked).
 _SUBJECT = "The original app's KMS key"
 
@@ -126,6 +155,10 @@ class _KmsFailed(Exception):
         self.error = error
 
 
+class _NotTheOriginals(Exception):
+    """A data key the original could not have written, refused before KMS is asked."""
+
+
 class OriginalUrlOpener:
     """Opens the original app's ``2-`` blobs under one KMS key, read-only.
 
@@ -138,6 +171,7 @@ class OriginalUrlOpener:
         session: a boto3 session for that client (default: ``boto3.Session()``).
         max_blob_length: longest ``data`` accepted, checked before anything is decoded.
         leeway: clock skew tolerated on expiry (the original had none; we keep ours).
+        clock: monotonic seconds, for the memory of refused messages; tests pass a fake.
 
     Raises:
         ConfigurationError: aws-encryption-sdk is not installed, or an argument is invalid.
@@ -151,6 +185,7 @@ class OriginalUrlOpener:
         session: Session | None = None,
         max_blob_length: int = DEFAULT_MAX_ORIGINAL_BLOB_LENGTH,
         leeway: timedelta = DEFAULT_LEEWAY,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not isinstance(kms_key_id, str) or not kms_key_id.strip():
             raise ConfigurationError("The original app's KMS key id must be a non-empty string.")
@@ -166,6 +201,7 @@ class OriginalUrlOpener:
         self._key_arn: str | None = self._key_id if _KEY_ARN.fullmatch(self._key_id) else None
         self._master_key: Any = None
         self._decryptor: Any = None
+        self._refused = RefusedHeaders(REFUSED_CACHE_SIZE, REFUSED_TTL_SECONDS, clock)
 
     def __repr__(self) -> str:
         return f"OriginalUrlOpener({self._key_id!r})"
@@ -210,13 +246,21 @@ class OriginalUrlOpener:
                 if blob.startswith(ORIGINAL_UNENCRYPTED_PREFIX)
                 else "not the original's 2- format"
             )
-            _log.info("original callback URL refused: %s", reason)
+            _log.debug("original callback URL refused: %s", reason)
             raise InvalidPayload
         message = _b64decode_original(blob[len(ORIGINAL_ENCRYPTED_PREFIX) :])
         if message is None:
-            _log.info("original callback URL refused: malformed base64")
+            _log.debug("original callback URL refused: malformed base64")
             raise InvalidPayload
-        plaintext = self._decrypt(message)
+        refused = (_REFUSED_PURPOSE, hashlib.sha256(message).digest())
+        if refused in self._refused:
+            _log.debug("original callback URL refused: refused within the last minute")
+            raise InvalidPayload
+        try:
+            plaintext = self._decrypt(message)
+        except InvalidPayload:
+            self._refused.add(refused)  # KeyUnavailable is never remembered: KMS may recover
+            raise
         # Authenticated from here on: only a holder of the KMS key could have written it.
         claims = _claims_from_payload(plaintext)
         if check_expiry:
@@ -226,9 +270,13 @@ class OriginalUrlOpener:
     # -- decryption ------------------------------------------------------------------------
 
     def _decrypt(self, message: bytes) -> bytes:
+        sdk_client, master_key = self._decryption_parts()
+        with silenced(_SDK_LOGGER):
+            return self._decrypt_quietly(sdk_client, master_key, message)
+
+    def _decrypt_quietly(self, sdk_client: Any, master_key: Any, message: bytes) -> bytes:
         from botocore.exceptions import BotoCoreError
 
-        sdk_client, master_key = self._decryption_parts()
         stream = None
         try:
             # The stream itself rather than the SDK's decrypt(): its context manager logs a
@@ -243,11 +291,11 @@ class OriginalUrlOpener:
                 raise ValueError("trailing bytes after the message")
         except _KmsFailed as failure:
             raise key_unavailable("Decrypt", failure.error, subject=_SUBJECT) from None
-        except BotoCoreError as error:  # e.g. KMS unreachable: not the URL's fault
+        except (BotoCoreError, DeadlineExceeded) as error:  # KMS unreachable: not the URL's fault
             raise key_unavailable("Decrypt", error, subject=_SUBJECT) from None
         except Exception as error:
             # Type only: the SDK's messages name key ids and header fields, nothing we need.
-            _log.info("original callback URL refused: %s", type(error).__name__)
+            _log.debug("original callback URL refused: %s", type(error).__name__)
             raise InvalidPayload from None
         finally:
             if stream is not None and not stream.closed:
@@ -278,7 +326,7 @@ class OriginalUrlOpener:
             try:
                 response = self.client.describe_key(KeyId=self._key_id)
                 arn = response["KeyMetadata"]["Arn"]
-            except (BotoCoreError, ClientError) as error:
+            except (BotoCoreError, ClientError, DeadlineExceeded) as error:
                 raise key_unavailable("DescribeKey", error, subject=_SUBJECT) from None
             self._key_arn = arn
         return self._key_arn
@@ -463,6 +511,8 @@ def _strict_master_key_class(sdk: Any) -> type:
         def _decrypt_data_key(
             self, encrypted_data_key: Any, algorithm: Any, encryption_context: Any = None
         ) -> Any:
+            # Called with the message's own context, after the key ARN check, before KMS.
+            _check_original_data_key(encrypted_data_key, encryption_context)
             try:
                 return super()._decrypt_data_key(encrypted_data_key, algorithm, encryption_context)
             except decrypt_key_error as error:
@@ -472,7 +522,28 @@ def _strict_master_key_class(sdk: Any) -> type:
                     if code not in _INVALID_CIPHERTEXT_CODES:
                         raise _KmsFailed(cause) from None
                     # If every original URL fails like this, check the role's kms:Decrypt.
-                    _log.info("original callback URL refused: KMS Decrypt answered %s", code)
+                    _log.debug("original callback URL refused: KMS Decrypt answered %s", code)
                 raise
 
     return _StrictKmsMasterKey
+
+
+def _check_original_data_key(encrypted_data_key: Any, context: Any) -> None:
+    """Refuse, before KMS is asked, a data key or context the original app never wrote.
+
+    The original passed no encryption context and always used a signing suite (the SDK's
+    default, 1.x and 2.x alike), for which the SDK adds ``aws-crypto-public-key``: any other
+    context (another key, or none: a non-signing suite) means the message was made for
+    something else under the same KMS key. That is the purpose binding, and the condition the
+    SAM template puts on the callback role's ``kms:Decrypt`` for these messages.
+
+    Raises:
+        _NotTheOriginals: the context or the data key's size is not the original's.
+    """
+    if not isinstance(context, dict) or set(context) != {_SDK_CONTEXT_KEY}:
+        _log.debug("original callback URL refused: an encryption context the original never wrote")
+        raise _NotTheOriginals
+    size = len(encrypted_data_key.encrypted_data_key)
+    if not 1 <= size <= _MAX_KMS_CIPHERTEXT:
+        _log.debug("original callback URL refused: a %d-byte data key", size)
+        raise _NotTheOriginals

@@ -582,12 +582,15 @@ def render_error(
         media_type: from `negotiate()`.
         correlation_id: for server errors: shown to the caller and logged, so that an operator
             can find the log line.
-        headers: extra headers; a `MethodNotAllowed` adds its own ``Allow``.
+        headers: extra headers; a `MethodNotAllowed` adds its own ``Allow``, an error with a
+            ``retry_after`` its ``Retry-After``.
         theme: the look and words of the HTML page: a heading and one sentence saying what
             happened and what the person can do; code and reference in the small print.
     """
     if isinstance(error, MethodNotAllowed) and error.allowed:
         headers = {**(headers or {}), "Allow": ", ".join(error.allowed)}
+    if error.retry_after is not None:  # a 503 the person can act on: try again then
+        headers = {**(headers or {}), "Retry-After": str(error.retry_after)}
     if media_type == JSON:
         body: dict[str, str] = dict(error.to_dict())
         if correlation_id is not None:

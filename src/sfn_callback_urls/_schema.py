@@ -28,6 +28,7 @@ __all__ = [
     "JsonSchemaValidator",
     "compile_json_path",
     "compile_json_schema",
+    "escaped",
     "shorten",
 ]
 
@@ -50,12 +51,25 @@ class JsonSchemaValidator(Protocol):
         ...
 
 
-def shorten(text: str, limit: int = _MAX_REASON_LENGTH) -> str:
-    """``text`` on one line, cut to ``limit`` characters, lone surrogates escaped.
+def escaped(text: str) -> str:
+    r"""``text`` with every character that is not printable shown as Python escapes it.
 
-    Messages may quote input: escaping keeps them encodable (UTF-8, logs).
+    Line breaks, tabs, control characters, ``ESC``, bidirectional overrides and lone
+    surrogates become ``\n``, ``\t``, ``\x1b``, ``\u202e``, ``\ud800``: quoted input
+    cannot forge a log line, recolour a terminal, reorder what is shown or fail to encode.
     """
-    text = " ".join(text.split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+
+
+def shorten(text: str, limit: int = _MAX_REASON_LENGTH) -> str:
+    """``text`` on one line, printable, cut to ``limit`` characters: how messages quote input.
+
+    Whitespace runs become one space (a library's message may span lines), then anything
+    still not printable is `escaped`. Messages reach logs and answers.
+    """
+    text = escaped(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -72,11 +86,70 @@ def compile_json_path(path: str) -> JsonPathExpression:
     import jsonpath_ng.ext.parser
 
     try:
-        return cast(JsonPathExpression, jsonpath_ng.ext.parser.parse(path))
+        expression = jsonpath_ng.ext.parser.parse(path)
+        _run_regexes_on_re2(expression)
     except Exception as exc:  # jsonpath_ng raises a variety of exceptions
         raise InvalidJsonPath(
             f"invalid JSONPath: {shorten(str(exc) or type(exc).__name__)}"
         ) from None
+    return cast(JsonPathExpression, expression)
+
+
+def _run_regexes_on_re2(expression: Any) -> None:
+    """Make every regular expression of a parsed JSONPath run on RE2 (see below).
+
+    jsonpath-ng runs two kinds with Python's backtracking ``re``, on values from the body: the
+    ``=~`` filter (``$[?(@.name =~ "^a")]``) and the ``sub(/regex/, repl)`` string function.
+    Each node is switched to its subclass that asks RE2 instead (same answers, linear time);
+    a pattern RE2 cannot run is refused here, at mint, with the reason.
+
+    Raises:
+        ValueError: a pattern RE2 cannot run, or an ``=~`` whose pattern is not a string.
+    """
+    import jsonpath_ng
+    from jsonpath_ng.ext.filter import Expression
+    from jsonpath_ng.ext.string import Sub
+
+    stack = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+            continue
+        if not isinstance(node, jsonpath_ng.JSONPath):
+            continue
+        if type(node) is Expression and node.op == "=~":
+            if not isinstance(node.value, str):
+                raise ValueError("the =~ operator takes a string pattern")
+            _linear_regex(node.value)  # refused now, not on the first body
+            node.__class__ = _linear_match_class()
+        elif type(node) is Sub:
+            node.regex = _linear_regex(node.expr)  # Sub.find calls self.regex.sub()
+        stack.extend(vars(node).values())
+
+
+@functools.cache
+def _linear_match_class() -> type:
+    """jsonpath-ng's filter ``Expression`` whose ``=~`` searches with RE2.
+
+    Its ``find`` is what ``Expression.find`` does for ``=~`` with a string pattern (the only
+    kind the parser builds): the values the target finds that are strings the pattern
+    matches somewhere (``re.search``), with ``re`` replaced by RE2.
+    """
+    from jsonpath_ng.ext.filter import Expression
+    from jsonpath_ng.jsonpath import DatumInContext
+
+    class _LinearMatch(Expression):
+        def find(self, datum: Any) -> list[Any]:
+            regex = _linear_regex(self.value)
+            found = self.target.find(DatumInContext.wrap(datum))
+            return [
+                match
+                for match in found
+                if isinstance(match.value, str) and regex.search(match.value) is not None
+            ]
+
+    return _LinearMatch
 
 
 # --- JSON Schema -----------------------------------------------------------------------------

@@ -331,8 +331,10 @@ class Minter:
         return trusted_response(transaction_id, urls, expiration)
 
 
-#: A whole URL rather than a query string: a scheme and ``//``, or an absolute path.
-_WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|/")
+#: A whole URL rather than a query string: a scheme and ``//``. Nothing else: a query string
+#: may start with "/", "?", "#" or "//" (a server passes on whatever follows the first "?"), and
+#: read as a URL, ``/?data=A#&data=B`` would hide the second ``data`` in a fragment.
+_WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 #: The ASCII characters urlsplit passes through as they are: not "#" (a fragment), "[" or "]"
 #: (IPv6 hosts), nor a space, a control character (it strips some) or DEL.
 _URL_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in b"#[]")
@@ -424,11 +426,12 @@ class CallbackQuery:
     def parse(cls, url_or_query: str | Mapping[str, str]) -> CallbackQuery:
         """Read a whole URL, a bare query string, or an already-parsed mapping.
 
-        Only a whole URL (``scheme://...``, or a path starting with ``/``) is cut at its first
-        ``?`` (and its ``#``), as urllib reads it; any other string is a query string and read
-        whole, as the front end that delivered it read it: in ``...&note=why?`` the ``?`` is
-        part of a value, ``data=X?&data=BLOB`` holds two ``data`` parameters (refused), never
-        just the second, and in ``?data=BLOB`` the first parameter is named ``?data``.
+        Only a whole URL (``scheme://...``) is cut at its first ``?`` (and its ``#``), as urllib
+        reads it; any other string is a query string and read whole, as the front end that
+        delivered it read it: in ``...&note=why?`` the ``?`` is part of a value,
+        ``data=X?&data=BLOB`` holds two ``data`` parameters (refused), never just the second,
+        in ``?data=BLOB`` the first parameter is named ``?data``, and ``/?data=A#&data=B``
+        (not a URL: it has no scheme) holds two ``data`` parameters (refused).
 
         Raises:
             PayloadTooLarge: the query string (or mapping) is implausibly long.

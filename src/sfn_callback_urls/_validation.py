@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._schema import shorten
+from ._schema import escaped, shorten
 from .errors import (
     DuplicateActionName,
     InvalidDate,
@@ -26,6 +26,7 @@ from .errors import (
 __all__ = ["to_request_error", "token_of"]
 
 _MAX_MESSAGES = 10
+_MAX_FIELD_NAME_LENGTH = 80
 _MIN_REDACTED_LENGTH = 8
 _WINDOW = 16
 _UNION_TAGS = frozenset({"success", "failure", "heartbeat", "post"})
@@ -47,7 +48,9 @@ def _format_loc(loc: Sequence[int | str]) -> str:
             continue
         if item in _CONFIRM_TAGS and index > 0 and loc[index - 1] == "confirm":
             continue
-        parts.append(str(item))
+        # Field names come from the request (an unknown key, say): shown printable, like
+        # every quoted input, so that a message cannot forge log lines.
+        parts.append(shorten(escaped(str(item)), _MAX_FIELD_NAME_LENGTH))
     return ".".join(parts)
 
 

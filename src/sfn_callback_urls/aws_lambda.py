@@ -22,7 +22,9 @@ by default derived from the API Gateway event; a request's own ``base_url`` wins
 original), the switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS`` (or the
 original's ``DISABLE_*``), ``CONFIRM_GET`` and ``CHECK_TASK_BEFORE_CONFIRM``,
 ``SFN_CALLBACK_URLS_PAGE_THEME`` (the approver's pages' look and words, as JSON),
-``ACCEPT_ORIGINAL_URLS`` (open the original app's ``2-`` URLs under ``KEY_ID``) and
+``ACCEPT_ORIGINAL_URLS`` (open the original app's ``2-`` URLs under ``KEY_ID``),
+``SFN_CALLBACK_URLS_BUDGET`` (seconds a click may spend on AWS calls, 10 by default, and
+never past the function's remaining time less a second) and
 ``VERBOSE`` (debug details in the log). The same
 variables configure ``sfn-callback-urls serve``, ``inspect`` and ``mint``.
 
@@ -144,6 +146,7 @@ class App:
                 logger=logger,
                 page_theme=self.settings.page_theme,
                 check_task_before_confirm=self.settings.check_task_before_confirm,
+                budget=self.settings.budget,
             )
         return self._callback_handler
 
@@ -407,7 +410,9 @@ def create_urls_handler(event: Any, context: Any) -> dict[str, Any]:
 # --- handling callbacks ----------------------------------------------------------------------
 
 
-def _handle_callback(event: Mapping[str, Any], source: EventSource) -> CallbackResponse:
+def _handle_callback(
+    event: Mapping[str, Any], source: EventSource, context: Any
+) -> CallbackResponse:
     path = path_of(event, source)
     if path and not is_callback_path(path):
         return not_found_response()
@@ -418,7 +423,8 @@ def _handle_callback(event: Mapping[str, Any], source: EventSource) -> CallbackR
         _log_error(error)
         return render_error(error, JSON)
     try:
-        return handler.handle(request)
+        # The context's remaining time caps the click's budget: our 503, not the front end's.
+        return handler.handle(request, lambda_context=context)
     except Exception:  # handle() never raises; this keeps the answer well-formed if it does
         return render_error(_internal_error(), JSON)
 
@@ -435,4 +441,4 @@ def process_callback_handler(event: Any, context: Any) -> dict[str, Any]:
     except UnsupportedEvent as error:
         _log_error(error)
         return error.to_dict()
-    return answer_to(_handle_callback(event, source), event, source)
+    return answer_to(_handle_callback(event, source, context), event, source)

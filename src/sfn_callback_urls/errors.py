@@ -59,10 +59,13 @@ class SfnCallbackUrlsError(Exception):
         code: stable machine-readable code, the ``error`` field of JSON error bodies.
         status: the HTTP status a web handler answers with.
         message: a human-readable explanation, safe to show to the caller.
+        retry_after: for errors worth a later try, the seconds an answer's ``Retry-After``
+            header asks the caller to wait; ``None`` otherwise.
     """
 
     code: ClassVar[str] = "InternalError"
     status: ClassVar[int] = 500
+    retry_after: ClassVar[int | None] = None
     default_message: ClassVar[str] = "An internal error occurred."
 
     def __init__(self, message: str | None = None) -> None:
@@ -370,6 +373,7 @@ class StepFunctionsUnavailable(StepFunctionsError):
 
     code = "StepFunctionsUnavailable"
     status = 503
+    retry_after = 10  # the link still works: nothing was completed
     default_message = "Step Functions is unavailable; try again later."
 
 
@@ -378,6 +382,7 @@ class KeyUnavailable(AwsServiceError):
 
     code = "KeyUnavailable"
     status = 503
+    retry_after = 10  # the link still works: nothing was completed
     default_message = "The key needed for this URL is unavailable."
 
 

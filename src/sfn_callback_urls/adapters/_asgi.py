@@ -6,7 +6,8 @@ app = make_asgi_app(CallbackHandler(codec))   # uvicorn module:app, hypercorn, .
 
 Any path ending in ``/respond`` goes to the handler; every other path is a 404 JSON answer.
 The body is read up to ``max_body_size`` (413 beyond). The handler is synchronous (it calls
-Step Functions through boto3), so it runs in the default thread pool, never on the event loop.
+Step Functions through boto3), so it runs in the default thread pool, never on the event loop:
+`CallbackHandler.handle_async()` (a handler with only ``handle`` is run the same way).
 Lifespan events are acknowledged; other scope types (websockets) are refused, as the ASGI
 specification asks, by raising.
 """
@@ -138,7 +139,11 @@ def make_asgi_app(handler: SupportsHandle, *, max_body_size: int = MAX_BODY_SIZE
             body=body,
             source_ip=_client_host(scope),
         )
-        response = await asyncio.to_thread(handler.handle, request)
+        handle_async = getattr(handler, "handle_async", None)
+        if handle_async is not None:
+            response = await handle_async(request)
+        else:  # a handler with only `handle` (a fake): the same worker thread
+            response = await asyncio.to_thread(handler.handle, request)
         await _send(send, response)
 
     return app

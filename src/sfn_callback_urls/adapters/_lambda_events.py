@@ -1,4 +1,4 @@
-"""Lambda events to `CallbackRequest`, and `CallbackResponse` back to Lambda's answer.
+r"""Lambda events to `CallbackRequest`, and `CallbackResponse` back to Lambda's answer.
 
 Four event sources, named as in Powertools for AWS Lambda (``ProxyEventType``):
 
@@ -20,6 +20,12 @@ functions skip detection. The query string is rebuilt from every value of every 
 the handler, which refuses it. ALB events carry query parameters still URL-encoded: they are
 joined as they are and decoded once, by the handler, like any raw query string.
 
+A Lambda event is JSON, whose ``\ud800`` escapes decode to lone surrogates, which no HTTP
+request can carry and UTF-8 cannot encode. The adapters never fail on them: a body is passed on
+as the bytes such text stands for (WTF-8: ``\xed\xa0\x80``, which every UTF-8 decoder
+refuses, so the handler answers its usual 400 for an undecodable body), and query parameters
+that cannot be encoded are passed on as they are, parsed (the handler refuses them, 400).
+
 Response bodies go out as text (``isBase64Encoded: false``) when the content type is textual and
 the bytes are UTF-8, and base64-encoded otherwise.
 """
@@ -34,6 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from .._contract import is_unicode_text
 from .._handler import CallbackRequest, CallbackResponse
 from .._render import reason_phrase
 from ..errors import UnsupportedEvent
@@ -176,7 +183,8 @@ def _body(event: Mapping[str, Any]) -> bytes:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise UnsupportedEvent("The event's body is not valid base64.") from None
-    return str(body).encode("utf-8")
+    # surrogatepass: a lone surrogate becomes bytes no UTF-8 decoder takes (see the docstring).
+    return str(body).encode("utf-8", "surrogatepass")
 
 
 def _context_str(event: Mapping[str, Any], section: str, name: str) -> str | None:
@@ -241,6 +249,21 @@ def _query_pairs(event: Mapping[str, Any]) -> list[tuple[str, str]]:
 _UNRESERVED_QUERY = (string.ascii_letters + string.digits + "_.~-=&").encode("ascii")
 
 
+def _query(pairs: list[tuple[str, str]]) -> str | dict[str, str]:
+    """The raw query string of decoded ``pairs`` (`_query_string`), or the pairs themselves.
+
+    A name or value with a lone surrogate (a JSON escape in the event) has no URL encoding: the
+    parameters go to the handler parsed, first value of each name, where its one rule for
+    parameters that are not text refuses them (400), as for any parsed query.
+    """
+    if all(is_unicode_text(name) and is_unicode_text(value) for name, value in pairs):
+        return _query_string(pairs)
+    parsed: dict[str, str] = {}
+    for name, value in pairs:
+        parsed.setdefault(name, value)
+    return parsed
+
+
 def _query_string(pairs: list[tuple[str, str]]) -> str:
     """``urlencode(pairs)``, without its cost when nothing needs escaping (callback URLs).
 
@@ -294,7 +317,7 @@ def api_gateway_rest_event_to_request(event: Mapping[str, Any]) -> CallbackReque
     """
     return CallbackRequest(
         method=str(event.get("httpMethod") or "GET").upper(),
-        query=_query_string(_query_pairs(event)),
+        query=_query(_query_pairs(event)),
         headers=_headers(event),
         body=_body(event),
         source_ip=_context_str(event, "identity", "sourceIp"),
@@ -321,7 +344,7 @@ def api_gateway_http_event_to_request(event: Mapping[str, Any]) -> CallbackReque
     ``rawQueryString`` is used as is; ``cookies`` become a ``cookie`` header again.
     """
     raw_query = event.get("rawQueryString")
-    query = str(raw_query) if raw_query is not None else urlencode(_query_pairs(event))
+    query = str(raw_query) if raw_query is not None else _query(_query_pairs(event))
     headers = _headers(event)
     cookies = event.get("cookies")
     if cookies:

@@ -12,12 +12,14 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._deadline import DeadlineExceeded, client_config, watch
 from .._http_url import default_region
 from ..errors import ConfigurationError, KeyUnavailable
 from ._cached import CachedKeyBackend
 
 if TYPE_CHECKING:
     from boto3.session import Session
+    from botocore.config import Config
     from mypy_boto3_kms import KMSClient
 
 __all__ = [
@@ -47,11 +49,14 @@ def make_client(
     session: Session | None,
     *,
     max_attempts: int | None = None,
+    config: Config | None = None,
 ) -> Any:
     """A boto3 client with standard retries; region and endpoint come from AWS configuration.
 
     The region is the session's (``AWS_DEFAULT_REGION``, the config file), else ``AWS_REGION``,
-    which other AWS SDKs and Lambda set and botocore alone does not read.
+    which other AWS SDKs and Lambda set and botocore alone does not read. Its connect and read
+    timeouts are short (`client_config()`), ``config`` is merged over them, and the client obeys
+    a click's deadline (`watch()`).
 
     Raises:
         ConfigurationError: botocore cannot build the client (e.g. no region anywhere).
@@ -63,11 +68,13 @@ def make_client(
     retries: dict[str, Any] = {"mode": "standard"}
     if max_attempts is not None:
         retries["max_attempts"] = max_attempts
-    config = Config(retries=retries)  # type: ignore[arg-type]
+    merged = client_config().merge(Config(retries=retries))  # type: ignore[arg-type]
+    if config is not None:
+        merged = merged.merge(config)
     try:
         session = session or boto3.Session()
         region = session.region_name or default_region()
-        return session.client(service, config=config, region_name=region)
+        return watch(session.client(service, config=merged, region_name=region))
     except BotoCoreError as error:
         raise ConfigurationError(
             f"Cannot create an AWS {service.upper()} client ({type(error).__name__}); "
@@ -81,7 +88,7 @@ class LazyKmsClient:
     __slots__ = ("_client", "_lock", "_session")
 
     def __init__(self, client: KMSClient | None, session: Session | None) -> None:
-        self._client = client
+        self._client = None if client is None else watch(client)
         self._session = session
         self._lock = threading.Lock()
 
@@ -97,7 +104,9 @@ class LazyKmsClient:
 
 
 def is_aws_error(error: BaseException) -> bool:
-    """Whether ``error`` is botocore's: an AWS error answer or a failure to get one."""
+    """Whether ``error`` is an AWS call's failure: botocore's, or a click's deadline reached."""
+    if isinstance(error, DeadlineExceeded):
+        return True
     from botocore.exceptions import BotoCoreError, ClientError
 
     return isinstance(error, (ClientError, BotoCoreError))
@@ -125,6 +134,12 @@ def key_unavailable(
     Never the key id, the ciphertext or key material: the message may be shown to whoever
     clicked the link. The original error (with AWS's own message) stays on the exception.
     """
+    if isinstance(error, DeadlineExceeded):  # the click's budget ran out: worth a later try
+        return KeyUnavailable(
+            f"{subject} did not answer in time ({operation}); try again later.",
+            aws_code=error.last_error,
+            original_error=error,
+        )
     code = error_code(error)
     return KeyUnavailable(
         f"{subject} is unavailable: {operation} failed with {code}.",

@@ -24,14 +24,16 @@ from .._contract import MAX_KEY_ID_LENGTH
 from ..errors import ConfigurationError, InvalidPayload
 from ._base import DataKey
 
-__all__ = ["CachedKeyBackend"]
+__all__ = ["REFUSED_CACHE_SIZE", "REFUSED_TTL_SECONDS", "CachedKeyBackend", "RefusedHeaders"]
 
 _K = TypeVar("_K", bound=Hashable)
 _WIRE_ID_LENGTH = 4
-# Key headers the key store refused (a forged or damaged data key) are remembered this long, so
-# that one forged URL replayed N times costs one remote call, not N; bounded, oldest first out.
-_REFUSED_TTL_SECONDS = 60.0
-_REFUSED_CACHE_SIZE = 4096
+#: Key headers the key store refused (a forged or damaged data key) are remembered this long, so
+#: that one forged URL replayed N times costs one remote call, not N; bounded, oldest first out.
+#: The original app's ``2-`` URLs (``_original``) are remembered by the same rule.
+REFUSED_TTL_SECONDS = 60.0
+#: How many refused headers are remembered at most.
+REFUSED_CACHE_SIZE = 4096
 
 
 class _LruCache(Generic[_K]):
@@ -86,7 +88,7 @@ class _LruCache(Generic[_K]):
             return value
 
 
-class _RefusedHeaders:
+class RefusedHeaders:
     """A bounded, thread-safe set of refused key headers (by digest) that expire after a TTL."""
 
     __slots__ = ("_clock", "_data", "_lock", "_maxsize", "_ttl")
@@ -183,7 +185,7 @@ class CachedKeyBackend:
         self._mint_lock = threading.Lock()
         self._minting: dict[str, _MintingEntry] = {}
         self._opened: _LruCache[tuple[str, bytes]] = _LruCache(cache_size, self._max_age, clock)
-        self._refused = _RefusedHeaders(_REFUSED_CACHE_SIZE, _REFUSED_TTL_SECONDS, clock)
+        self._refused = RefusedHeaders(REFUSED_CACHE_SIZE, REFUSED_TTL_SECONDS, clock)
 
     @property
     def key_id(self) -> bytes:
