@@ -38,7 +38,12 @@ from sfn_callback_urls import (
     Minter,
     SuccessAction,
 )
-from sfn_callback_urls._config import ENV_BASE_URL, ENV_CHECK_TASK_BEFORE_CONFIRM, ENV_KEY
+from sfn_callback_urls._config import (
+    ENV_BASE_URL,
+    ENV_CHECK_TASK_BEFORE_CONFIRM,
+    ENV_KEY,
+    ENV_PAGE_THEME,
+)
 from sfn_callback_urls.aws_lambda import create_urls_handler, process_callback_handler, reset_app
 from sfn_callback_urls.testing import ApprovalMachine
 
@@ -334,3 +339,35 @@ def test_server_side_pages_are_accessible(
     chromium.open(response.body.decode(), width=WIDTH)
     assert heading(chromium) == words
     looks_right(chromium, name)
+
+
+def test_a_themed_page_is_accessible(
+    chromium: Browser, site: str, approval_machine: ApprovalMachine, app_env: Any
+) -> None:
+    """A team's product name, accent colour and footer: banner and contentinfo landmarks, clean."""
+    from selenium.webdriver.common.by import By
+
+    theme = {
+        "product_name": "Acme Deploys",
+        "accent_color": "#8250df",
+        "footer": "Questions? Write to ops@example.com.",
+    }
+    app_env.setenv(ENV_PAGE_THEME, json.dumps(theme))
+    reset_app()
+    approval_machine.start("Ben")
+    token, _ = approval_machine.wait_for_token()
+    chromium.open(mint(token, *approve_and_reject())["approve"], width=WIDTH)
+    assert browser_text(chromium, "header") == "Acme Deploys"
+    assert browser_text(chromium, "footer") == theme["footer"]
+    assert chromium.driver.title == f"{TITLE} \u00b7 Acme Deploys"
+    button = chromium.driver.find_element(By.CSS_SELECTOR, "form button")
+    assert button.value_of_css_property("background-color") == "rgba(130, 80, 223, 1)"
+    looks_right(chromium, "themed")
+
+
+def browser_text(browser: Browser, tag: str) -> str:
+    """The visible text of the page's one ``tag`` element."""
+    from selenium.webdriver.common.by import By
+
+    (element,) = browser.driver.find_elements(By.TAG_NAME, tag)
+    return str(element.text)

@@ -18,13 +18,13 @@ This module depends on no other model module, so that ``_models`` can use it for
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from ._contract import (
+    CONTROL_CHARACTERS,
     DEFAULT_COMMENT_MAX_LENGTH,
     MAX_COMMENT_LENGTH,
     MAX_CONFIRM_DETAILS_LENGTH,
@@ -47,15 +47,12 @@ COMMENT_FIELD: Final = "comment"
 CommentRule = Literal["none", "optional", "required"]
 """Whether the confirm page asks for a comment: not at all, optionally, or always."""
 
-#: Control characters other than newline and tab (and, before normalisation, CR).
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 
 def _control_free(value: str, *, newlines: bool) -> bool:
     """Whether ``value`` holds no control character (but newline and tab if ``newlines``)."""
     if not newlines and "\n" in value:
         return False
-    return _CONTROL.search(value) is None
+    return CONTROL_CHARACTERS.search(value) is None
 
 
 class ConfirmPage(BaseModel):
@@ -156,8 +153,8 @@ def normalise_comment(text: str | None, page: ConfirmPage) -> str | None:
         if page.comment == "required":
             raise InvalidComment(reason="missing")
         return None
-    if _CONTROL.search(text) is not None:
-        raise InvalidComment(reason="invalid_text", shown=_CONTROL.sub("", text))
+    if CONTROL_CHARACTERS.search(text) is not None:
+        raise InvalidComment(reason="invalid_text", shown=CONTROL_CHARACTERS.sub("", text))
     # Counted in characters (code points); a combining sequence is as many as it has.
     if len(text) > page.comment_max_length:
         raise InvalidComment(

@@ -84,6 +84,11 @@ def is_unicode_text(text: str) -> bool:
     return text.isascii() or _LONE_SURROGATE.search(text) is None
 
 
+#: Control characters other than newline and tab (C0, DEL and C1): never in text a person sees
+#: or writes (a confirm page's details, the approver's comment, a page theme's words).
+CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def refuse_json_constant(name: str) -> Any:
     """Refuse ``NaN``, ``Infinity`` and ``-Infinity``: not JSON, though Python's decoder takes them.
 

@@ -12,11 +12,14 @@ One request goes through these steps, each one module's job:
 2. apply the method rules: POST actions take POST only; other actions take GET, HEAD and
    POST, where a GET may have to be confirmed by a POST (link scanners) and a HEAD never
    completes anything;
-3. decide the outcome (`resolve_outcome()`);
-4. render the answer (the render module), before anything happened;
+3. decide the outcome (`resolve_outcome()`), with the approver's comment when the action's
+   confirm page takes one (`read_comment()`: a refused comment shows the page again, 400);
+4. render the answer (the render module, in the handler's page theme), before anything
+   happened; a confirm page may first check that the task still waits
+   (``check_task_before_confirm``);
 5. complete the task (`complete()`).
 
-Every AWS call of steps 1 and 5 (KMS, Step Functions) runs inside the click's time budget
+Every AWS call of steps 1, 4 and 5 (KMS, Step Functions) runs inside the click's time budget
 (the deadline module): the handler's ``budget``, cut to a Lambda's remaining time less a margin;
 when it runs out the answer is a 503 with ``Retry-After`` and the link still works later.
 `CallbackHandler.handle_async()` runs `handle()` in a worker thread, for async code.

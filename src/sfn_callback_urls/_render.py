@@ -13,7 +13,11 @@ Everything here is a pure function from what happened to a `CallbackResponse`:
   own (404, 413, 400 for a malformed request);
 * `render_json()` answers with any JSON body (the create-URLs function).
 
-Every value that comes from a blob or a request is HTML-escaped in the built-in pages. A custom
+The built-in HTML pages speak to the approver, a person: one heading and one sentence saying
+what happened and what they can do, codes and references in the small print, all in the
+handler's `PageTheme` (its words, product name, logo, accent colour and footer). Every value
+that comes from a blob or a request (a confirm page's title and details, the approver's own
+comment) is HTML-escaped in the built-in pages. A custom
 ``html`` body is the minter's own (authenticated) HTML and is served as is; output parameters
 substituted into it were escaped when the outcome was resolved, which is enough in text and
 quoted attributes but not in scripts or URLs, so its ``Content-Security-Policy`` forbids script

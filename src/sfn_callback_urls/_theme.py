@@ -22,19 +22,16 @@ from typing import Annotated, Any, Final
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ._contract import is_unicode_text
+from ._contract import CONTROL_CHARACTERS, is_unicode_text
 from ._http_url import checked_http_url
 
 __all__ = ["DEFAULT_THEME", "PageTheme", "PageWords", "contrast_ratio"]
 
 _CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
-#: Control characters other than newline and tab.
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 
 def _plain(value: str) -> str:
-    if not is_unicode_text(value) or _CONTROL.search(value):
+    if not is_unicode_text(value) or CONTROL_CHARACTERS.search(value):
         raise PydanticCustomError(
             "invalid_text", "must be plain text (no control characters but newlines and tabs)"
         )
