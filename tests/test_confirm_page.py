@@ -237,3 +237,46 @@ def test_theme_json_is_the_environment_format() -> None:
     """The environment's JSON and the Python model are one format."""
     theme = PageTheme(product_name="Acme", words=PageWords(done_sentence="Danke."))
     assert PageTheme.model_validate_json(json.dumps(theme.model_dump(mode="json"))) == theme
+
+
+# --- the already-answered check ---------------------------------------------------------------
+
+
+def _check_handler(client: FakeStepFunctions) -> tuple[CallbackHandler, str]:
+    codec = Codec(KEY)
+    query = (
+        Minter(codec, "https://x.example")
+        .mint("t" * 40, [SuccessAction(name="approve", output={}, confirm=True)], now=NOW)
+        .urls["approve"]
+        .split("?", 1)[1]
+    )
+    handler = CallbackHandler(
+        codec, stepfunctions_client=client, check_task_before_confirm=True, clock=lambda: NOW
+    )
+    return handler, query
+
+
+def test_a_failed_check_leaves_the_decision_to_the_button(caplog: pytest.LogCaptureFixture) -> None:
+    """A throttled heartbeat: the form is shown (its POST gets the real answer); logged."""
+    from botocore.exceptions import ClientError
+
+    throttled = ClientError({"Error": {"Code": "ThrottlingException"}}, "SendTaskHeartbeat")
+    handler, query = _check_handler(FakeStepFunctions(throttled))
+    with caplog.at_level("INFO", logger="sfn_callback_urls.handler"):
+        page = handler.handle(CallbackRequest("GET", query, HTML))
+    assert page.status == 200
+    assert b"<form" in page.body
+    (record,) = caplog.records
+    assert (record.probe, record.aws_code) == ("failed", "ThrottlingException")  # type: ignore[attr-defined]
+
+
+def test_head_and_post_never_check() -> None:
+    """Only a GET that would show the page checks; HEAD touches nothing, POST completes."""
+    client = FakeStepFunctions()
+    handler, query = _check_handler(client)
+    assert handler.handle(CallbackRequest("HEAD", query, HTML)).status == 200
+    assert client.calls == []
+    assert handler.handle(CallbackRequest("GET", query, HTML)).status == 200
+    assert [kind for kind, _ in client.calls] == ["heartbeat"]
+    assert handler.handle(CallbackRequest("POST", query, HTML)).status == 200
+    assert [kind for kind, _ in client.calls] == ["heartbeat", "success"]
