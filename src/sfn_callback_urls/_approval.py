@@ -18,9 +18,18 @@ This module depends on no other model module, so that ``_models`` can use it for
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    Tag,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ._contract import (
@@ -36,6 +45,7 @@ from .errors import InvalidComment
 __all__ = [
     "COMMENT_FIELD",
     "CommentRule",
+    "ConfirmField",
     "ConfirmPage",
     "confirm_problem",
     "normalise_comment",
@@ -113,6 +123,24 @@ class ConfirmPage(BaseModel):
     def takes_comment(self) -> bool:
         """Whether the page has a comment box."""
         return self.comment != "none"
+
+
+def _confirm_kind(value: Any) -> str:
+    return "page" if isinstance(value, Mapping | ConfirmPage) else "flag"
+
+
+ConfirmField: TypeAlias = (
+    Annotated[
+        Annotated[StrictBool, Tag("flag")] | Annotated[ConfirmPage, Tag("page")],
+        Discriminator(_confirm_kind),
+    ]
+    | None
+)
+"""An action's ``confirm``: ``true``/``false``, a `ConfirmPage`, or ``None`` (handler default).
+
+Discriminated, so that a mistake in the object is reported as such, not also as "input should
+be a boolean".
+"""
 
 
 def confirm_problem(confirm: object, action_type: str, output: object) -> str | None:

@@ -42,14 +42,11 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Discriminator,
     Field,
     JsonValue,
     PlainSerializer,
     SerializerFunctionWrapHandler,
-    StrictBool,
     StringConstraints,
-    Tag,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -61,7 +58,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
-from ._approval import ConfirmPage, confirm_problem
+from ._approval import ConfirmField, confirm_problem
 from ._claims import checked_now, is_aware
 from ._contract import (
     MAX_ACTION_NAME_LENGTH,
@@ -528,20 +525,6 @@ PostOutcome: TypeAlias = Annotated[
 
 
 # --- actions ----------------------------------------------------------------------------------
-
-
-def _confirm_kind(value: Any) -> str:
-    return "page" if isinstance(value, Mapping | ConfirmPage) else "flag"
-
-
-# One branch reports: a mistake in the object is not also "input should be a boolean".
-ConfirmField: TypeAlias = (
-    Annotated[
-        Annotated[StrictBool, Tag("flag")] | Annotated[ConfirmPage, Tag("page")],
-        Discriminator(_confirm_kind),
-    ]
-    | None
-)
 
 
 class _ActionBase(_JsonSafe):
