@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers import FakeStepFunctions  # tests/ is on sys.path
 from sfn_callback_urls import (
@@ -280,3 +281,71 @@ def test_head_and_post_never_check() -> None:
     assert [kind for kind, _ in client.calls] == ["heartbeat"]
     assert handler.handle(CallbackRequest("POST", query, HTML)).status == 200
     assert [kind for kind, _ in client.calls] == ["heartbeat", "success"]
+
+
+# --- the comment, for any text ---------------------------------------------------------------
+
+
+_COMMENT_CODEC = Codec(KEY)
+_COMMENT_QUERY = (
+    Minter(_COMMENT_CODEC, "https://x.example")
+    .mint(
+        "t" * 40,
+        [
+            SuccessAction(
+                name="approve",
+                output={"n": 1},
+                confirm=ConfirmPage(title="Go?", comment="required", comment_max_length=30),
+            )
+        ],
+        now=NOW,
+    )
+    .urls["approve"]
+    .split("?", 1)[1]
+)
+
+
+@given(st.text(max_size=40), st.sampled_from(["form", "json"]))
+def test_any_comment_is_recorded_as_normalised_or_refused_with_nothing_sent(
+    text: str, encoding: str
+) -> None:
+    """Any text: recorded exactly as normalised, or a 400 with no completion; never logged."""
+    import logging
+    from urllib.parse import quote
+
+    calls: list[Any] = []
+    text = "ZQX" + text  # a marker no log line holds by chance
+    if encoding == "form":
+        body = ("comment=" + quote(text, errors="surrogatepass")).encode()
+        content_type = "application/x-www-form-urlencoded"
+    else:
+        body = json.dumps({"comment": text}).encode()
+        content_type = "application/json"
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("test.comment")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(Keep())
+    logger.propagate = False
+    handler = CallbackHandler(
+        _COMMENT_CODEC, complete=calls.append, clock=lambda: NOW, logger=logger
+    )
+    headers = {"Accept": "text/html", "Content-Type": content_type}
+    answer = handler.handle(CallbackRequest("POST", _COMMENT_QUERY, headers, body))
+    expected = text.replace("\r\n", "\n").strip()
+    plain = all(ch in "\n\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160) for ch in expected)
+    unicode_ok = not any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+    if expected and plain and unicode_ok and len(expected) <= 30:
+        assert answer.status == 200
+        assert [call.output for call in calls] == [{"n": 1, "comment": expected}]
+    else:
+        assert answer.status == 400
+        assert calls == []
+    assert records
+    for record in records:
+        assert "ZQX" not in record.getMessage()
+        assert "ZQX" not in repr(vars(record))
