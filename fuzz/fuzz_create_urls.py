@@ -30,8 +30,9 @@ import _common
 import atheris
 from _common import BASE_URL, CODECS, FIXED_NOW, SfnCallbackUrlsError
 
-from sfn_callback_urls._models import CreateUrlsRequest, parse_create_urls_request
+from sfn_callback_urls._models import CreateUrlsRequest
 from sfn_callback_urls._urls import Minter, open_callback
+from sfn_callback_urls._validation import parse_create_urls_request
 
 _MINTERS = [Minter(codec, base_url=BASE_URL) for codec in CODECS.values()]
 

@@ -478,3 +478,14 @@ def import_file(path: Path, name: str, *, keep: bool = True) -> ModuleType:
         if not keep:
             sys.modules.pop(name, None)
     return module
+
+
+def sealed_plaintext(claims: Any) -> bytes:
+    """The plaintext ``Codec.seal()`` puts in a blob, read from a signed blob (in clear there)."""
+    from sfn_callback_urls._codec import Codec, Mode, _b64decode_canonical, _header_parts
+    from sfn_callback_urls.keys import LocalKey
+
+    raw = _b64decode_canonical(Codec(LocalKey.generate(), mode=Mode.SIGNED).seal(claims))
+    parts = _header_parts(raw)
+    assert parts is not None
+    return raw[parts[2] : -16]  # the signed format: header || plaintext || tag(16)

@@ -363,7 +363,7 @@ def test_a_comment_is_refused_at_the_mint_where_it_cannot_land(
     reset_app()
     action = {**action, "confirm": {"title": "Go?", "comment": "optional"}}
     answer = create_urls_handler({"token": "t" * 40, "actions": [action]}, None)
-    assert answer["error"] == "InvalidRequest"
+    assert answer["error"] == "InvalidJSON"  # the original app's code for an invalid request
     assert problem in answer["message"]
 
 

@@ -24,7 +24,6 @@ from helpers import (  # tests/ is on sys.path
     event_for,
 )
 from sfn_callback_urls import Codec, CreateUrlsResponse, LocalKey, Minter, SuccessAction
-from sfn_callback_urls._claims import utcnow
 from sfn_callback_urls._config import (
     ENV_BASE_URL,
     ENV_CONFIRM_GET,
@@ -36,13 +35,15 @@ from sfn_callback_urls._config import (
     ENV_WRAPPED_KEY,
     Settings,
 )
+from sfn_callback_urls._time import utcnow
+from sfn_callback_urls._validation import parse_create_urls_request
 from sfn_callback_urls.aws_lambda import (
     create_urls_handler,
     get_app,
     process_callback_handler,
     reset_app,
 )
-from sfn_callback_urls.errors import ConfigurationError
+from sfn_callback_urls.errors import ConfigurationError, InvalidRequest
 from sfn_callback_urls.testing import ApprovalMachine
 
 SOURCES = ["apigw_v1", "apigw_v2", "function_url", "alb", "alb_multivalue"]
@@ -264,8 +265,8 @@ def test_create_over_http_base64_body(app_env: Any) -> None:
         (create_event("{not json"), 400, "InvalidJSON"),
         (create_event(""), 400, "InvalidJSON"),
         (create_event(b"\xff\xfe", base64_body=True), 400, "InvalidJSON"),
-        (create_event('{"token": "t"}'), 400, "InvalidRequest"),
-        (create_event("[]"), 400, "InvalidRequest"),
+        (create_event('{"token": "t"}'), 400, "InvalidJSON"),
+        (create_event("[]"), 400, "InvalidJSON"),
         (create_event('{"a": 1}', content_type="text/plain"), 415, "UnsupportedMediaType"),
         (create_event("{}", method="GET"), 405, "MethodNotAllowed"),
         (
@@ -327,8 +328,8 @@ def test_direct_invocation_with_expiration(app_env: Any) -> None:
 @pytest.mark.parametrize(
     ("request_json", "code"),
     [
-        ({"token": "t"}, "InvalidRequest"),
-        ({"token": "t", "actions": [{"name": "a", "type": "nope"}]}, "InvalidRequest"),
+        ({"token": "t"}, "InvalidJSON"),
+        ({"token": "t", "actions": [{"name": "a", "type": "nope"}]}, "InvalidJSON"),
         (
             {"token": "t", "actions": [{"name": "a", "type": "heartbeat"}] * 2},
             "DuplicateActionName",
@@ -363,7 +364,7 @@ def test_direct_invocation_with_expiration(app_env: Any) -> None:
             "PostActionsDisabled",
         ),
         ("not json", "InvalidJSON"),
-        (None, "InvalidRequest"),
+        (None, "InvalidJSON"),
     ],
 )
 def test_direct_invocation_errors_are_returned(app_env: Any, request_json: Any, code: str) -> None:
@@ -616,3 +617,18 @@ def test_other_paths_are_404(app_env: Any) -> None:
 def test_non_http_event_for_callbacks(app_env: Any) -> None:
     """A direct invocation of the callback function is answered with an error, not a crash."""
     assert process_callback_handler({"hello": "world"}, None)["error"] == "UnsupportedEvent"
+
+
+@pytest.mark.parametrize("request_json", [{"token": 1}, {"token": "t", "actions": "approve"}, []])
+def test_json_that_is_not_a_valid_request_is_invalid_json_as_in_the_original(
+    app_env: Any, request_json: Any
+) -> None:
+    """The ready app says InvalidJSON (direct and over HTTP); the library keeps InvalidRequest."""
+    direct = create_urls_handler(request_json, None)
+    over_http = answer_json(create_urls_handler(create_event(json.dumps(request_json)), None))
+    assert direct["error"] == over_http["error"] == "InvalidJSON"
+    assert direct["message"] == over_http["message"]
+    with pytest.raises(InvalidRequest) as raised:
+        parse_create_urls_request(request_json)
+    assert type(raised.value) is InvalidRequest
+    assert raised.value.message == direct["message"]

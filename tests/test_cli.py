@@ -24,8 +24,8 @@ from sfn_callback_urls import _cli as cli
 from sfn_callback_urls import _demo as demo_module
 from sfn_callback_urls._codec import Codec, Mode
 from sfn_callback_urls._config import ENV_KEY
-from sfn_callback_urls._models import parse_action
 from sfn_callback_urls._urls import Minter
+from sfn_callback_urls._validation import parse_action
 from sfn_callback_urls.keys import LocalKey
 from sfn_callback_urls.testing import ApprovalMachine
 

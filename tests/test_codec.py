@@ -27,11 +27,12 @@ from helpers import (  # tests/ is on sys.path
     KEY_SECRET,
     associated_data,
     b64url,
+    sealed_plaintext,
     unb64url,
     wire_header,
 )
-from sfn_callback_urls._claims import Claims, wire_seconds, wire_time
-from sfn_callback_urls._codec import Codec, Mode, _b64decode_canonical, _encode_plaintext
+from sfn_callback_urls._claims import Claims
+from sfn_callback_urls._codec import Codec, Mode, _b64decode_canonical
 from sfn_callback_urls._models import (
     ACTION_ADAPTER,
     Action,
@@ -39,6 +40,7 @@ from sfn_callback_urls._models import (
     HeartbeatAction,
     SuccessAction,
 )
+from sfn_callback_urls._time import wire_seconds, wire_time
 from sfn_callback_urls._urls import CallbackQuery, Minter, open_callback
 from sfn_callback_urls.errors import ConfigurationError, InvalidPayload, InvalidRequest
 from sfn_callback_urls.keys import DataKey, Keyring, LocalKey
@@ -202,7 +204,7 @@ def test_vector_plaintext_follows_the_format(vector: dict[str, Any]) -> None:
 def test_current_encoder_writes_the_vectors(vector: dict[str, Any]) -> None:
     """Today's encoder writes the frozen plaintexts, so old handlers open new blobs (rollouts)."""
     frozen = bytes.fromhex(vector["plaintext"])
-    current = _encode_plaintext(vector_claims(vector))
+    current = sealed_plaintext(vector_claims(vector))
     if frozen[0] & FLAG_DEFLATED:
         # Deflate's exact bytes depend on the zlib build; what it inflates to does not.
         assert split_plaintext(current) == split_plaintext(frozen)
@@ -385,7 +387,7 @@ def test_short_actions_are_not_compressed() -> None:
     """An action under 96 bytes of JSON is stored as is, however repetitive."""
     action = SuccessAction(name="a", output="x" * 60)
     assert len(action_json(action)) < 96
-    (flags, *_), _, stored = split_plaintext(_encode_plaintext(claims_with(action=action)))
+    (flags, *_), _, stored = split_plaintext(sealed_plaintext(claims_with(action=action)))
     assert not flags & FLAG_DEFLATED
     assert stored == action_json(action)
 
@@ -394,7 +396,7 @@ def test_compressible_actions_are_deflated_and_shorter() -> None:
     """A long repetitive action is deflated, and the blob is shorter than without deflate."""
     action = SuccessAction(name="a", output={"items": ["the same words again"] * 40})
     claims = claims_with(action=action)
-    plaintext = _encode_plaintext(claims)
+    plaintext = sealed_plaintext(claims)
     assert plaintext[0] & FLAG_DEFLATED
     uncompressed = FIXED.size + len(b"t") + len(action_json(action))
     assert len(plaintext) < uncompressed
@@ -413,7 +415,7 @@ def test_incompressible_actions_are_stored_as_is() -> None:
     raw = action_json(action)
     assert len(raw) >= 96
     assert len(deflate(raw)) >= len(raw)  # the premise of this example
-    (flags, *_), _, stored = split_plaintext(_encode_plaintext(claims_with(action=action)))
+    (flags, *_), _, stored = split_plaintext(sealed_plaintext(claims_with(action=action)))
     assert not flags & FLAG_DEFLATED
     assert stored == raw
 
@@ -422,7 +424,7 @@ def test_incompressible_actions_are_stored_as_is() -> None:
 def test_deflate_is_used_exactly_when_it_is_shorter(action: Action) -> None:
     """For any action: deflated iff its JSON has >= 96 bytes and deflate makes it shorter."""
     raw = action_json(action)
-    (flags, *_), _, stored = split_plaintext(_encode_plaintext(claims_with(action=action)))
+    (flags, *_), _, stored = split_plaintext(sealed_plaintext(claims_with(action=action)))
     assert bool(flags & FLAG_DEFLATED) is (len(raw) >= 96 and len(deflate(raw)) < len(raw))
     assert stored == raw
 

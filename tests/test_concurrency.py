@@ -40,7 +40,8 @@ from sfn_callback_urls import (
     Mode,
     SuccessAction,
 )
-from sfn_callback_urls._claims import new_transaction_id, utcnow
+from sfn_callback_urls._claims import new_transaction_id
+from sfn_callback_urls._time import utcnow
 
 WORKERS = 16
 LOCAL_ROUND_TRIPS = 4000

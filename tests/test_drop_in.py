@@ -39,7 +39,6 @@ from helpers import (  # tests/ is on sys.path
 )
 from original_format import mint_original_url
 from sfn_callback_urls import CallbackHandler, CallbackRequest, Codec, Completion, LocalKey
-from sfn_callback_urls._claims import utcnow
 from sfn_callback_urls._config import (
     ENV_ACCEPT_ORIGINAL_URLS,
     ENV_API_ID,
@@ -54,6 +53,7 @@ from sfn_callback_urls._config import (
     ENV_VERBOSE,
     Settings,
 )
+from sfn_callback_urls._time import utcnow
 from sfn_callback_urls.aws_lambda import (
     create_urls_handler,
     get_app,
@@ -745,7 +745,7 @@ def test_unparseable_body_is_invalid_json_with_a_tid(
             {"token": "t", "actions": [{"name": "a", "type": "heartbeat"}] * 2},
             "DuplicateActionName",
         ),
-        ({"token": "t", "actions": [{"name": "a", "type": "nope"}]}, "InvalidRequest"),
+        ({"token": "t", "actions": [{"name": "a", "type": "nope"}]}, "InvalidJSON"),
         (
             {
                 "token": "t",
@@ -794,7 +794,7 @@ def test_unknown_fields_inside_actions_are_ignored_end_to_end(
 def test_unknown_top_level_fields_are_still_refused(app_env: Any) -> None:
     """The request itself stays strict, as the original's schema was."""
     result = create_urls_handler(blog_request("t" * 40, callback="x"), None)
-    assert result["error"] == "InvalidRequest"
+    assert result["error"] == "InvalidJSON"  # the original's code for a schema failure
     assert "callback" in result["message"]
 
 

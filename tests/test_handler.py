@@ -21,8 +21,9 @@ from sfn_callback_urls._handler import (
     CallbackRequest,
     CallbackResponse,
 )
-from sfn_callback_urls._models import Action, parse_action
+from sfn_callback_urls._models import Action
 from sfn_callback_urls._urls import Minter
+from sfn_callback_urls._validation import parse_action
 from sfn_callback_urls.errors import StepFunctionsError, TaskAlreadyCompleted
 from sfn_callback_urls.keys import LocalKey
 from sfn_callback_urls.testing import ApprovalMachine

@@ -41,7 +41,7 @@ from helpers import (  # tests/ is on sys.path
     unb64url,
 )
 from original_format import mint_original_url
-from sfn_callback_urls._claims import utcnow
+from sfn_callback_urls._time import utcnow
 from sfn_callback_urls.aws_lambda import create_urls_handler, get_app, process_callback_handler
 from sfn_callback_urls.aws_lambda import reset_app as reset_the_app
 from sfn_callback_urls.errors import InvalidPayload

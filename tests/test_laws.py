@@ -21,22 +21,17 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from helpers import KEY, b64url, bomb_blob, wire_header  # tests/ is on sys.path
+from helpers import KEY, b64url, bomb_blob, sealed_plaintext, wire_header  # tests/ is on sys.path
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._codec import (
     MAX_BLOB_LENGTH,
     MAX_DECOMPRESSED_SIZE,
     Codec,
     Mode,
-    _encode_plaintext,
 )
-from sfn_callback_urls._models import (
-    CreateUrlsRequest,
-    HeartbeatAction,
-    SuccessAction,
-    parse_create_urls_request,
-)
+from sfn_callback_urls._models import CreateUrlsRequest, HeartbeatAction, SuccessAction
 from sfn_callback_urls._urls import CallbackQuery, Minter, open_callback
+from sfn_callback_urls._validation import parse_create_urls_request
 from sfn_callback_urls.errors import (
     ActionMismatched,
     ExpiredPayload,
@@ -76,7 +71,7 @@ b64url_bytes = st.binary(max_size=700).map(b64url)
 
 def blob_length(claims: Claims, mode: Mode) -> int:
     """The length a blob of ``claims`` has under KEY, from the wire format."""
-    return math.ceil((OVERHEAD[mode] + len(_encode_plaintext(claims))) * 4 / 3)
+    return math.ceil((OVERHEAD[mode] + len(sealed_plaintext(claims))) * 4 / 3)
 
 
 def seal(codec: Codec, claims: Claims) -> str:

@@ -34,8 +34,8 @@ from sfn_callback_urls._contract import (
     MAX_QUERY_LENGTH,
 )
 from sfn_callback_urls._handler import CallbackHandler, CallbackRequest
-from sfn_callback_urls._models import parse_action
 from sfn_callback_urls._urls import Minter
+from sfn_callback_urls._validation import parse_action
 from sfn_callback_urls.adapters import make_asgi_app, make_wsgi_app
 
 BASE_URL = "https://callbacks.example.com/prod"

@@ -25,9 +25,8 @@ from sfn_callback_urls._models import (
     SuccessOutcome,
     compile_json_path,
     compile_json_schema,
-    parse_action,
-    parse_create_urls_request,
 )
+from sfn_callback_urls._validation import parse_action, parse_create_urls_request
 from sfn_callback_urls.errors import (
     DuplicateActionName,
     InvalidDate,

@@ -13,13 +13,7 @@ from helpers import synthetic_token  # tests/ is on sys.path
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
 from sfn_callback_urls._claims import Claims
 from sfn_callback_urls._complete import Completion
-from sfn_callback_urls._models import (
-    Action,
-    FailureOutcome,
-    ResponseSpec,
-    SuccessOutcome,
-    parse_action,
-)
+from sfn_callback_urls._models import Action, FailureOutcome, ResponseSpec, SuccessOutcome
 from sfn_callback_urls._outcome import (
     MAX_POST_BODY_DEPTH,
     MAX_POST_BODY_SIZE,
@@ -30,6 +24,7 @@ from sfn_callback_urls._outcome import (
     substitute,
 )
 from sfn_callback_urls._urls import OpenedCallback
+from sfn_callback_urls._validation import parse_action
 from sfn_callback_urls.errors import (
     InvalidJsonPath,
     InvalidPostActionBody,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sfn_callback_urls._models import ResponseSpec, SuccessAction, parse_action
+from sfn_callback_urls._models import ResponseSpec, SuccessAction
 from sfn_callback_urls._render import (
     BUILTIN_HTML_CSP,
     CUSTOM_HTML_CSP,
@@ -23,6 +23,7 @@ from sfn_callback_urls._render import (
     render_error,
     render_success,
 )
+from sfn_callback_urls._validation import parse_action
 from sfn_callback_urls.errors import (
     InvalidPayload,
     MethodNotAllowed,

@@ -46,7 +46,7 @@ from sfn_callback_urls import (
     SuccessAction,
     parse_action,
 )
-from sfn_callback_urls._claims import utcnow
+from sfn_callback_urls._time import utcnow
 from sfn_callback_urls.adapters import make_wsgi_app
 from sfn_callback_urls.aws_lambda import (
     create_urls_handler,
@@ -694,7 +694,7 @@ def test_finding_10_unknown_field_names_cannot_forge_log_lines(
         answer_json(create_urls_handler(create_event(json.dumps(request)), None)),
     ]
     for answer in answers:
-        assert answer["error"] == "InvalidRequest", answer
+        assert answer["error"] == "InvalidJSON", answer  # the original's code for it
         message = answer["message"]
         assert message.isprintable(), message
         assert "x\\r\\nINFO sfn_callback_urls.aws_lambda approved \\x1b[32m\\u202e" in message

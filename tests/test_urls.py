@@ -23,21 +23,19 @@ from sfn_callback_urls._models import (
     FailureAction,
     HeartbeatAction,
     SuccessAction,
-    parse_create_urls_request,
-    response_json,
-    trusted_response,
 )
+from sfn_callback_urls._response_writer import response_json, trusted_response
 from sfn_callback_urls._urls import (
     MAX_QUERY_LENGTH,
     CallbackQuery,
     Minter,
-    _plain_query_values,
+    _plain_query_pairs,
     _query_pairs,
     _query_string,
-    _query_values,
     callback_url,
     open_callback,
 )
+from sfn_callback_urls._validation import parse_create_urls_request
 from sfn_callback_urls.errors import (
     ActionMismatched,
     ConfigurationError,
@@ -619,9 +617,9 @@ def test_the_contract_json_of_a_response_is_its_json_dump(
 
 
 def _both_readings(query: str) -> tuple[object, object]:
-    """``query`` read by parse_qsl and by the one-pass split (InvalidPayload when refused)."""
+    """``query`` split by parse_qsl and by the one-pass split (InvalidPayload when refused)."""
     readings: list[object] = []
-    for read in (lambda: _query_values(_query_pairs(query)), lambda: _plain_query_values(query)):
+    for read in (lambda: _query_pairs(query), lambda: _plain_query_pairs(query)):
         try:
             readings.append(read())
         except InvalidPayload:

@@ -37,10 +37,10 @@ from ._models import (
     ResponseSpec,
     SuccessAction,
     SuccessOutcome,
-    parse_action,
 )
 from ._theme import PageTheme, PageWords
 from ._urls import Minter, OpenedCallback, open_callback
+from ._validation import parse_action
 from .errors import (
     ConfigurationError,
     ExpiredPayload,

@@ -5,53 +5,20 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
+from ._models import Action
+from ._time import wire_time
 from .errors import ExpiredPayload, InvalidRequest
 
-if TYPE_CHECKING:
-    from ._models import Action
-
 __all__ = [
-    "MAX_TIMESTAMP",
     "Claims",
-    "checked_now",
-    "is_aware",
     "is_transaction_id",
     "new_transaction_id",
-    "utcnow",
     "uuid_text",
-    "wire_seconds",
-    "wire_time",
 ]
 
-#: Timestamps travel as unsigned 32-bit seconds: anything after 2106-02-07 cannot be sealed.
-MAX_TIMESTAMP = 2**32 - 1
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def utcnow() -> datetime:
-    """The wall clock, timezone-aware UTC. Everything that needs time takes ``now=`` instead."""
-    return datetime.now(timezone.utc)
-
-
-def is_aware(value: datetime) -> bool:
-    """Whether ``value`` has a UTC offset: a ``tzinfo`` that answers one, not just any."""
-    return value.tzinfo is not None and value.utcoffset() is not None
-
-
-def checked_now(now: datetime | None) -> datetime:
-    """``now`` as a caller passed it, or the wall clock when ``None``.
-
-    Raises:
-        ValueError: ``now`` is not a timezone-aware datetime (a caller's mistake, not input).
-    """
-    if now is None:
-        return datetime.now(timezone.utc)
-    if not (isinstance(now, datetime) and is_aware(now)):
-        raise ValueError("now must be a timezone-aware datetime")
-    return now
 
 
 def new_transaction_id() -> str:
@@ -71,31 +38,6 @@ def uuid_text(raw: bytes | bytearray) -> str:
 def is_transaction_id(value: object) -> bool:
     """Whether ``value`` is a transaction id we mint: a UUID string in its canonical form."""
     return isinstance(value, str) and len(value) == 36 and bool(_UUID_RE.fullmatch(value))
-
-
-def wire_seconds(name: str, value: datetime) -> int:
-    """``value`` as the blob stores it: whole seconds since the epoch, UTC, within 1970..2106.
-
-    Raises:
-        InvalidRequest: ``value`` is naive or out of range (the message names ``name``).
-    """
-    if value.tzinfo is not timezone.utc and not is_aware(value):
-        raise InvalidRequest(f"{name}: must be timezone-aware")
-    # int() truncates toward zero: the floor for every time it lets through. 0 is the wire's
-    # "no expiry", so a time must be at least 1 s after the epoch.
-    seconds = int(value.timestamp())
-    if not 1 <= seconds <= MAX_TIMESTAMP:
-        raise InvalidRequest(f"{name}: must lie between 1970 and 2106")
-    return seconds
-
-
-def wire_time(name: str, value: datetime) -> datetime:
-    """``value`` as a blob carries it: `wire_seconds` as a UTC datetime (whole seconds).
-
-    Raises:
-        InvalidRequest: as `wire_seconds`.
-    """
-    return datetime.fromtimestamp(wire_seconds(name, value), timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -141,14 +83,17 @@ class Claims:
         For an authenticated blob's fields, or the minter's own after its checks.
         """
         self = object.__new__(cls)
-        # A frozen dataclass refuses setattr; filling __dict__ at once is also the fastest way.
+        # A frozen dataclass refuses setattr; filling __dict__ at once is also the fastest way
+        # (the minter builds one per URL).
         self.__dict__.update(
-            token=token,
-            action=action,
-            transaction_id=transaction_id,
-            issued_at=issued_at,
-            expires_at=expires_at,
-            output_parameters=output_parameters,
+            {
+                "token": token,
+                "action": action,
+                "transaction_id": transaction_id,
+                "issued_at": issued_at,
+                "expires_at": expires_at,
+                "output_parameters": output_parameters,
+            }
         )
         return self
 

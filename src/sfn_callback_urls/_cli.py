@@ -35,9 +35,12 @@ from ._config import (
     Settings,
 )
 from ._contract import CALLBACK_PATH, QUERY_DATA
+from ._features import Features
 from ._logging import quiet_aws_loggers
-from ._models import format_utc, parse_create_urls_request, response_json
-from ._urls import CallbackQuery, Minter, open_callback
+from ._response_writer import response_json
+from ._time import format_utc
+from ._urls import CallbackQuery, Minter, no_base_url, open_callback
+from ._validation import parse_create_urls_request
 from .errors import ConfigurationError, ExpiredPayload, InvalidPayload, SfnCallbackUrlsError
 from .keys import LocalKey
 
@@ -156,6 +159,8 @@ examples:
   {_PROG} mint request.json        # the request may name its own base_url
 
 {_KEY_HELP}
+The switches {ENV_ENABLE_OUTPUT_PARAMETERS} and {ENV_ENABLE_POST_ACTIONS} are read from the
+environment: what they leave off is refused, as the ready Lambda app refuses it.
 exit codes: 0 minted, 1 the request is invalid (the reason on stderr), 2 no key/base URL.
 """,
         formatter_class=formatter,
@@ -362,11 +367,13 @@ def _read_request(path: str) -> str:
 def _mint(args: argparse.Namespace, out: TextIO) -> int:
     settings = _settings(args)
     request = parse_create_urls_request(_read_request(args.request))
+    # What the ready app and `serve` with this environment would refuse, refused here too.
+    Features.of(settings).check_mint(
+        request.actions, output_parameters=request.enable_output_parameters
+    )
     base_url = args.base_url or settings.base_url
     if base_url is None and request.base_url is None:
-        raise ConfigurationError(
-            f"No base URL: pass --base-url, set ${ENV_BASE_URL}, or give base_url in the request."
-        )
+        raise no_base_url(f"pass --base-url or set ${ENV_BASE_URL}")
     response = Minter(settings.codec(), base_url=base_url).create_urls(request)
     print(json.dumps(response_json(response), indent=2), file=out)
     return EXIT_OK
@@ -409,7 +416,7 @@ def _query_hints(text: str) -> list[str]:
 
 
 def _inspect(args: argparse.Namespace, out: TextIO) -> int:
-    from ._claims import utcnow
+    from ._time import utcnow
 
     codec = _settings(args).codec()
     text: str = args.url.strip()
@@ -432,7 +439,7 @@ def _inspect(args: argparse.Namespace, out: TextIO) -> int:
     except ExpiredPayload as error:
         # Authentic but expired: the claims are trustworthy, show them (token only if asked).
         result: dict[str, Any] = {"valid": False, **error.to_dict()}
-        if error.claims is not None:
+        if isinstance(error.claims, Claims):
             result["claims"] = _claims_json(error.claims, show_token=args.show_token)
         _print_json(result, out)
         _error(f"{error.code}: {error.message}")
@@ -477,33 +484,27 @@ def serve_app(
     Raises:
         ConfigurationError: no key, or a damaged one.
     """
-    from ._handler import CallbackHandler
+    settings = _settings(args)
+    return _wsgi_app(settings, _serve_features(args, settings), stepfunctions_client)
+
+
+def _serve_features(args: argparse.Namespace, settings: Settings) -> Features:
+    """The environment's switches, with those ``serve``'s options turn on."""
+    return Features.of(
+        settings,
+        output_parameters=args.enable_output_parameters,
+        post_actions=args.enable_post_actions,
+        confirm_get=args.confirm_get,
+    )
+
+
+def _wsgi_app(
+    settings: Settings, features: Features, stepfunctions_client: StepFunctionsClient | None
+) -> WSGIApplication:
     from .adapters._wsgi import make_wsgi_app
 
-    settings = _settings(args)
-    switches = _switches(args, settings)
-    handler = CallbackHandler(
-        settings.codec(),
-        stepfunctions_client=stepfunctions_client,
-        enable_output_parameters=switches["enable_output_parameters"],
-        enable_post_actions=switches["enable_post_actions"],
-        confirm_get=switches["confirm_get"],
-        original_kms_key_id=settings.original_kms_key_id,
-        page_theme=settings.page_theme,
-        check_task_before_confirm=settings.check_task_before_confirm,
-        budget=settings.budget,
-    )
+    handler = features.callback_handler(settings.codec(), stepfunctions_client=stepfunctions_client)
     return make_wsgi_app(handler)
-
-
-def _switches(args: argparse.Namespace, settings: Settings) -> dict[str, bool]:
-    """The handler's switches: on when the environment or an option turns them on."""
-    return {
-        "enable_output_parameters": args.enable_output_parameters
-        or settings.enable_output_parameters,
-        "enable_post_actions": args.enable_post_actions or settings.enable_post_actions,
-        "confirm_get": args.confirm_get or settings.confirm_get,
-    }
 
 
 def _stepfunctions_client() -> StepFunctionsClient:
@@ -533,8 +534,8 @@ def _stepfunctions_client() -> StepFunctionsClient:
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
     from ._server import LocalServer
 
-    app = serve_app(args)  # checks the key first
-    switches = _switches(args, _settings(args))
+    settings = _settings(args)  # the key first
+    features = _serve_features(args, settings)
     if os.environ.get("AWS_ENDPOINT_URL_STEPFUNCTIONS") and not os.environ.get(
         "AWS_ENDPOINT_URL_SFN"
     ):
@@ -544,18 +545,10 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         )
     quiet_aws_loggers()  # at DEBUG, botocore would log task tokens
     client: Any = _stepfunctions_client()
-    server = LocalServer(app, host=args.host, port=args.port)
+    server = LocalServer(_wsgi_app(settings, features, None), host=args.host, port=args.port)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    options = [
-        name
-        for name, enabled in (
-            ("confirm GET", switches["confirm_get"]),
-            ("output parameters", switches["enable_output_parameters"]),
-            ("POST actions", switches["enable_post_actions"]),
-        )
-        if enabled
-    ]
+    options = features.enabled()
     print(f"Serving callback URLs on {server.url}{CALLBACK_PATH}", file=out)
     print(f"  mint with     --base-url {server.url}", file=out)
     print(f"  completes on  {client.meta.endpoint_url} ({client.meta.region_name})", file=out)

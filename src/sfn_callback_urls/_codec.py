@@ -35,15 +35,10 @@ import pydantic
 from cryptography.exceptions import InvalidTag
 from pydantic_core import PydanticSerializationError
 
-from ._claims import Claims, checked_now, uuid_text
+from ._claims import Claims, uuid_text
 from ._contract import MAX_BLOB_LENGTH, MAX_DECOMPRESSED_SIZE, MAX_KEY_HEADER_LENGTH
-from ._models import (
-    Action,
-    FailureAction,
-    HeartbeatAction,
-    PostAction,
-    SuccessAction,
-)
+from ._models import ACTION_CLASSES, Action
+from ._time import checked_now
 from .errors import (
     ConfigurationError,
     InvalidPayload,
@@ -52,9 +47,19 @@ from .errors import (
     SfnCallbackUrlsError,
 )
 from .keys._base import KeyBackend
+from .keys._environment import keyring_from_environment
 from .keys._keyring import Keyring
 
-__all__ = ["DEFAULT_LEEWAY", "DEFAULT_PURPOSE", "Codec", "Mode"]
+__all__ = [
+    "DEFAULT_LEEWAY",
+    "DEFAULT_PURPOSE",
+    "ENV_MODE",
+    "ENV_PURPOSE",
+    "Codec",
+    "Mode",
+    "mode_from_environment",
+    "purpose_from_environment",
+]
 
 #: Purpose used when none is given. Give each deployment its own to keep their blobs apart.
 DEFAULT_PURPOSE = "sfn-callback-urls"
@@ -78,12 +83,7 @@ _URLSAFE_VALUES = {char: value for value, char in enumerate(_URLSAFE_ALPHABET)}
 _PADDING = (b"", b"", b"==", b"=")
 #: Wire codes of the action types; never renumber.
 _TYPE_CODES: dict[str, int] = {"success": 1, "failure": 2, "heartbeat": 3, "post": 4}
-_ACTION_CLASSES: dict[int, type[Action]] = {
-    1: SuccessAction,
-    2: FailureAction,
-    3: HeartbeatAction,
-    4: PostAction,
-}
+_ACTION_CLASSES = {code: ACTION_CLASSES[name] for name, code in _TYPE_CODES.items()}
 
 
 class Mode(enum.IntEnum):
@@ -94,6 +94,31 @@ class Mode(enum.IntEnum):
     #: HMAC-SHA256: nobody can change the contents, but anyone holding the URL can read them,
     #: task token included. Choose it only when that is acceptable.
     SIGNED = 2
+
+
+#: The purpose every blob is bound to; give each deployment its own.
+ENV_PURPOSE = "SFN_CALLBACK_URLS_PURPOSE"
+#: How blobs are sealed: ``encrypted`` (the default) or ``signed``.
+ENV_MODE = "SFN_CALLBACK_URLS_MODE"
+_MODES = {"encrypted": Mode.ENCRYPTED, "signed": Mode.SIGNED}
+
+
+def mode_from_environment(environ: Mapping[str, str]) -> Mode:
+    """The mode ``SFN_CALLBACK_URLS_MODE`` names (``encrypted`` when unset).
+
+    Raises:
+        ConfigurationError: it names no mode.
+    """
+    text = environ.get(ENV_MODE, "").strip().lower() or "encrypted"
+    try:
+        return _MODES[text]
+    except KeyError:
+        raise ConfigurationError(f"{ENV_MODE} must be 'encrypted' or 'signed'.") from None
+
+
+def purpose_from_environment(environ: Mapping[str, str]) -> str:
+    """The purpose ``SFN_CALLBACK_URLS_PURPOSE`` names (`DEFAULT_PURPOSE` when unset)."""
+    return environ.get(ENV_PURPOSE, "").strip() or DEFAULT_PURPOSE
 
 
 class Codec:
@@ -150,9 +175,11 @@ class Codec:
                 and never echoes a key).
             KeyUnavailable: KMS or SSM failed while loading a wrapped keyring.
         """
-        from ._config import Settings
-
-        return Settings.from_environment(environ).codec()
+        return cls(
+            keyring_from_environment(environ),
+            mode=mode_from_environment(environ),
+            purpose=purpose_from_environment(environ),
+        )
 
     @property
     def purpose(self) -> str:
@@ -178,12 +205,14 @@ class Codec:
             PayloadTooLarge: the blob would exceed `MAX_BLOB_LENGTH`.
             InvalidRequest: the token or action cannot be encoded (e.g. a lone surrogate).
         """
-        return self._seal(claims, None)
+        return self.seal_many((claims,))[0]
 
     def seal_many(self, claims: Sequence[Claims]) -> list[str]:
         """Seal several claims of one task token (a mint's actions) into blobs, in order.
 
-        The same as `seal()` for each, with the token's encoding worked out once.
+        The same as `seal()` for each; what a claim shares with the one before it (the token,
+        the transaction id and the times, as a mint's claims do) is encoded once, and the key
+        backend is asked once.
 
         Raises:
             ValueError: the claims are not all of one token.
@@ -192,38 +221,23 @@ class Codec:
         if not claims:
             return []
         token = claims[0].token
+        token_part = _encode_token(token)
+        shared: tuple[str, datetime, datetime | None] | None = None
+        plaintexts = []
         for item in claims:
             if item.token != token:
                 raise ValueError("seal_many() seals the claims of one token")
-        encoded = _encode_token(token)
-        return [self._seal(item, encoded) for item in claims]
-
-    def _seal(self, claims: Claims, encoded_token: tuple[int, bytes] | None) -> str:
-        return self._seal_plaintexts([_encode_plaintext(claims, encoded_token)])[0]
-
-    def _seal_mint(
-        self,
-        token: str,
-        actions: Sequence[Action],
-        transaction_id: str,
-        issued_at: int,
-        expires_at: int,
-        output_parameters: bool,
-    ) -> list[str]:
-        """`seal_many()` of a mint's claims, from their parts: the minter's fast path.
-
-        The parts are the minter's, checked already (the times as `wire_seconds` gives them,
-        0 for no expiry), so no `Claims` is built: what every blob of the mint shares (the
-        token, the transaction id, the times, the key) is encoded once. The blobs are byte for
-        byte what `seal_many()` gives for the same claims (``tests/test_codec.py``).
-        """
-        token_part = _encode_token(token)
-        tid = _uuid_bytes(transaction_id)
-        plaintexts = [
-            _plaintext(token_part, action, tid, issued_at, expires_at, output_parameters)
-            for action in actions
-        ]
-        # The key last: a request that cannot be sealed costs no key backend call.
+            if shared != (item.transaction_id, item.issued_at, item.expires_at):
+                shared = (item.transaction_id, item.issued_at, item.expires_at)
+                tid = _uuid_bytes(item.transaction_id)
+                issued_at = int(item.issued_at.timestamp())
+                expires_at = 0 if item.expires_at is None else int(item.expires_at.timestamp())
+            plaintexts.append(
+                _plaintext(
+                    token_part, item.action, tid, issued_at, expires_at, item.output_parameters
+                )
+            )
+        # The key last: claims that cannot be sealed cost no key backend call.
         return self._seal_plaintexts(plaintexts)
 
     def _seal_plaintexts(self, plaintexts: list[bytes]) -> list[str]:
@@ -299,20 +313,18 @@ class Codec:
         if len(blob) > MAX_BLOB_LENGTH:
             raise PayloadTooLarge
         raw = _b64decode_canonical(blob)
-        # Header: format, key id, key header. Every branch ends in the same InvalidPayload.
-        if len(raw) < 3 or raw[0] != ((_VERSION << 4) | self._mode):
+        # Every refusal below is the same InvalidPayload: no oracle.
+        if not raw or raw[0] != ((_VERSION << 4) | self._mode):
             raise InvalidPayload
-        kid_end = 2 + raw[1]
-        if raw[1] == 0 or len(raw) <= kid_end:
+        parts = _header_parts(raw)
+        if parts is None:
             raise InvalidPayload
-        kh_end = kid_end + 1 + raw[kid_end]
-        if len(raw) < kh_end:
-            raise InvalidPayload
-        key = self._keyring.get(raw[2:kid_end])
+        key_id, key_header, kh_end = parts
+        key = self._keyring.get(key_id)
         if key is None:
             raise InvalidPayload
         header = raw[:kh_end]
-        data_key = key.open_key(raw[kid_end + 1 : kh_end], self._purpose)
+        data_key = key.open_key(key_header, self._purpose)
         context = self._context_prefix + header
         if self._mode is Mode.ENCRYPTED:
             if len(raw) < kh_end + _NONCE_LENGTH + _TAG_LENGTH:
@@ -332,6 +344,23 @@ class Codec:
 
     def __repr__(self) -> str:
         return f"Codec({self._keyring!r}, mode={self._mode.name}, purpose={self.purpose!r})"
+
+
+def _header_parts(raw: bytes) -> tuple[bytes, bytes, int] | None:
+    """``(kid, kh, where the sealed part starts)`` of a blob's header; ``None`` if cut short.
+
+    The grammar's ``format(1) || len(kid)(1) || kid || len(kh)(1) || kh`` (the module docstring),
+    read in this one place; the format byte is the caller's to judge.
+    """
+    if len(raw) < 3:
+        return None
+    kid_end = 2 + raw[1]
+    if raw[1] == 0 or len(raw) <= kid_end:
+        return None
+    kh_end = kid_end + 1 + raw[kid_end]
+    if len(raw) < kh_end:
+        return None
+    return raw[2:kid_end], raw[kid_end + 1 : kh_end], kh_end
 
 
 def _b64decode_canonical(blob: str) -> bytes:
@@ -439,17 +468,6 @@ def _plaintext(
     return fixed + token_bytes + action_bytes
 
 
-def _encode_plaintext(claims: Claims, encoded_token: tuple[int, bytes] | None = None) -> bytes:
-    return _plaintext(
-        _encode_token(claims.token) if encoded_token is None else encoded_token,
-        claims.action,
-        _uuid_bytes(claims.transaction_id),
-        int(claims.issued_at.timestamp()),
-        0 if claims.expires_at is None else int(claims.expires_at.timestamp()),
-        claims.output_parameters,
-    )
-
-
 def _decode_plaintext(plaintext: bytes) -> Claims:
     # The plaintext is authentic here, so a failure means a bug or a format we don't speak;
     # still, nothing but our own errors may escape.
@@ -534,17 +552,16 @@ def refusal_hints(codec: Codec, blob: str) -> list[str]:
             f"The blob was sealed in {Mode(mode).name.lower()} mode; this codec opens "
             f"{codec.mode.name.lower()} blobs only (SFN_CALLBACK_URLS_MODE, --mode)."
         )
-    kid_end = 2 + raw[1]
-    if raw[1] == 0 or len(raw) <= kid_end:
+    parts = _header_parts(raw)
+    if parts is None:
         return [*hints, "The blob is shorter than its header says: it was cut short."]
-    key_id = raw[2:kid_end]
+    key_id, _, kh_end = parts
     if codec.keyring.get(key_id) is None:
         known = ", ".join(key.key_id.hex() for key in codec.keyring)
         hints.append(
             f"The blob was sealed under key id {key_id.hex()}, which is not in this keyring "
             f"({known}): configure the key that minted it (SFN_CALLBACK_URLS_KEY, KEY_ID, ...)."
         )
-    kh_end = kid_end + 1 + raw[kid_end]
     minimum = _TAG_LENGTH + _FIXED.size + (_NONCE_LENGTH if mode == Mode.ENCRYPTED else 0)
     if len(raw) < kh_end + minimum:
         return [*hints, "The blob is shorter than its header says: it was cut short."]

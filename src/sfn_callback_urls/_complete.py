@@ -51,7 +51,6 @@ __all__ = [
 CompletionType = Literal["success", "failure", "heartbeat"]
 """Which call a `Completion` makes: ``SendTaskSuccess``, ``-Failure`` or ``-Heartbeat``."""
 
-_TYPES: Final = frozenset({"success", "failure", "heartbeat"})
 _OPERATIONS: Final[dict[str, str]] = {
     "success": "SendTaskSuccess",
     "failure": "SendTaskFailure",
@@ -143,7 +142,7 @@ class Completion:
     def __post_init__(self) -> None:
         if not isinstance(self.token, str) or not self.token:
             raise ValueError("The task token must be a non-empty string.")
-        if self.type not in _TYPES:
+        if self.type not in _OPERATIONS:
             raise ValueError(f"Unknown completion type {self.type!r}.")
         if self.type != "success" and self.output is not None:
             raise ValueError("Only a success carries an output.")

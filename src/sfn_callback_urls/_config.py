@@ -1,8 +1,10 @@
 """The environment to settings: keys, purpose, mode, base URL and switches, in one place.
 
-The ready Lambda app, ``sfn-callback-urls serve``, ``inspect`` and ``mint`` and
-`Codec.from_environment()` all read their configuration here, so a URL minted by one of them
-opens in any other configured the same way.
+The ready Lambda app, ``sfn-callback-urls serve``, ``inspect`` and ``mint`` all read their
+configuration here, so a URL minted by one of them opens in any other configured the same way.
+This module is the top layer's: the core never imports it. The readers of the codec's own
+variables (keys in ``keys._environment``, mode and purpose in ``_codec``) live below, so that
+`Codec.from_environment()` reads the same variables the same way without importing this.
 
 The key, from any of (``docs/deploy.md`` has the full story):
 
@@ -44,20 +46,34 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from ._codec import DEFAULT_PURPOSE, Codec, Mode
+from ._codec import (
+    DEFAULT_PURPOSE,
+    ENV_MODE,
+    ENV_PURPOSE,
+    Codec,
+    Mode,
+    mode_from_environment,
+    purpose_from_environment,
+)
+from ._contract import flag
 from ._deadline import DEFAULT_BUDGET
 from ._http_url import REGION_VARIABLES, default_region, execute_api_problem, execute_api_url
+from ._logging import ENV_DEBUG_AWS
 from ._theme import PageTheme
 from .errors import ConfigurationError
-from .keys._aws import error_code, is_aws_error, key_unavailable, make_client
-from .keys._base import KeyBackend
+from .keys._environment import (
+    ENV_KEY,
+    ENV_KEY_ID,
+    ENV_PARAMETER,
+    ENV_WRAPPED_KEY,
+    KEY_VARIABLES,
+    keyring_from_environment,
+)
 from .keys._keyring import Keyring
-from .keys._kms_envelope import KmsEnvelopeKey
-from .keys._wrapped import WRAPPED_KEYRING_PREFIX, load_wrapped_cached
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -90,18 +106,6 @@ __all__ = [
     "keyring_from_environment",
 ]
 
-#: A KMS key id, ARN or alias: blobs are sealed with KMS envelope encryption.
-ENV_KEY_ID = "KEY_ID"
-#: A plain local keyring string (``sfncu1_...,sfncu1_...``, the primary first).
-ENV_KEY = "SFN_CALLBACK_URLS_KEY"
-#: A KMS-wrapped keyring string (``sfncukms1_...``).
-ENV_WRAPPED_KEY = "SFN_CALLBACK_URLS_WRAPPED_KEY"
-#: The name of an SSM parameter holding either keyring form.
-ENV_PARAMETER = "SFN_CALLBACK_URLS_PARAMETER"
-#: The purpose every blob is bound to; give each deployment its own.
-ENV_PURPOSE = "SFN_CALLBACK_URLS_PURPOSE"
-#: How blobs are sealed: ``encrypted`` (the default) or ``signed``.
-ENV_MODE = "SFN_CALLBACK_URLS_MODE"
 #: The base URL callback URLs start with (``/respond`` is appended).
 ENV_BASE_URL = "CALLBACK_BASE_URL"
 #: Let query parameters fill ``$templates`` in outputs (URLs must opt in too).
@@ -126,117 +130,14 @@ ENV_API_ID = "API_ID"
 ENV_STAGE = "STAGE"
 #: Debug details in the log records (never tokens, keys or blobs).
 ENV_VERBOSE = "VERBOSE"
-#: ``true`` leaves botocore's loggers alone (`quiet_aws_loggers`): they log secrets at DEBUG.
-ENV_DEBUG_AWS = "SFN_CALLBACK_URLS_DEBUG_AWS"
 #: Seconds a click may spend on AWS calls (the callback handler's ``budget``; 10 by default).
 ENV_BUDGET = "SFN_CALLBACK_URLS_BUDGET"
 
-#: Every variable that configures a key.
-KEY_VARIABLES = (ENV_KEY_ID, ENV_KEY, ENV_WRAPPED_KEY, ENV_PARAMETER)
-
-_TRUTHY = frozenset({"true", "1", "yes"})
-_MODES = {"encrypted": Mode.ENCRYPTED, "signed": Mode.SIGNED}
 # The original's DISABLE_* parsing: only these two enable; "true"/"1" and anything else disable.
 _ORIGINAL_ENABLING = frozenset({"false", "0"})
 _ORIGINAL_DISABLING = frozenset({"true", "1"})
 
 _log = logging.getLogger(__name__)
-
-
-def flag(environ: Mapping[str, str], name: str) -> bool:
-    """Whether the switch ``name`` is on: ``true``, ``1`` or ``yes`` in any case."""
-    return environ.get(name, "").strip().lower() in _TRUTHY
-
-
-def _keyring_from_text(
-    text: str, source: str, client: KMSClient | None, session: Session | None
-) -> Keyring:
-    if text.strip().startswith(WRAPPED_KEYRING_PREFIX):
-        return load_wrapped_cached(text, client, session)
-    try:
-        return Keyring.from_string(text)
-    except ConfigurationError as error:
-        raise ConfigurationError(f"{source}: {error.message}") from None
-
-
-def _read_parameter(name: str, ssm_client: Any, session: Session | None) -> str:
-    ssm = ssm_client if ssm_client is not None else make_client("ssm", session)
-    try:
-        response = ssm.get_parameter(Name=name, WithDecryption=True)
-    except Exception as error:
-        if not is_aws_error(error):
-            raise
-        if error_code(error) == "ParameterNotFound":
-            raise ConfigurationError(
-                f"{ENV_PARAMETER} names an SSM parameter that does not exist."
-            ) from None
-        raise key_unavailable("SSM GetParameter", error, subject="The keyring parameter") from error
-    return str(response["Parameter"]["Value"])
-
-
-def _local_keyring(
-    environ: Mapping[str, str],
-    client: KMSClient | None,
-    ssm_client: Any,
-    session: Session | None,
-) -> Keyring | None:
-    names = [name for name in (ENV_KEY, ENV_WRAPPED_KEY, ENV_PARAMETER) if environ.get(name)]
-    if not names:
-        return None
-    if len(names) > 1:
-        raise ConfigurationError(f"Set only one of {', '.join(names)}.")
-    name = names[0]
-    value = environ[name]
-    if name == ENV_KEY:
-        return _keyring_from_text(value, ENV_KEY, client, session)
-    if name == ENV_WRAPPED_KEY:
-        if not value.strip().startswith(WRAPPED_KEYRING_PREFIX):
-            raise ConfigurationError(
-                f"{ENV_WRAPPED_KEY} must start with {WRAPPED_KEYRING_PREFIX!r}."
-            )
-        return load_wrapped_cached(value, client, session)
-    text = _read_parameter(value.strip(), ssm_client, session)
-    return _keyring_from_text(text, f"The SSM parameter in {ENV_PARAMETER}", client, session)
-
-
-def keyring_from_environment(
-    environ: Mapping[str, str] = os.environ,
-    *,
-    client: KMSClient | None = None,
-    ssm_client: Any = None,
-    session: Session | None = None,
-) -> Keyring:
-    """The keyring the environment configures (see the module docstring).
-
-    A wrapped keyring is decrypted with one KMS call per process (cached by its string, so a
-    Lambda cold start pays one call and warm invocations none); an SSM parameter is read on
-    every call, so call this once and keep the keyring.
-
-    Args:
-        environ: where to look (default: ``os.environ``).
-        client: the KMS client (KMS keys and wrapped keyrings); by default built on first use.
-        ssm_client: the SSM client for the parameter.
-        session: a boto3 session for the clients not given.
-
-    Raises:
-        ConfigurationError: no key, several exclusive ones, or an invalid one; the message
-            names the variable and never echoes its value.
-        KeyUnavailable: KMS or SSM failed.
-    """
-    kms_key_id = environ.get(ENV_KEY_ID, "").strip()
-    local = _local_keyring(environ, client, ssm_client, session)
-    if not kms_key_id and local is None:
-        raise ConfigurationError(
-            f"No key configured: set {ENV_KEY_ID} (a KMS key id, ARN or alias) or {ENV_KEY} "
-            f"(a local keyring from `sfn-callback-urls keygen`); {ENV_WRAPPED_KEY} and "
-            f"{ENV_PARAMETER} work too."
-        )
-    if not kms_key_id and local is not None:
-        return local
-    keys: list[KeyBackend] = [KmsEnvelopeKey(kms_key_id, client=client, session=session)]
-    if local is not None:
-        keys.extend(local)
-    return Keyring(keys)
 
 
 def _switch(environ: Mapping[str, str], enable_name: str, disable_name: str) -> bool:
@@ -343,14 +244,6 @@ def _budget(environ: Mapping[str, str]) -> float:
     return seconds
 
 
-def _mode(environ: Mapping[str, str]) -> Mode:
-    text = environ.get(ENV_MODE, "").strip().lower() or "encrypted"
-    try:
-        return _MODES[text]
-    except KeyError:
-        raise ConfigurationError(f"{ENV_MODE} must be 'encrypted' or 'signed'.") from None
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything the environment configures.
@@ -403,8 +296,8 @@ class Settings:
         original_kms_key_id = _original_kms_key_id(environ)
         return cls(
             keyring=keyring_from_environment(environ, client=kms_client, session=session),
-            purpose=environ.get(ENV_PURPOSE, "").strip() or DEFAULT_PURPOSE,
-            mode=_mode(environ),
+            purpose=purpose_from_environment(environ),
+            mode=mode_from_environment(environ),
             base_url=_base_url(environ),
             enable_output_parameters=_switch(
                 environ, ENV_ENABLE_OUTPUT_PARAMETERS, ENV_DISABLE_OUTPUT_PARAMETERS

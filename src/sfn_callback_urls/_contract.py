@@ -8,6 +8,7 @@ request may make us decode, each with room above anything we mint).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Final
 
 # --- the callback URL: {base_url}/respond?action=NAME&type=TYPE&data=BLOB ------------------------
@@ -20,6 +21,9 @@ QUERY_ACTION: Final = "action"
 QUERY_TYPE: Final = "type"
 #: Query parameter holding the sealed blob.
 QUERY_DATA: Final = "data"
+
+#: The contract's action types; the models' ``type`` literals, each a class of its own.
+ACTION_TYPES: Final = ("success", "failure", "heartbeat", "post")
 
 # --- Step Functions' limits --------------------------------------------------------------------
 
@@ -95,3 +99,13 @@ def refuse_json_constant(name: str) -> Any:
     For ``json.loads(text, parse_constant=refuse_json_constant)``.
     """
     raise ValueError(f"{name} is not JSON")
+
+
+# --- switches: how an environment variable says "on" ------------------------------------------
+
+_TRUTHY: Final = frozenset({"true", "1", "yes"})
+
+
+def flag(environ: Mapping[str, str], name: str) -> bool:
+    """Whether the switch ``name`` is on: ``true``, ``1`` or ``yes`` in any case."""
+    return environ.get(name, "").strip().lower() in _TRUTHY

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 from ._codec import Codec
 from ._contract import CALLBACK_PATH
 from ._email import ApprovalEmail, EmailTheme, approval_email
-from ._handler import CallbackHandler
+from ._features import Features
 from ._models import Action, FailureAction, SuccessAction
 from ._render import reason_phrase
 from ._server import LocalServer, ServedRequest
@@ -223,16 +223,16 @@ class Demo:
             token, _ = machine.wait_for_token(timeout=30)
             self.token_length = len(token)
 
-            handler = CallbackHandler(
-                Codec(key := LocalKey.generate()),
-                stepfunctions_client=self._sfn,
-                confirm_get=self.confirm_get,
+            features = Features(confirm_get=self.confirm_get)
+            handler = features.callback_handler(
+                Codec(key := LocalKey.generate()), stepfunctions_client=self._sfn
             )
             self._server = LocalServer(make_wsgi_app(handler), on_request=self._on_request)
             self._server.start()
             self.server_url = self._server.url
             minter = Minter(Codec(key), base_url=self.server_url)
             actions = self._actions()
+            features.check_mint(actions, output_parameters=False)
             response = minter.mint(token, actions, expires_in=self.expires_in)
             self.urls = dict(response.urls)
             real = Minter(Codec(key), base_url=REAL_BASE_URL).mint(

@@ -47,11 +47,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from ._approval import ConfirmPage
-from ._claims import Claims, utcnow
+from ._claims import Claims
 from ._codec import Codec
 from ._complete import Completion, StepFunctionsClient
 from ._complete import complete as complete_task
 from ._deadline import DEFAULT_BUDGET, click_deadline, watch
+from ._http_headers import header
 from ._logging import LoggerLike, emit, enabled_check, get_logger
 from ._models import Action, PostAction
 from ._original import OriginalUrlOpener, is_original_blob
@@ -68,6 +69,7 @@ from ._render import (
     render_success,
 )
 from ._theme import DEFAULT_THEME, PageTheme
+from ._time import utcnow
 from ._urls import BlobOpener, CallbackQuery, OpenedCallback, open_with
 from .errors import (
     ActionMismatched,
@@ -178,16 +180,6 @@ class CompleteFunction(Protocol):
 
     def __call__(self, completion: Completion, /) -> None:
         """Send ``completion`` to Step Functions, raising the library's errors."""
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    for key, item in headers.items():
-        if key.lower() == name:
-            return item
-    return None
 
 
 class CallbackHandler:
@@ -349,9 +341,9 @@ class CallbackHandler:
             )
             record["source_ip"] = _printable(request.source_ip, 64)
             record["user_agent"] = _printable(
-                _header(request.headers, "user-agent"), _MAX_USER_AGENT
+                header(request.headers, "user-agent"), _MAX_USER_AGENT
             )
-            media_type = negotiate(_header(request.headers, "accept"))
+            media_type = negotiate(header(request.headers, "accept"))
             with deadline.active():
                 response, outcome = self._handle(request, method, media_type, record)
         except SfnCallbackUrlsError as exc:
@@ -388,7 +380,7 @@ class CallbackHandler:
         try:
             opened = self._open(request.query, record)
         except (ExpiredPayload, ActionMismatched) as error:
-            if error.claims is not None:  # authentic: worth a line in the log
+            if isinstance(error.claims, Claims):  # authentic: worth a line in the log
                 _record_claims(record, error.claims)
             raise
         claims = opened.claims
@@ -407,7 +399,7 @@ class CallbackHandler:
         comment: str | None = None
         if method == "POST" and page is not None and page.takes_comment:
             try:
-                comment = read_comment(request.body, _header(request.headers, "content-type"), page)
+                comment = read_comment(request.body, header(request.headers, "content-type"), page)
             except InvalidComment as refused:
                 if media_type != HTML:
                     raise
@@ -422,7 +414,7 @@ class CallbackHandler:
             enable_output_parameters=self.enable_output_parameters,
             body=request.body,
             # Read for POST actions only: a GET need not scan the headers for it.
-            content_type=_header(request.headers, "content-type") if is_post_action else None,
+            content_type=header(request.headers, "content-type") if is_post_action else None,
             comment=comment,
         )
         if resolved.post_outcome is not None:
@@ -584,7 +576,7 @@ def _record_details(
             for name in opened.params
             if name not in ("action", "type")
         ),
-        content_type=_printable(_header(request.headers, "content-type"), _MAX_LOGGED_FIELD),
+        content_type=_printable(header(request.headers, "content-type"), _MAX_LOGGED_FIELD),
         body_bytes=len(request.body),
     )
 

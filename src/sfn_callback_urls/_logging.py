@@ -19,7 +19,10 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final, Protocol
 
+from ._contract import flag
+
 __all__ = [
+    "ENV_DEBUG_AWS",
     "LoggerLike",
     "emit",
     "enabled",
@@ -29,7 +32,8 @@ __all__ = [
     "silenced",
 ]
 
-#: ``true`` lets the AWS SDK's loggers log at DEBUG (they then log task tokens and key material).
+#: ``true`` leaves botocore's loggers alone (`quiet_aws_loggers`): they log secrets at DEBUG.
+ENV_DEBUG_AWS: Final = "SFN_CALLBACK_URLS_DEBUG_AWS"
 
 _AWS_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
 
@@ -126,8 +130,6 @@ def quiet_aws_loggers(environ: Mapping[str, str] = os.environ) -> None:
     # Every invocation: nearly free when they are all at INFO or above (the usual case).
     if all(aws_logger.getEffectiveLevel() >= logging.INFO for aws_logger in loggers):
         return
-    from ._config import ENV_DEBUG_AWS, flag  # the one reader of switches (not at import)
-
     if flag(environ, ENV_DEBUG_AWS):
         return
     for aws_logger in loggers:

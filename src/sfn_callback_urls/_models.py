@@ -12,15 +12,10 @@ original app's contract (see ``DESIGN.md``):
 * the create-URLs response ``{"transaction_id", "urls", "expiration"?}``
   (`CreateUrlsResponse`).
 
-Use `parse_create_urls_request()` and `parse_action()` to validate untrusted input:
-they turn pydantic's ``ValidationError`` into the library's `InvalidRequest` (or one of its
-specific subclasses, see ``_validation``), whose messages name the offending field and never
-echo the task token. JSON Schemas and JSONPaths are compiled by ``_schema``.
-
-`parse_create_urls_request()` is the JSON contract's entry point and keeps the original app's
-meaning where it was looser than the models: unknown fields inside actions, POST outcomes and
-responses are dropped (with one warning naming them) instead of refused, while the request's
-own fields stay strict; an ``expiration`` without a timezone is UTC.
+Data only: untrusted input is parsed by ``_validation`` (which turns pydantic's errors into
+ours, and keeps the original app's looser reading through ``_original_request``), and the
+minter's response is written by ``_response_writer``. JSON Schemas and JSONPaths are compiled
+by ``_schema``.
 
 Field names that clash with ``BaseModel`` attributes are spelled with a trailing underscore in
 Python (``ResponseSpec.json_``, ``schema_`` on outcomes) and keep their contract name (``json``,
@@ -29,8 +24,6 @@ Python (``ResponseSpec.json_``, ``schema_`` on outcomes) and keep their contract
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -59,14 +52,12 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
 from ._approval import ConfirmField, confirm_problem
-from ._claims import checked_now, is_aware
 from ._contract import (
     MAX_ACTION_NAME_LENGTH,
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
     MAX_TOKEN_LENGTH,
     is_unicode_text,
-    refuse_json_constant,
 )
 from ._http_url import (
     checked_http_url,
@@ -81,11 +72,12 @@ from ._schema import (
     compile_json_schema,
     shorten,
 )
-from ._validation import to_request_error, token_of
-from .errors import InvalidJson, InvalidJsonPath, InvalidJsonSchema
+from ._time import as_utc, format_utc, is_aware
+from .errors import InvalidJsonPath, InvalidJsonSchema
 
 __all__ = [
     "ACTION_ADAPTER",
+    "ACTION_CLASSES",
     "Action",
     "ActionName",
     "CreateUrlsRequest",
@@ -100,16 +92,10 @@ __all__ = [
     "SuccessAction",
     "SuccessOutcome",
     "UtcDatetime",
-    "format_utc",
-    "parse_action",
-    "parse_create_urls_request",
-    "response_json",
-    "trusted_response",
 ]
 
 _ISO_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
-_log = logging.getLogger(__name__)
 
 _MODEL_CONFIG = ConfigDict(
     frozen=True,
@@ -126,24 +112,15 @@ _MODEL_CONFIG = ConfigDict(
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def format_utc(value: datetime) -> str:
-    """ISO 8601 text of an aware datetime in UTC with a ``Z`` suffix, e.g. ``2026-11-25T10:00:00Z``.
-
-    Fractional seconds are kept only when non-zero.
-    """
-    text = value.astimezone(timezone.utc).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def _require_aware_utc(value: datetime) -> datetime:
+    utc = as_utc(value)
+    if utc is not None:
+        return utc
     if not is_aware(value):
         raise PydanticCustomError(
             "InvalidDate", "the date-time must include a timezone (e.g. a trailing Z for UTC)"
         )
-    try:
-        return value.astimezone(timezone.utc)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC equivalent
-        raise PydanticCustomError("InvalidDate", "the date-time is out of range") from None
+    raise PydanticCustomError("InvalidDate", "the date-time is out of range")
 
 
 UtcDatetime: TypeAlias = Annotated[
@@ -600,6 +577,12 @@ Action: TypeAlias = Annotated[
 ]
 """Any action, discriminated by ``type``."""
 
+ACTION_CLASSES: dict[str, type[SuccessAction | FailureAction | HeartbeatAction | PostAction]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (SuccessAction, FailureAction, HeartbeatAction, PostAction)
+}
+"""Every action class by its ``type``: the one type table (the codec numbers it on the wire)."""
+
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action, config=ConfigDict(defer_build=True))
 """Validates and dumps a single `Action` (e.g. ``ACTION_ADAPTER.validate_json(data)``).
 
@@ -714,208 +697,3 @@ class CreateUrlsResponse(BaseModel):
     """Callback URL by action name."""
     expiration: UtcDatetime | None = None
     """When the URLs expire, if they do."""
-
-
-_RESPONSE_FIELDS = frozenset(("transaction_id", "urls", "expiration"))
-
-
-def trusted_response(
-    transaction_id: str, urls: dict[str, str], expiration: datetime | None
-) -> CreateUrlsResponse:
-    """A `CreateUrlsResponse` of values the minter made or checked: not validated again.
-
-    What ``model_construct`` makes (``tests/test_urls.py`` compares the two), without its
-    generic per-field loop, which costs more than a tenth of a one-URL mint.
-    """
-    response = _new_object(CreateUrlsResponse)
-    _set_attribute(
-        response,
-        "__dict__",
-        {"transaction_id": transaction_id, "urls": urls, "expiration": expiration},
-    )
-    _set_attribute(response, "__pydantic_fields_set__", set(_RESPONSE_FIELDS))
-    _set_attribute(response, "__pydantic_extra__", None)
-    _set_attribute(response, "__pydantic_private__", None)
-    return response
-
-
-_new_object = object.__new__
-_set_attribute = object.__setattr__
-
-
-def response_json(response: CreateUrlsResponse) -> dict[str, Any]:
-    """The contract's JSON of a response: ``model_dump(mode="json", exclude_none=True)``.
-
-    Written out, since the ready app answers every request with it and the generic dump costs
-    more than the rest of the answer (``tests/test_urls.py`` checks the two agree).
-    """
-    answer: dict[str, Any] = {
-        "transaction_id": response.transaction_id,
-        "urls": dict(response.urls),
-    }
-    if response.expiration is not None:
-        answer["expiration"] = format_utc(response.expiration)
-    return answer
-
-
-# --- parsing with the library's errors --------------------------------------------------------
-
-
-def _field_names(*models: type[BaseModel]) -> frozenset[str]:
-    """Every name a model's fields accept (names and aliases)."""
-    names: set[str] = set()
-    for model in models:
-        for name, info in model.model_fields.items():
-            names.add(name)
-            if info.alias:
-                names.add(info.alias)
-    return frozenset(names)
-
-
-_ACTION_FIELD_NAMES = {
-    "success": _field_names(SuccessAction),
-    "failure": _field_names(FailureAction),
-    "heartbeat": _field_names(HeartbeatAction),
-    "post": _field_names(PostAction),
-}
-_OUTCOME_FIELD_NAMES = {
-    "success": _field_names(SuccessOutcome),
-    "failure": _field_names(FailureOutcome),
-    "heartbeat": _field_names(HeartbeatOutcome),
-}
-_RESPONSE_FIELD_NAMES = _field_names(ResponseSpec)
-# Field names shown in the warning: a typo looks like this; anything else (a token pasted as
-# a key, say) is not repeated in a log.
-_SHOWN_FIELD_NAME = re.compile(r"[A-Za-z0-9_$-]{1,40}")
-_MAX_SHOWN_FIELDS = 20
-
-
-def _known_fields(
-    value: Any, names: Mapping[str, frozenset[str]] | frozenset[str], path: str, dropped: list[str]
-) -> Any:
-    """``value`` without the keys its type does not know; their paths go to ``dropped``."""
-    if not isinstance(value, dict):
-        return value
-    if isinstance(names, Mapping):
-        kind = value.get("type")
-        known = names.get(kind) if isinstance(kind, str) else None
-        if known is None:
-            return value  # no such type: validation says so
-    else:
-        known = names
-    unknown = [key for key in value if key not in known]
-    if not unknown:
-        return value
-    for key in unknown:
-        shown = key if isinstance(key, str) and _SHOWN_FIELD_NAME.fullmatch(key) else "<?>"
-        dropped.append(f"{path}.{shown}")
-    return {key: item for key, item in value.items() if key in known}
-
-
-def _without_unknown_fields(data: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
-    """The request with unknown fields of its actions, outcomes and responses removed.
-
-    The original app's schema allowed them there (and ignored them); its top level was strict,
-    and so is ours. Nothing is mutated: changed parts are copies.
-    """
-    actions = data.get("actions")
-    if not isinstance(actions, list):
-        return data
-    cleaned: list[Any] = []
-    for index, raw in enumerate(actions):
-        path = f"actions.{index}"
-        action = _known_fields(raw, _ACTION_FIELD_NAMES, path, dropped)
-        if isinstance(action, dict) and isinstance(action.get("response"), dict):
-            response = _known_fields(
-                action["response"], _RESPONSE_FIELD_NAMES, f"{path}.response", dropped
-            )
-            action = {**action, "response": response}
-        if isinstance(action, dict) and isinstance(action.get("outcomes"), list):
-            outcomes = []
-            for number, raw_outcome in enumerate(action["outcomes"]):
-                where = f"{path}.outcomes.{number}"
-                outcome = _known_fields(raw_outcome, _OUTCOME_FIELD_NAMES, where, dropped)
-                if isinstance(outcome, dict) and isinstance(outcome.get("response"), dict):
-                    response = _known_fields(
-                        outcome["response"], _RESPONSE_FIELD_NAMES, f"{where}.response", dropped
-                    )
-                    outcome = {**outcome, "response": response}
-                outcomes.append(outcome)
-            action = {**action, "outcomes": outcomes}
-        cleaned.append(action)
-    return {**data, "actions": cleaned}
-
-
-def _load_json(data: str | bytes | bytearray) -> Any:
-    try:
-        return json.loads(data, parse_constant=refuse_json_constant)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
-        # No detail: the decoder's message quotes the text around the error, token included.
-        message = "The request is not valid JSON."
-        raise InvalidJson(message, errors=[("", message)]) from None
-
-
-def parse_create_urls_request(
-    data: Mapping[str, Any] | str | bytes, *, now: datetime | None = None
-) -> CreateUrlsRequest:
-    """Validate a create-URLs request given as a mapping or as JSON text: the JSON contract.
-
-    Where the original app's contract was looser than the models, its meaning is kept: unknown
-    fields inside actions, POST outcomes and responses are dropped, with one warning on the
-    ``sfn_callback_urls._models`` logger naming them (typos worth catching); the request's own
-    fields stay strict. An ``expiration`` without a timezone is UTC.
-
-    Args:
-        data: the decoded request, or its JSON text.
-        now: the time the expiration must lie after (timezone-aware); the wall clock if omitted.
-
-    Raises:
-        InvalidJson: ``data`` is text that is not JSON (code ``InvalidJSON``, as the original).
-        InvalidRequest: the request is invalid; the specific subclass
-            ``DuplicateActionName``, ``InvalidDate``, ``InvalidJsonPath`` or ``InvalidJsonSchema``
-            when every error is of that kind. The task token never appears in the message.
-        ValueError: ``now`` is naive.
-
-    """
-    if now is not None:
-        checked_now(now)  # ValueError when naive
-    context = {"now": now} if now is not None else None
-    if isinstance(data, (str, bytes, bytearray)):
-        data = _load_json(data)
-    if isinstance(data, Mapping) and not isinstance(data, dict):
-        data = dict(data)
-    if isinstance(data, dict):
-        dropped: list[str] = []
-        data = _without_unknown_fields(data, dropped)
-        if dropped:
-            shown = ", ".join(dropped[:_MAX_SHOWN_FIELDS])
-            if len(dropped) > _MAX_SHOWN_FIELDS:
-                shown += f" and {len(dropped) - _MAX_SHOWN_FIELDS} more"
-            _log.warning(
-                "create-URLs request: ignored unknown fields (the original app ignored them "
-                "too; check them for typos): %s",
-                shown,
-            )
-    try:
-        return CreateUrlsRequest.model_validate(data, context=context)
-    except ValidationError as exc:
-        token = token_of(data)
-        raise to_request_error(exc, [token] if token else []) from None
-
-
-def parse_action(data: Mapping[str, Any] | str | bytes) -> Action:
-    """Validate one action given as a mapping or as JSON text.
-
-    Raises:
-        InvalidRequest: the action is invalid (or not JSON); a specific subclass when every error
-            is of that kind (see `parse_create_urls_request()`).
-
-    """
-    try:
-        if isinstance(data, (str, bytes, bytearray)):
-            return ACTION_ADAPTER.validate_json(data)
-        if isinstance(data, Mapping) and not isinstance(data, dict):
-            data = dict(data)
-        return ACTION_ADAPTER.validate_python(data)
-    except ValidationError as exc:
-        raise to_request_error(exc) from None

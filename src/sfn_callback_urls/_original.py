@@ -60,11 +60,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._claims import Claims, checked_now
+from ._claims import Claims
 from ._codec import DEFAULT_LEEWAY
 from ._deadline import DeadlineExceeded
 from ._logging import silenced
-from ._models import Action, parse_action
+from ._models import Action
+from ._time import checked_now
+from ._validation import parse_action
 from .errors import (
     ConfigurationError,
     InvalidPayload,

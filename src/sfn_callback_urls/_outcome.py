@@ -42,6 +42,7 @@ from ._contract import (
     is_unicode_text,
     refuse_json_constant,
 )
+from ._http_headers import media_type
 from ._http_url import has_unsafe_characters
 from ._models import (
     FailureAction,
@@ -234,11 +235,9 @@ def _fill_redirect(template: str, params: Mapping[str, str]) -> str:
 
 def is_json_media_type(content_type: str | None) -> bool:
     """Whether a ``Content-Type`` is JSON: ``application/json`` or any ``.../...+json``."""
-    if not content_type:
-        return False
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    main, _, subtype = media_type.partition("/")
-    return bool(main) and (media_type == "application/json" or subtype.endswith("+json"))
+    essence = media_type(content_type)
+    main, _, subtype = essence.partition("/")
+    return bool(main) and (essence == "application/json" or subtype.endswith("+json"))
 
 
 def _body_problem(value: Any, depth_limit: int, value_limit: int) -> str | None:

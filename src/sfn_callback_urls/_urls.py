@@ -11,18 +11,11 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ._claims import (
-    Claims,
-    checked_now,
-    is_aware,
-    is_transaction_id,
-    new_transaction_id,
-    wire_seconds,
-)
+from ._claims import Claims, is_transaction_id, new_transaction_id
 from ._codec import Codec
 from ._contract import (
     CALLBACK_PATH,
@@ -36,18 +29,10 @@ from ._contract import (
 )
 from ._http_url import checked_http_url
 from ._logging import LoggerLike, emit, enabled_check, get_logger
-from ._models import (
-    Action,
-    CreateUrlsRequest,
-    CreateUrlsResponse,
-    FailureAction,
-    HeartbeatAction,
-    PostAction,
-    SuccessAction,
-    format_utc,
-    parse_create_urls_request,
-    trusted_response,
-)
+from ._models import ACTION_CLASSES, Action, CreateUrlsRequest, CreateUrlsResponse
+from ._response_writer import trusted_response
+from ._time import as_utc, checked_now, format_utc, wire_time
+from ._validation import parse_create_urls_request
 from .errors import (
     ActionMismatched,
     ConfigurationError,
@@ -61,7 +46,7 @@ _PLAIN_BLOB = re.compile(r"[A-Za-z0-9_-]+")
 MINT_LOGGER_NAME = "sfn_callback_urls.mint"
 """The logger of the one record per mint."""
 
-_ACTION_CLASSES = (SuccessAction, FailureAction, HeartbeatAction, PostAction)
+_ACTION_CLASSES = tuple(ACTION_CLASSES.values())
 
 __all__ = [
     "MINT_LOGGER_NAME",
@@ -71,16 +56,31 @@ __all__ = [
     "OpenedCallback",
     "callback_url",
     "check_query_matches",
+    "no_base_url",
     "open_callback",
 ]
 
 
+def _url_base(base_url: str) -> str:
+    """A base URL as callback URLs start with it: the request field's rule, no "/" last.
+
+    Raises:
+        ValueError: what is wrong with it, completing "the URL ...".
+    """
+    return checked_http_url(base_url, allow_query=False).rstrip("/")
+
+
 def _check_base_url(base_url: str) -> str:
-    # The same rule as a request's ``base_url`` field, raised as a configuration error here.
-    try:  # on the wire (and in e-mails) in ASCII: an IDNA host, a percent-encoded path
-        return checked_http_url(base_url, allow_query=False).rstrip("/")
+    """`_url_base`, or a configuration error: the minter's default is the deployment's."""
+    try:
+        return _url_base(base_url)
     except ValueError as exc:
         raise ConfigurationError(f"The base URL {exc}.") from None
+
+
+def no_base_url(how_to_set_one: str) -> ConfigurationError:
+    """The error of a mint with no base URL; ``how_to_set_one`` is the caller's own advice."""
+    return ConfigurationError(f"No base URL: {how_to_set_one}, or give base_url in the request.")
 
 
 def _url(base: str, action: Action, blob: str) -> str:
@@ -208,11 +208,13 @@ class Minter:
         base_url: object,
         now: datetime,
     ) -> CreateUrlsResponse | None:
-        """The common case checked here, or ``None`` for the request model to check and name.
+        """The common case minted at once, or ``None``: then the request model validates.
 
-        The common case: models already, an ASCII token, an aware future expiry. Validating
-        model actions again through the request model would cost more than sealing them.
-        Whatever this accepts, the model accepts the same way.
+        The request model is the one validation; this only recognises, with the same rules and
+        without pydantic, what it would accept unchanged: model actions with unique names, an
+        ASCII token of a valid length, an aware future expiry, a plain base URL. Building the
+        model would cost a quarter of a mint (its tagged union checks each action again).
+        Anything else goes to the model, which accepts it or names what is wrong.
         """
         actions_ok = _plain_actions(actions)
         if (
@@ -227,23 +229,15 @@ class Minter:
         if expires_at is not None:
             if not isinstance(expires_at, datetime):
                 return None
-            if expires_at.tzinfo is timezone.utc:  # the usual case: nothing to convert
-                expiration = expires_at
-            elif is_aware(expires_at):
-                try:
-                    expiration = expires_at.astimezone(timezone.utc)
-                except OverflowError:
-                    return None
-            else:
-                return None
-            if not expiration > now:
+            expiration = as_utc(expires_at)  # the model's rule for a UtcDatetime
+            if expiration is None or not expiration > now:
                 return None
         base = self._base_url
         if base_url is not None:
             if not isinstance(base_url, str):
                 return None  # e.g. the original's {"api_id", "stage"} object
             try:
-                base = checked_http_url(base_url, allow_query=False).rstrip("/")
+                base = _url_base(base_url)
             except ValueError:
                 return None
         return self._mint(token, actions_ok, expiration, output_parameters, base, now)
@@ -301,13 +295,19 @@ class Minter:
         transaction_id: str | None = None,
     ) -> CreateUrlsResponse:
         if base is None:
-            raise ConfigurationError("No base URL: pass base_url to the Minter or the request.")
-        issued_at = wire_seconds("issued_at", now)
-        expires_at = 0 if expiration is None else wire_seconds("expires_at", expiration)
+            raise no_base_url("pass base_url to the Minter")
+        issued_at = wire_time("issued_at", now)
+        expires_at = None if expiration is None else wire_time("expires_at", expiration)
         if transaction_id is None:
             transaction_id = new_transaction_id()
-        blobs = self.codec._seal_mint(
-            token, actions, transaction_id, issued_at, expires_at, output_parameters
+        # Claims of values checked above (the request's by its model or the mint's checks).
+        blobs = self.codec.seal_many(
+            [
+                Claims.trusted(
+                    token, action, transaction_id, issued_at, expires_at, output_parameters
+                )
+                for action in actions
+            ]
         )
         urls = {
             action.name: _url(base, action, blob)
@@ -320,9 +320,7 @@ class Minter:
                 "transaction_id": transaction_id,
                 "actions": names,
                 "types": [action.type for action in actions],
-                "expires_at": None
-                if expiration is None
-                else format_utc(datetime.fromtimestamp(expires_at, timezone.utc)),
+                "expires_at": None if expires_at is None else format_utc(expires_at),
                 "output_parameters": output_parameters,
             }
             message = f"minted {len(names)} callback URL(s) ({', '.join(names)}) {transaction_id}"
@@ -373,25 +371,16 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
         raise InvalidPayload from None
 
 
-def _plain_query_values(query: str) -> dict[str, str]:
-    """`_query_values` of `_query_pairs`, for a query with nothing escaped (no ``%`` or ``+``).
+def _plain_query_pairs(query: str) -> list[tuple[str, str]]:
+    """`_query_pairs` of a query with nothing escaped (no ``%`` or ``+``): split in one pass.
 
-    A callback URL's query (names, types, URL-safe base64) never has any: split it in one pass
-    instead of through ``parse_qsl`` and a list of pairs (``tests/test_urls.py`` compares).
+    A callback URL's query (names, types, URL-safe base64) never has any, so ``parse_qsl``'s
+    unquoting has nothing to do (``tests/test_urls.py`` compares the two readings).
     """
     items = query.split("&")
     if len(items) > MAX_QUERY_FIELDS:  # parse_qsl's max_num_fields
         raise InvalidPayload
-    values: dict[str, str] = {}
-    for item in items:
-        if item:
-            name, _, value = item.partition("=")
-            if name in values:
-                if name in _SINGLE_PARAMETERS:
-                    raise InvalidPayload  # two blobs or two names: refuse to guess
-                continue  # the first of a repeated parameter counts
-            values[name] = value
-    return values
+    return [(name, value) for name, _, value in (item.partition("=") for item in items if item)]
 
 
 def _query_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -443,7 +432,7 @@ class CallbackQuery:
             if len(query) > MAX_QUERY_LENGTH:
                 raise PayloadTooLarge
             if query.isascii() and "%" not in query and "+" not in query:
-                values = _plain_query_values(query)
+                values = _query_values(_plain_query_pairs(query))
             else:
                 pairs = _query_pairs(query)
                 if not query.isascii() and not all(

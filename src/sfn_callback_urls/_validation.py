@@ -1,4 +1,8 @@
-"""pydantic's ``ValidationError`` to our `InvalidRequest`, naming the field, never the token.
+"""Untrusted input to models: a create-URLs request or an action parsed, pydantic's errors as ours.
+
+`parse_create_urls_request()` and `parse_action()` validate untrusted input (JSON text or
+mappings); pydantic's ``ValidationError`` becomes our `InvalidRequest`, naming the field, never
+the token.
 
 Validators in the models raise ``PydanticCustomError`` whose *type* is one of our error codes
 (``InvalidDate``, ``DuplicateActionName``, ...); when every error of a request has the same such
@@ -10,27 +14,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from ._contract import ACTION_TYPES, refuse_json_constant
+from ._models import ACTION_ADAPTER, Action, CreateUrlsRequest
+from ._original_request import without_unknown_fields
 from ._schema import escaped, shorten
+from ._time import checked_now
 from .errors import (
     DuplicateActionName,
     InvalidDate,
+    InvalidJson,
     InvalidJsonPath,
     InvalidJsonSchema,
     InvalidRequest,
 )
 
-__all__ = ["to_request_error", "token_of"]
+__all__ = ["parse_action", "parse_create_urls_request", "to_request_error", "token_of"]
 
 _MAX_MESSAGES = 10
 _MAX_FIELD_NAME_LENGTH = 80
 _MIN_REDACTED_LENGTH = 8
 _WINDOW = 16
-_UNION_TAGS = frozenset({"success", "failure", "heartbeat", "post"})
-#: The tags of ``confirm``'s two forms (``_models.ConfirmField``): a flag or a page.
+_UNION_TAGS = frozenset(ACTION_TYPES)
+#: The tags of ``confirm``'s two forms (``_approval.ConfirmField``): a flag or a page.
 _CONFIRM_TAGS = frozenset({"flag", "page"})
 _ERROR_CLASSES: dict[str, type[InvalidRequest]] = {
     "DuplicateActionName": DuplicateActionName,
@@ -103,3 +113,68 @@ def token_of(data: Mapping[str, Any] | str | bytes) -> str | None:
         token = data.get("token")
         return token if isinstance(token, str) else None
     return None
+
+
+def _load_json(data: str | bytes | bytearray) -> Any:
+    try:
+        return json.loads(data, parse_constant=refuse_json_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
+        # No detail: the decoder's message quotes the text around the error, token included.
+        message = "The request is not valid JSON."
+        raise InvalidJson(message, errors=[("", message)]) from None
+
+
+def parse_create_urls_request(
+    data: Mapping[str, Any] | str | bytes, *, now: datetime | None = None
+) -> CreateUrlsRequest:
+    """Validate a create-URLs request given as a mapping or as JSON text: the JSON contract.
+
+    Where the original app's contract was looser than the models, its meaning is kept: unknown
+    fields inside actions, POST outcomes and responses are dropped, with one warning on the
+    ``sfn_callback_urls._models`` logger naming them (typos worth catching); the request's own
+    fields stay strict. An ``expiration`` without a timezone is UTC.
+
+    Args:
+        data: the decoded request, or its JSON text.
+        now: the time the expiration must lie after (timezone-aware); the wall clock if omitted.
+
+    Raises:
+        InvalidJson: ``data`` is text that is not JSON (code ``InvalidJSON``, as the original).
+        InvalidRequest: the request is invalid; the specific subclass
+            ``DuplicateActionName``, ``InvalidDate``, ``InvalidJsonPath`` or ``InvalidJsonSchema``
+            when every error is of that kind. The task token never appears in the message.
+        ValueError: ``now`` is naive.
+
+    """
+    if now is not None:
+        checked_now(now)  # ValueError when naive
+    context = {"now": now} if now is not None else None
+    if isinstance(data, (str, bytes, bytearray)):
+        data = _load_json(data)
+    if isinstance(data, Mapping) and not isinstance(data, dict):
+        data = dict(data)
+    if isinstance(data, dict):
+        data = without_unknown_fields(data)
+    try:
+        return CreateUrlsRequest.model_validate(data, context=context)
+    except ValidationError as exc:
+        token = token_of(data)
+        raise to_request_error(exc, [token] if token else []) from None
+
+
+def parse_action(data: Mapping[str, Any] | str | bytes) -> Action:
+    """Validate one action given as a mapping or as JSON text.
+
+    Raises:
+        InvalidRequest: the action is invalid (or not JSON); a specific subclass when every error
+            is of that kind (see `parse_create_urls_request()`).
+
+    """
+    try:
+        if isinstance(data, (str, bytes, bytearray)):
+            return ACTION_ADAPTER.validate_json(data)
+        if isinstance(data, Mapping) and not isinstance(data, dict):
+            data = dict(data)
+        return ACTION_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise to_request_error(exc) from None

@@ -48,18 +48,21 @@ from ._codec import Codec
 from ._config import (
     ENV_API_ID,
     ENV_BASE_URL,
-    ENV_ENABLE_OUTPUT_PARAMETERS,
-    ENV_ENABLE_POST_ACTIONS,
     ENV_STAGE,
     Settings,
 )
+from ._features import Features
 from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
+from ._http_headers import header
 from ._http_url import default_region, execute_api_problem, execute_api_url, http_url_problem
 from ._logging import quiet_aws_loggers
-from ._models import CreateUrlsResponse, format_utc, parse_create_urls_request, response_json
+from ._models import CreateUrlsResponse
 from ._outcome import is_json_media_type
 from ._render import JSON, render_error, render_json
-from ._urls import Minter
+from ._response_writer import response_json
+from ._time import format_utc
+from ._urls import Minter, no_base_url
+from ._validation import parse_create_urls_request
 from .adapters._common import is_callback_path, not_found_response
 from .adapters._lambda_events import (
     EventSource,
@@ -74,9 +77,9 @@ from .adapters._lambda_events import (
 )
 from .errors import (
     ConfigurationError,
+    InvalidJson,
+    InvalidRequest,
     MethodNotAllowed,
-    ParametersDisabled,
-    PostActionsDisabled,
     SfnCallbackUrlsError,
     UnsupportedEvent,
     UnsupportedMediaType,
@@ -118,6 +121,8 @@ class App:
             """Mints the create-URLs responses."""
         except ConfigurationError as error:
             raise ConfigurationError(f"{ENV_BASE_URL}: {error.message}") from None
+        self.features = Features.of(settings)
+        """The switches: what is minted and served."""
         self._stepfunctions_client = stepfunctions_client
         self._callback_handler: CallbackHandler | None = None
 
@@ -136,17 +141,8 @@ class App:
     def callback_handler(self) -> CallbackHandler:
         """The handler of callback requests, configured from the settings."""
         if self._callback_handler is None:
-            self._callback_handler = CallbackHandler(
-                self.codec,
-                stepfunctions_client=self._stepfunctions_client,
-                enable_output_parameters=self.settings.enable_output_parameters,
-                enable_post_actions=self.settings.enable_post_actions,
-                confirm_get=self.settings.confirm_get,
-                original_kms_key_id=self.settings.original_kms_key_id,
-                logger=logger,
-                page_theme=self.settings.page_theme,
-                check_task_before_confirm=self.settings.check_task_before_confirm,
-                budget=self.settings.budget,
+            self._callback_handler = self.features.callback_handler(
+                self.codec, stepfunctions_client=self._stepfunctions_client, logger=logger
             )
         return self._callback_handler
 
@@ -165,35 +161,31 @@ class App:
         event). ``transaction_id`` is the id to mint under (default: a fresh one).
 
         Raises:
-            InvalidJson: the request is text that is not JSON.
-            InvalidRequest: the request is invalid (or a subclass naming what is wrong).
+            InvalidJson: the request is not JSON, or JSON that is not a valid request (wrong
+                types, missing or unknown fields): the original app's code for both.
+            InvalidRequest: a subclass naming what is wrong (``DuplicateActionName``,
+                ``InvalidDate``, ``InvalidJsonPath``, ``InvalidJsonSchema``).
             PostActionsDisabled: it has a ``post`` action and ``ENABLE_POST_ACTIONS`` is off.
             ParametersDisabled: it enables output parameters and ``ENABLE_OUTPUT_PARAMETERS``
                 is off.
             ConfigurationError: no base URL is known.
         """
-        request = parse_create_urls_request(data, now=now)
-        if not self.settings.enable_post_actions and any(
-            action.type == "post" for action in request.actions
-        ):
-            raise PostActionsDisabled(
-                f"POST actions are disabled on this deployment ({ENV_ENABLE_POST_ACTIONS})."
-            )
-        if (
-            request.enable_output_parameters
-            and not self.settings.enable_output_parameters
-            and any(action.type != "post" for action in request.actions)
-        ):
-            raise ParametersDisabled(
-                "Output parameters are disabled on this deployment "
-                f"({ENV_ENABLE_OUTPUT_PARAMETERS})."
-            )
+        try:
+            request = parse_create_urls_request(data, now=now)
+        except InvalidRequest as error:
+            if type(error) is not InvalidRequest:  # a code of its own, as in the original
+                raise
+            # The original app validated requests with a JSON Schema and called every
+            # failure of it InvalidJSON; callers match on that code.
+            raise InvalidJson(error.message, errors=error.errors) from None
+        self.features.check_mint(
+            request.actions, output_parameters=request.enable_output_parameters
+        )
         minter = self.minter
         if request.base_url is None and minter.base_url is None:
             if default_base_url is None:
-                raise ConfigurationError(
-                    f"No base URL: set {ENV_BASE_URL} (or {ENV_API_ID} and {ENV_STAGE}) on the "
-                    "function, or give base_url in the request."
+                raise no_base_url(
+                    f"set {ENV_BASE_URL} (or {ENV_API_ID} and {ENV_STAGE}) on the function"
                 )
             minter = Minter(self.codec, base_url=default_base_url, logger=logger)
         response = minter.create_urls(request, now=now, transaction_id=transaction_id)
@@ -341,8 +333,7 @@ def _base_url_from_event(event: Mapping[str, Any]) -> str | None:
         return execute_api_url(api_id, stage, region)
     headers = event.get("headers")
     if isinstance(headers, Mapping):
-        host = next((value for name, value in headers.items() if str(name).lower() == "host"), None)
-        return _https_base(host, prefix)
+        return _https_base(header(headers, "host"), prefix)
     return None
 
 

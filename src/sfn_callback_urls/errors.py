@@ -12,10 +12,7 @@ specific and carry data as attributes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Literal
-
-if TYPE_CHECKING:
-    from ._claims import Claims
+from typing import ClassVar, Literal, Protocol
 
 __all__ = [
     "ActionMismatched",
@@ -120,7 +117,11 @@ class InvalidRequest(RequestError):
 
 
 class InvalidJson(InvalidRequest):
-    """A create-URLs request is not JSON at all (the original app's code, ``InvalidJSON``)."""
+    """A create-URLs request is not JSON (the original app's code, ``InvalidJSON``).
+
+    The ready Lambda app (``aws_lambda``) also answers it, as the original did, for JSON that is
+    not a valid request; the library's own calls say `InvalidRequest` for that.
+    """
 
     code = "InvalidJSON"
     default_message = "The request is not valid JSON."
@@ -178,6 +179,30 @@ class PayloadTooLarge(PayloadError):
     default_message = "The request is too large."
 
 
+class _SealedAction(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+
+
+class _AuthenticClaims(Protocol):
+    """A blob's `Claims` as errors carry them (a shape, not an import: errors are the bottom)."""
+
+    @property
+    def token(self) -> str: ...
+    @property
+    def action(self) -> _SealedAction: ...
+    @property
+    def transaction_id(self) -> str: ...
+    @property
+    def issued_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+    @property
+    def output_parameters(self) -> bool: ...
+
+
 class ExpiredPayload(PayloadError):
     """The blob is authentic but its expiration has passed."""
 
@@ -185,7 +210,11 @@ class ExpiredPayload(PayloadError):
     default_message = "The callback URL has expired."
 
     def __init__(
-        self, message: str | None = None, *, expired_at: datetime, claims: Claims | None = None
+        self,
+        message: str | None = None,
+        *,
+        expired_at: datetime,
+        claims: _AuthenticClaims | None = None,
     ) -> None:
         super().__init__(message)
         self.expired_at = expired_at
@@ -206,7 +235,9 @@ class ActionMismatched(RequestError):
     code = "ActionMismatched"
     default_message = "The action in the URL does not match the sealed action."
 
-    def __init__(self, message: str | None = None, *, claims: Claims | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, claims: _AuthenticClaims | None = None
+    ) -> None:
         super().__init__(message)
         self.claims = claims
         """The blob's authentic claims, for logs; they hold the task token, a secret."""

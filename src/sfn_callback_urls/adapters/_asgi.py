@@ -20,6 +20,7 @@ from typing import Any
 
 from .._contract import MAX_BODY_SIZE
 from .._handler import CallbackRequest, CallbackResponse
+from .._http_headers import add_header
 from ._common import (
     SupportsHandle,
     bad_request_response,
@@ -27,6 +28,7 @@ from ._common import (
     content_length,
     is_callback_path,
     not_found_response,
+    response_headers,
 )
 
 __all__ = ["ASGIApp", "Receive", "Scope", "Send", "make_asgi_app"]
@@ -46,9 +48,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 def _headers(scope: Scope) -> dict[str, str]:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers") or ():
-        name = bytes(raw_name).decode("latin-1").lower()
-        value = bytes(raw_value).decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        add_header(headers, bytes(raw_name).decode("latin-1"), bytes(raw_value).decode("latin-1"))
     return headers
 
 
@@ -91,10 +91,8 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 async def _send(send: Send, response: CallbackResponse) -> None:
     headers = [
         (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in response.headers.items()
+        for name, value in response_headers(response)
     ]
-    if not any(name == b"content-length" for name, _ in headers):
-        headers.append((b"content-length", str(len(response.body)).encode("ascii")))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body, "more_body": False})
 

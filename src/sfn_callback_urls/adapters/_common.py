@@ -10,6 +10,7 @@ from typing import Protocol
 
 from .._contract import CALLBACK_PATH
 from .._handler import CallbackRequest, CallbackResponse
+from .._http_headers import header
 from .._render import JSON, render_error
 from ..errors import NotFound, PayloadTooLarge, RequestError
 
@@ -20,6 +21,7 @@ __all__ = [
     "content_length",
     "is_callback_path",
     "not_found_response",
+    "response_headers",
 ]
 
 
@@ -49,6 +51,14 @@ def body_too_large_response(limit: int) -> CallbackResponse:
 def bad_request_response(message: str) -> CallbackResponse:
     """400 for an HTTP request malformed below the handler (e.g. a bad ``Content-Length``)."""
     return render_error(RequestError(message), JSON)
+
+
+def response_headers(response: CallbackResponse) -> list[tuple[str, str]]:
+    """The answer's headers as a server sends them, with a ``Content-Length`` when it has none."""
+    headers = list(response.headers.items())
+    if header(response.headers, "content-length") is None:
+        headers.append(("Content-Length", str(len(response.body))))
+    return headers
 
 
 #: More digits than this announce more than any body limit (and int() refuses > 4300 digits).

@@ -42,6 +42,7 @@ from urllib.parse import urlencode
 
 from .._contract import is_unicode_text
 from .._handler import CallbackRequest, CallbackResponse
+from .._http_headers import add_header, header, media_type
 from .._render import reason_phrase
 from ..errors import UnsupportedEvent
 
@@ -195,11 +196,6 @@ def _context_str(event: Mapping[str, Any], section: str, name: str) -> str | Non
     return value if isinstance(value, str) else None
 
 
-def _merge_header(headers: dict[str, str], name: str, value: str) -> None:
-    key = name.lower()
-    headers[key] = f"{headers[key]}, {value}" if key in headers else value
-
-
 def _headers(event: Mapping[str, Any]) -> dict[str, str]:
     """Lower-case names; several values of one header joined with ``", "`` (RFC 9110)."""
     headers: dict[str, str] = {}
@@ -216,7 +212,7 @@ def _headers(event: Mapping[str, Any]) -> dict[str, str]:
     if multi:
         for name, values in multi.items():
             if values:
-                _merge_header(headers, name, ", ".join(str(value) for value in values))
+                add_header(headers, name, ", ".join(str(value) for value in values))
         return headers
     single = single or {}
     # The usual case in one pass: no None value and no two names that differ only in case
@@ -227,7 +223,7 @@ def _headers(event: Mapping[str, Any]) -> dict[str, str]:
     headers = {}
     for name, value in single.items():
         if value is not None:
-            _merge_header(headers, name, str(value))
+            add_header(headers, name, str(value))
     return headers
 
 
@@ -282,16 +278,9 @@ def _query_string(pairs: list[tuple[str, str]]) -> str:
 
 
 def _is_text(headers: Mapping[str, str]) -> bool:
-    content_type = ""
-    for name, value in headers.items():
-        if name.lower() == "content-type":
-            content_type = value
-            break
-    media_type = content_type.split(";", 1)[0].strip().lower()
+    essence = media_type(header(headers, "content-type"))
     return (
-        media_type.startswith("text/")
-        or media_type in _TEXT_TYPES
-        or media_type.endswith(("+json", "+xml"))
+        essence.startswith("text/") or essence in _TEXT_TYPES or essence.endswith(("+json", "+xml"))
     )
 
 

@@ -26,6 +26,7 @@ from ._common import (
     content_length,
     is_callback_path,
     not_found_response,
+    response_headers,
 )
 
 if TYPE_CHECKING:
@@ -113,10 +114,9 @@ def make_wsgi_app(
                 response = error.response
             else:
                 response = handler.handle(request)
-        headers = [(name, value) for name, value in response.headers.items()]
-        if not any(name.lower() == "content-length" for name, _ in headers):
-            headers.append(("Content-Length", str(len(response.body))))
-        start_response(f"{response.status} {reason_phrase(response.status)}", headers)
+        start_response(
+            f"{response.status} {reason_phrase(response.status)}", response_headers(response)
+        )
         return [response.body]
 
     return app

@@ -32,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra onl
 
 from pydantic import JsonValue
 
-from .._claims import MAX_TIMESTAMP, Claims
+from .._claims import Claims
 from .._contract import MAX_ACTION_NAME_LENGTH, MAX_TOKEN_LENGTH
 from .._models import (
     Action,
@@ -43,6 +43,7 @@ from .._models import (
     ResponseSpec,
     SuccessAction,
 )
+from .._time import MAX_TIMESTAMP
 
 __all__ = [
     "action_names",
