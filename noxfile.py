@@ -72,8 +72,16 @@ def _test_pythons() -> list[str]:
     return [python for python in PYTHONS if python in chosen]
 
 
-#: The tests that need heavy tools (selenium, atheris): `tests` leaves them to `tests_tools`.
-TOOL_TESTS = ["tests/test_browser.py", "tests/test_fuzz.py"]
+#: The tests that need heavy tools (headless Chromium and axe-core, atheris): every
+#: tests/test_browser*.py and tests/test_fuzz.py. `tests` leaves them to `tests_tools`.
+TOOL_TESTS = [
+    *sorted(
+        f"tests/{path.name}" for path in (Path(__file__).parent / "tests").glob("test_browser*.py")
+    ),
+    "tests/test_fuzz.py",
+]
+#: axe-core, pinned by its lockfile: `npm ci --prefix tests/axe` (tests/browser_harness.py).
+AXE_FOLDER = "tests/axe"
 #: The recipes' tests need the web frameworks: `tests` leaves them to `recipes`.
 RECIPE_TESTS = ["tests/test_recipes.py"]
 
@@ -103,12 +111,19 @@ def recipes(session: nox.Session) -> None:
 
 @nox.session
 def tests_tools(session: nox.Session) -> None:
-    """The tests that drive heavy tools: headless Chromium (selenium) and short atheris runs.
+    """The tests that drive heavy tools: headless Chromium with axe-core, and short atheris runs.
 
     The browser tests need Debian's `chromium` and `chromium-driver` (`.ci/run` installs them)
-    and are skipped, with that reason, without them.
+    and npm (axe-core is installed here, from its lockfile). Here a missing tool fails the
+    tests (SFN_CALLBACK_URLS_REQUIRE_TOOLS); in a plain pytest run they are skipped with the
+    command that installs it.
     """
     session.install("-e", ".[tests,browser,fuzz]")
+    session.run(
+        "npm", "ci", "--prefix", AXE_FOLDER, "--no-audit", "--no-fund", "--loglevel=error",
+        external=True,
+    )  # fmt: skip
+    session.env["SFN_CALLBACK_URLS_REQUIRE_TOOLS"] = "1"
     session.run("pytest", *(session.posargs or TOOL_TESTS))
 
 

@@ -1,5 +1,7 @@
 """Shared fixtures: fake AWS credentials, moto with real Step Functions executions, moto KMS keys.
 
+Headless Chromium for looking at pages (``chromium``) is driven through browser_harness.py.
+
 Plain helpers (test data, fakes, event and blob readers) are in helpers.py.
 """
 
@@ -17,6 +19,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from browser_harness import Browser, open_chromium, require_tools  # no selenium import here
 from helpers import APP_BASE_URL, REGION, new_kms_key, record_sfn_calls  # tests/ is on sys.path
 from sfn_callback_urls import Codec, LocalKey, _config
 from sfn_callback_urls._complete import default_client, reset_default_client
@@ -57,6 +60,18 @@ def _fresh_default_session() -> Iterator[None]:
     reset_default_session()
     yield
     reset_default_session()
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """One headless Chromium for the session (tests/browser_harness.py); each ``open`` resets it.
+
+    Skipped, with the install command, when Chromium, chromedriver, selenium or axe-core is
+    missing; under ``nox -s tests_tools`` a missing tool fails instead.
+    """
+    require_tools()
+    with open_chromium(tmp_path_factory.mktemp("chromium")) as browser:
+        yield browser
 
 
 @pytest.fixture

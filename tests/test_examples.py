@@ -119,6 +119,8 @@ def test_the_app_template_wires_the_handlers() -> None:
         "ENABLE_OUTPUT_PARAMETERS",
         "ENABLE_POST_ACTIONS",
         "CONFIRM_GET",
+        "CHECK_TASK_BEFORE_CONFIRM",
+        "SFN_CALLBACK_URLS_PAGE_THEME",
         "ACCEPT_ORIGINAL_URLS",
         "EAGER_INIT",
         "SFN_CALLBACK_URLS_BUDGET",

@@ -20,9 +20,11 @@ key, or ``SFN_CALLBACK_URLS_KEY`` for a local keyring, ...), ``SFN_CALLBACK_URLS
 ``SFN_CALLBACK_URLS_MODE``, ``CALLBACK_BASE_URL`` (or the original's ``API_ID`` and ``STAGE``;
 by default derived from the API Gateway event; a request's own ``base_url`` wins, as in the
 original), the switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS`` (or the
-original's ``DISABLE_*``) and ``CONFIRM_GET``, ``ACCEPT_ORIGINAL_URLS`` (open the original
-app's ``2-`` URLs under ``KEY_ID``), ``SFN_CALLBACK_URLS_BUDGET`` (seconds a click may spend on
-AWS calls, 10 by default, and never past the function's remaining time less a second) and
+original's ``DISABLE_*``), ``CONFIRM_GET`` and ``CHECK_TASK_BEFORE_CONFIRM``,
+``SFN_CALLBACK_URLS_PAGE_THEME`` (the approver's pages' look and words, as JSON),
+``ACCEPT_ORIGINAL_URLS`` (open the original app's ``2-`` URLs under ``KEY_ID``),
+``SFN_CALLBACK_URLS_BUDGET`` (seconds a click may spend on AWS calls, 10 by default, and
+never past the function's remaining time less a second) and
 ``VERBOSE`` (debug details in the log). The same
 variables configure ``sfn-callback-urls serve``, ``inspect`` and ``mint``.
 
