@@ -224,6 +224,7 @@ def test_subject_is_one_line() -> None:
         ({"title": "t", "actions": ["approve", "missing"]}, "'missing', which has no URL"),
         ({"title": "t", "actions": []}, "at least one action"),
         ({"title": "t", "labels": {"approve": "a\nb"}}, "one line"),
+        ({"title": "t", "expires_at": datetime(2026, 12, 10)}, "timezone-aware"),
     ],
 )
 def test_bad_input_is_a_typed_error(kwargs: dict[str, object], says: str) -> None:

@@ -116,7 +116,7 @@ class EmailWords(BaseModel):
         return value
 
     def format_date(self, value: datetime) -> str:
-        """``value`` in the approver's terms, in UTC: ``5 Dec 2026, 14:00 UTC`` by default."""
+        """``value`` (timezone-aware) in the approver's terms, in UTC: ``5 Dec 2026, 14:00 UTC``."""
         value = value.astimezone(timezone.utc)
         return self.date.format(
             day=str(value.day),
@@ -248,7 +248,7 @@ def approval_email(
     Raises:
         InvalidRequest: a blank, multi-line or overlong title, overlong details, text with
             control characters, an action without a URL, a URL that is not absolute
-            http(s), or no action at all.
+            http(s), no action at all, or a naive ``expires_at``.
     """
     theme = EmailTheme() if theme is None else theme
     words = theme.words
@@ -256,6 +256,8 @@ def approval_email(
         if expires_at is None:
             expires_at = urls.expiration
         urls = urls.urls
+    if expires_at is not None and expires_at.utcoffset() is None:
+        raise InvalidRequest("The e-mail's expires_at must be timezone-aware (e.g. UTC).")
     title, details = _checked_context(title, details)
     if recipient_name is not None:
         recipient_name = _checked_line(recipient_name, "recipient_name", 200)
