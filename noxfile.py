@@ -72,8 +72,16 @@ def _test_pythons() -> list[str]:
     return [python for python in PYTHONS if python in chosen]
 
 
-#: The tests that need heavy tools (selenium, atheris): `tests` leaves them to `tests_tools`.
-TOOL_TESTS = ["tests/test_browser.py", "tests/test_fuzz.py"]
+#: The tests that need heavy tools (headless Chromium and axe-core, atheris): every
+#: tests/test_browser*.py and tests/test_fuzz.py. `tests` leaves them to `tests_tools`.
+TOOL_TESTS = [
+    *sorted(
+        f"tests/{path.name}" for path in (Path(__file__).parent / "tests").glob("test_browser*.py")
+    ),
+    "tests/test_fuzz.py",
+]
+#: axe-core, pinned by its lockfile: `npm ci --prefix tests/axe` (tests/browser_harness.py).
+AXE_FOLDER = "tests/axe"
 #: The recipes' tests need the web frameworks: `tests` leaves them to `recipes`.
 RECIPE_TESTS = ["tests/test_recipes.py"]
 
@@ -103,12 +111,19 @@ def recipes(session: nox.Session) -> None:
 
 @nox.session
 def tests_tools(session: nox.Session) -> None:
-    """The tests that drive heavy tools: headless Chromium (selenium) and short atheris runs.
+    """The tests that drive heavy tools: headless Chromium with axe-core, and short atheris runs.
 
     The browser tests need Debian's `chromium` and `chromium-driver` (`.ci/run` installs them)
-    and are skipped, with that reason, without them.
+    and npm (axe-core is installed here, from its lockfile). Here a missing tool fails the
+    tests (SFN_CALLBACK_URLS_REQUIRE_TOOLS); in a plain pytest run they are skipped with the
+    command that installs it.
     """
     session.install("-e", ".[tests,browser,fuzz]")
+    session.run(
+        "npm", "ci", "--prefix", AXE_FOLDER, "--no-audit", "--no-fund", "--loglevel=error",
+        external=True,
+    )  # fmt: skip
+    session.env["SFN_CALLBACK_URLS_REQUIRE_TOOLS"] = "1"
     session.run("pytest", *(session.posargs or TOOL_TESTS))
 
 
@@ -140,20 +155,29 @@ def typecheck(session: nox.Session) -> None:
 RUNTIME_BOTO3 = "boto3>=1.34,<1.35"
 
 
+#: The Lambda architectures: each template is built for both, the first without options (the
+#: templates' default), as a user would.
+ARCHITECTURES = ("arm64", "x86_64")
+
+
 @nox.session
 def sam(session: nox.Session) -> None:
     """Every SAM template under examples/: `sam validate --lint`, `sam build`, then load the code.
 
-    As a user would: `sam build` in the template's folder, no options. Then
-    examples/check_build.py imports each built function's handler with the template's runtime
-    Python (`python3.13` must be on PATH: with pyenv, PYENV_VERSION lists it; `.ci/run` sets it),
-    isolated from this machine's packages, with only a runtime-like boto3 beside the code, and
-    fails on any import error, any native module missing for an architecture, or missing
-    bytecode. One build serves both architectures (examples/lambda/build.py): the check reads
-    the ELF header of every native module for each.
+    As a user would: `sam build` in the template's folder, no options (arm64, the templates'
+    default), then again with `--parameter-overrides Architecture=x86_64`. After each build
+    examples/check_build.py checks every function: its size (<= 30 MiB unzipped), native code of
+    its architecture only (by the ELF header), and, on the architecture of this machine, its
+    handler loaded with the template's runtime Python (`python3.13` must be on PATH: with pyenv,
+    PYENV_VERSION lists it; `.ci/run` sets it), isolated from this machine's packages, with only
+    a runtime-like boto3 beside the code: any import error or missing bytecode fails. The build
+    itself fails without python3.13 (SFN_CALLBACK_URLS_SKIP_BYTECODE=true is the user's opt-out,
+    never set here).
     """
     session.install("aws-sam-cli", "pyyaml")
     session.env.update({"SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"})
+    session.env.pop("SFN_CALLBACK_URLS_SKIP_BYTECODE", None)
+    session.env.pop("SFN_CALLBACK_URLS_ARCHITECTURE", None)
     tmp = Path(session.create_tmp()).resolve()
     boto3 = tmp / "runtime-boto3"
     if not (boto3 / "boto3").is_dir():
@@ -170,8 +194,13 @@ def sam(session: nox.Session) -> None:
         session.log(f"--- {template}")
         with session.chdir(root / template.parent):
             session.run("sam", "validate", "--lint")
-            session.run("sam", "build")
-            session.run("python", str(check), ".aws-sam/build", "--boto3", str(boto3))
+            for index, arch in enumerate(ARCHITECTURES):
+                overrides = ["--parameter-overrides", f"Architecture={arch}"] if index else []
+                session.run("sam", "build", *overrides)
+                session.run(
+                    "python", str(check), ".aws-sam/build", "--boto3", str(boto3),
+                    "--parameter", f"Architecture={arch}",
+                )  # fmt: skip
 
 
 @nox.session

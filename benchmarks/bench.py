@@ -1606,6 +1606,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--cold-runs", type=int, help="fresh interpreters per cold-start kind (default 9)"
     )
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start rows")
+    parser.add_argument(  # the Lambda rows: benchmarks/lambda_cold.py (not with --quick)
+        "--no-lambda", action="store_true", help="skip the Lambda cold-start rows"
+    )
+    parser.add_argument(
+        "--original-build", type=Path, help="the original app's built code: its Lambda rows"
+    )
     parser.add_argument(
         "--processes",
         type=int,
@@ -1654,6 +1660,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = measure_in_processes(processes, settings, Path(__file__).resolve())
     cold = None if args.no_cold else measure_cold(payload, settings)
     targets = check_targets(cases, results, cold)
+    lambdas = None
+    if not (args.no_lambda or args.quick):
+        import lambda_cold  # beside this script
+
+        lambdas = lambda_cold.measure(original=args.original_build)
+        targets += [Target(*target) for target in lambda_cold.targets(lambdas)]
     ok = all(t.met for t in targets if t.gating)
 
     report = {
@@ -1673,6 +1685,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": [asdict(r) for r in results],
         "cold": None if cold is None else {k: asdict(c) for k, c in cold.items()},
         "cold_summary": None if cold is None else asdict(ColdSummary.of(cold)),
+        "lambda": None if lambdas is None else [asdict(r) for r in lambdas],
         "lengths": {
             c.name: {"blob_chars": c.blob_chars, "approve_url_chars": c.url_chars} for c in cases
         },
@@ -1716,6 +1729,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cold is not None:
         print()
         print(cold_table(cold, settings.cold_runs))
+    if lambdas is not None:
+        print()
+        print(lambda_cold.table(lambdas))
     print()
     print("Targets:")
     for t in targets:

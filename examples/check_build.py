@@ -1,18 +1,28 @@
 """Check what `sam build` made: every function's code loads on its Lambda runtime's Python.
 
     cd examples && sam build && python3 check_build.py .aws-sam/build --boto3 DIR
+    (sam build --parameter-overrides Architecture=x86_64 ... --parameter Architecture=x86_64)
 
-For each function of the built template (``.aws-sam/build/template.yaml``) it runs the runtime's
-Python (``python3.13`` for ``Runtime: python3.13``, found on PATH) isolated from this machine's
-packages (``-I -S``), with the function's folder first on ``sys.path`` and only DIR (a folder
-holding boto3, as the Lambda runtime provides it) after it, and checks that
+For each function of the built template (``.aws-sam/build/template.yaml``), its parameters
+resolved to their defaults or ``--parameter NAME=VALUE`` (as given to ``sam build``), it checks
 
-- every native extension module in the folder exists for each architecture the template allows
-  (by the ELF header), and every one for this machine's architecture imports;
+- the function's folder holds at most ``--max-mib`` MiB (unzipped, as Lambda counts it);
+- every native module in it is built for the function's architecture (by the ELF header), and
+  none for another: each function carries its own architecture's code only;
+
+then runs the runtime's Python (``python3.13`` for ``Runtime: python3.13``, found on PATH)
+isolated from this machine's packages (``-I -S``), with the function's folder first on
+``sys.path``, its layers' ``python/`` folders next and only DIR (a folder holding boto3, as the
+Lambda runtime provides it) after them, and checks, when the function runs on this machine's
+architecture, that
+
+- every native module imports;
 - the handler imports and is callable;
 - every module has bytecode for that Python (``--invalidation-mode unchecked-hash``), unless the
   build said it skipped it (``--allow-missing-bytecode``);
-- the create-URLs handler, invoked directly with a throwaway local key, mints URLs.
+- the create-URLs handler, invoked directly with a throwaway local key, mints URLs (a ``post``
+  action among them, so the JSON Schema code loads); the callback handler answers a GET of one
+  with its confirmation page; a function with layers loads the original app's format from them.
 
 Any failure is printed with its reason and the exit status is 1. Needs PyYAML (`sam` has it).
 """
@@ -41,17 +51,19 @@ HOST_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64":
 PROBE = r"""
 import importlib, importlib.machinery, importlib.util, json, os, sys
 folder, boto3_folder, handler, smoke = sys.argv[1:5]
-sys.path.insert(0, folder)
+layers = [path for path in sys.argv[5:] if path]
+sys.path[:0] = [folder, *layers]
 sys.path.append(boto3_folder)
 report = {"python": "%d.%d" % sys.version_info[:2], "errors": [], "extensions": [],
           "bytecode": {"modules": 0, "missing": [], "wrong": []}}
-suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
 for root, dirs, files in os.walk(folder):
     dirs[:] = [d for d in dirs if d != "__pycache__" and not d.endswith(".dist-info")]
     for name in files:
         path = os.path.join(root, name)
         relative = os.path.relpath(path, folder)
-        if name.endswith(suffix) and not relative.startswith("bin" + os.sep):
+        suffix = next((suffix for suffix in suffixes if name.endswith(suffix)), None)
+        if suffix and not relative.startswith("bin" + os.sep):
             module = relative[: -len(suffix)].replace(os.sep, ".")
             try:
                 importlib.import_module(module)
@@ -77,21 +89,43 @@ try:
 except Exception as error:
     report["errors"].append("handler %s: %r" % (handler, error))
     function = None
-if function is not None and smoke == "create-urls":
-    from sfn_callback_urls import LocalKey
-    os.environ["SFN_CALLBACK_URLS_KEY"] = LocalKey.generate().to_string()
+if function is not None and smoke:
+    from sfn_callback_urls import Codec, CreateUrlsRequest, LocalKey, Minter
+    key = LocalKey.generate()
+    os.environ["SFN_CALLBACK_URLS_KEY"] = key.to_string()
     os.environ["CALLBACK_BASE_URL"] = "https://example.invalid/v1"
-    action = {"name": "approve", "type": "success", "output": {}}
-    request = {"token": "A" * 684, "actions": [action]}
+    os.environ["ENABLE_POST_ACTIONS"] = "true"
+    os.environ["CONFIRM_GET"] = "true"
+    schema = {"type": "object", "properties": {"comment": {"type": "string", "pattern": "^\\w"}}}
+    outcome = {"name": "done", "type": "success", "schema": schema, "output_body": True}
+    actions = [
+        {"name": "approve", "type": "success", "output": {}},
+        {"name": "comment", "type": "post", "outcomes": [outcome]},
+    ]
+    request = {"token": "A" * 684, "actions": actions}
     try:
-        answer = function(request, None)
-        url = answer["urls"]["approve"]
-        if not url.startswith("https://example.invalid/v1/respond?"):
-            report["errors"].append("create-URLs answered %r" % sorted(answer))
+        if smoke == "create-urls":
+            answer = function(request, None)
+            url = answer["urls"]["approve"]
+            if not url.startswith("https://example.invalid/v1/respond?"):
+                report["errors"].append("create-URLs answered %r" % sorted(answer))
+        else:  # the callback: a GET asks for a confirmation, so no AWS call is made
+            minted = Minter(Codec(key), base_url="https://example.invalid/v1").create_urls(
+                CreateUrlsRequest.model_validate(request)
+            )
+            query = minted.urls["approve"].split("?", 1)[1]
+            event = {
+                "version": "2.0", "rawPath": "/respond", "rawQueryString": query,
+                "headers": {"accept": "text/html"}, "isBase64Encoded": False,
+                "requestContext": {"http": {"method": "GET", "path": "/respond"}},
+            }
+            answer = function(event, None)
+            if answer.get("statusCode") != 200 or "<form" not in answer.get("body", ""):
+                report["errors"].append("callback GET answered %r" % answer.get("statusCode"))
     except Exception as error:
-        report["errors"].append("create-URLs invocation: %r" % (error,))
-if handler.startswith("sfn_callback_urls."):
-    try:  # the `original` extra (AcceptOriginalUrls) loads, with the runtime's boto3
+        report["errors"].append("%s invocation: %r" % (smoke, error))
+if layers:
+    try:  # the `original` extra (AcceptOriginalUrls) loads from the layer, with the runtime's boto3
         from sfn_callback_urls._original import require_sdk
         require_sdk()
     except Exception as error:
@@ -107,7 +141,12 @@ print(json.dumps(report))
 """
 
 #: Handlers worth invoking, not only importing: they need no AWS when given a local key.
-SMOKE = {"sfn_callback_urls.aws_lambda.create_urls_handler": "create-urls"}
+SMOKE = {
+    "sfn_callback_urls.aws_lambda.create_urls_handler": "create-urls",
+    "sfn_callback_urls.aws_lambda.process_callback_handler": "callback",
+}
+#: Lambda's limit is 250 MB; ours is tighter: the code is unzipped on every cold start.
+MAX_MIB = 30.0
 
 
 class CloudFormationLoader(yaml.SafeLoader):
@@ -140,10 +179,9 @@ def elf_arch(path: Path) -> str | None:
 
 
 def resolve(value: Any, parameters: dict[str, Any]) -> Any:
-    """A property's value: a ``Ref`` to a parameter becomes the parameter's allowed values."""
+    """A property's value: a ``Ref`` to a parameter becomes the parameter's value."""
     if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
-        parameter = parameters[value["Ref"]]
-        return parameter.get("AllowedValues", [parameter.get("Default")])
+        return parameters[value["Ref"]]
     if isinstance(value, list):
         resolved: list[Any] = []
         for item in value:
@@ -169,14 +207,20 @@ def runtime_python(runtime: str) -> str:
 
 
 def check_native(folder: Path, architectures: list[str]) -> list[str]:
-    """Each extension module must exist as an ELF file of every architecture in the list."""
+    """Each extension module must exist as an ELF file of every architecture in the list.
+
+    And no native code for another architecture: the function would carry it for nothing.
+    """
     errors = []
     modules: dict[str, set[str]] = {}
-    for path in folder.rglob("*.so"):
+    for path in sorted(folder.rglob("*.so")):
         arch = elf_arch(path)
         relative = path.relative_to(folder)
         if arch is None:
             errors.append(f"{relative}: not a Linux x86_64 or arm64 library")
+            continue
+        if arch not in architectures:
+            errors.append(f"{relative}: {arch} code in a {'/'.join(architectures)} function")
             continue
         name = relative.name.split(".", 1)[0]
         if relative.parent.name.endswith(".libs"):
@@ -187,6 +231,22 @@ def check_native(folder: Path, architectures: list[str]) -> list[str]:
             if arch not in found:
                 errors.append(f"{module}: no {arch} build (found {sorted(found)})")
     return errors
+
+
+def folder_bytes(folder: Path) -> int:
+    """What ``folder`` holds, in bytes: the size Lambda counts for unzipped code."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def layer_names(value: Any) -> list[str]:
+    """The layer resources a ``Layers`` property may name (every branch of an ``Fn::If``)."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"}:
+            return [value["Ref"]]
+        return [name for item in value.values() for name in layer_names(item)]
+    if isinstance(value, list):
+        return [name for item in value for name in layer_names(item)]
+    return []
 
 
 def check_function(
@@ -201,7 +261,16 @@ def check_function(
         properties.get("Architectures", globals_.get("Architectures", ["x86_64"])),
         context["parameters"],
     )
+    size = folder_bytes(folder)
     errors = check_native(folder, architectures)
+    if size > context["max_mib"] * 2**20:
+        errors.append(f"{size / 2**20:.1f} MiB unzipped, over {context['max_mib']:g} MiB")
+    layers = [
+        (build_dir / context["layers"][name]).resolve() / "python"
+        for name in layer_names(properties.get("Layers", globals_.get("Layers")))
+        if name in context["layers"]
+    ]
+    print(f"  {name}: {size / 2**20:.1f} MiB unzipped, {len(layers)} layer(s)")
     if HOST_ARCH not in architectures:
         print(f"  {name}: {sorted(architectures)} do not include this machine's {HOST_ARCH}")
         return errors
@@ -209,7 +278,7 @@ def check_function(
         return [*errors, f"Runtime {runtime!r} is not a Python runtime"]
     python = runtime_python(runtime)
     command = [python, "-I", "-S", "-B", "-c", PROBE, str(folder), str(context["boto3"])]
-    command += [handler, SMOKE.get(handler, "")]
+    command += [handler, SMOKE.get(handler, ""), *map(str, layers)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode:
         return [*errors, f"{runtime} crashed: {result.stderr.strip()[-2000:]}"]
@@ -226,7 +295,7 @@ def check_function(
         f"  {name}: {handler} on {runtime} ({', '.join(architectures)}):"
         f" {len(report['extensions'])} native modules imported,"
         f" {bytecode['modules'] - len(bytecode['missing'])}/{bytecode['modules']} modules compiled"
-        + (", create-URLs invoked" if handler in SMOKE else "")
+        + (f", {SMOKE[handler]} invoked" if handler in SMOKE else "")
         + f"; boto3 {report['boto3']}"
     )
     return errors
@@ -238,14 +307,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("build_dir", type=Path, help="sam build's output (.aws-sam/build)")
     parser.add_argument("--boto3", type=Path, required=True, help="a folder holding boto3")
     parser.add_argument("--allow-missing-bytecode", action="store_true")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter as given to sam build (default: its Default)",
+    )
+    parser.add_argument("--max-mib", type=float, default=MAX_MIB, help="per function, unzipped")
     args = parser.parse_args(argv)
     text = (args.build_dir / "template.yaml").read_text(encoding="utf-8")
     template = yaml.load(text, CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    parameters = {
+        name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()
+    }
+    parameters.update(item.split("=", 1) for item in args.parameter)
     context = {
         "build_dir": args.build_dir,
         "boto3": args.boto3.resolve(),
-        "parameters": template.get("Parameters", {}),
+        "parameters": parameters,
         "allow_missing_bytecode": args.allow_missing_bytecode,
+        "max_mib": args.max_mib,
+        "layers": {
+            name: resource["Properties"]["ContentUri"]
+            for name, resource in template["Resources"].items()
+            if resource["Type"] == "AWS::Serverless::LayerVersion"
+        },
     }
     globals_ = template.get("Globals", {}).get("Function", {})
     functions = {

@@ -296,6 +296,25 @@ ACTIONS: list[dict[str, Any]] = [
             },
         ],
     },
+    # The approver's confirm pages: context, and comments read from any POST body.
+    {
+        "name": "approve_commented",
+        "type": "success",
+        "output": {"approved": True, "by": "$user"},
+        "confirm": {
+            "title": "Deploy <b>build</b> for $user?",
+            "details": "Line one\n\tLine <two> & three",
+            "comment": "optional",
+            "comment_max_length": 40,
+        },
+    },
+    {
+        "name": "reject_reason",
+        "type": "failure",
+        "error": "Rejected",
+        "cause": "$user said no",
+        "confirm": {"title": "Why not?", "comment": "required", "comment_max_length": 2000},
+    },
 ]
 
 

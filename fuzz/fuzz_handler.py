@@ -137,7 +137,17 @@ BODIES = [
 ]
 #: What reads as a whole URL (cut at its first "?"): only an RFC 3986 scheme and "://".
 _WHOLE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
-_ACTIONS = ["approve", "reject", "decide", "sift", "vote", "still_working", "nope", ""]
+_ACTIONS = [
+    "approve",
+    "reject",
+    "decide",
+    "sift",
+    "vote",
+    "still_working",
+    "reject_reason",
+    "nope",
+    "",
+]
 #: What a query string may start with that makes it look like (part of) a URL.
 _URL_LIKE_PREFIXES = ["/", "//", "?", "#", "/?", "//evil.example/respond?", "/respond?"]
 _TYPES = ["success", "failure", "heartbeat", "post", "SUCCESS", ""]

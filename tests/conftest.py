@@ -1,5 +1,7 @@
 """Shared fixtures: fake AWS credentials, moto with real Step Functions executions, moto KMS keys.
 
+Headless Chromium for looking at pages (``chromium``) is driven through browser_harness.py.
+
 Plain helpers (test data, fakes, event and blob readers) are in helpers.py.
 """
 
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +19,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from browser_harness import Browser, open_chromium, require_tools  # no selenium import here
 from helpers import APP_BASE_URL, REGION, new_kms_key, record_sfn_calls  # tests/ is on sys.path
 from sfn_callback_urls import Codec, LocalKey, _config
 from sfn_callback_urls._complete import default_client, reset_default_client
 from sfn_callback_urls.aws_lambda import reset_app
+from sfn_callback_urls.keys._aws import reset_default_session
 from sfn_callback_urls.testing import ApprovalMachine
 
 if TYPE_CHECKING:
@@ -47,6 +52,26 @@ def _logger_levels() -> Iterator[None]:
     yield
     for name, level in saved.items():
         logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_default_session() -> Iterator[None]:
+    """Each test's clients come from a session of its own: credentials are cached per session."""
+    reset_default_session()
+    yield
+    reset_default_session()
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """One headless Chromium for the session (tests/browser_harness.py); each ``open`` resets it.
+
+    Skipped, with the install command, when Chromium, chromedriver, selenium or axe-core is
+    missing; under ``nox -s tests_tools`` a missing tool fails instead.
+    """
+    require_tools()
+    with open_chromium(tmp_path_factory.mktemp("chromium")) as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -177,9 +202,35 @@ def hmac_key(kms: KMSClient) -> str:
     return new_kms_key(kms, "derived")
 
 
-# --- hypothesis profiles: `ci` is thorough and reproducible, `dev` (the default) is quick ---------
+class MotoServer(NamedTuple):
+    """A moto server on loopback with real executions, and boto3 clients pointed at it."""
 
-import os  # noqa: E402 - kept with the profiles it serves
+    endpoint_url: str
+    stepfunctions: SFNClient
+    sqs: SQSClient
+    kms: KMSClient
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[MotoServer]:
+    """`sfn_callback_urls.testing.moto_server()` (for tests whose code runs in another process)."""
+    from sfn_callback_urls.testing import moto_server as running
+
+    with running() as endpoint:
+        session = boto3.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=REGION,
+        )
+        yield MotoServer(
+            endpoint_url=endpoint,
+            stepfunctions=session.client("stepfunctions", endpoint_url=endpoint),
+            sqs=session.client("sqs", endpoint_url=endpoint),
+            kms=session.client("kms", endpoint_url=endpoint),
+        )
+
+
+# --- hypothesis profiles: `ci` is thorough and reproducible, `dev` (the default) is quick ---------
 
 from hypothesis import settings  # noqa: E402
 

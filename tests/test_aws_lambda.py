@@ -139,7 +139,7 @@ def test_a_browser_gets_html(app_env: Any, approval_machine: ApprovalMachine) ->
     assert answer["statusCode"] == 200
     assert answer["headers"]["Content-Type"].startswith("text/html")
     assert answer["isBase64Encoded"] is False
-    assert "approve" in answer["body"]
+    assert "<h1>Approved</h1>" in answer["body"]
     assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
 
 

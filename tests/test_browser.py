@@ -1,74 +1,38 @@
 """A real browser where a person clicks: headless Chromium on the demo's approval e-mail.
 
-Needs Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``,
-``/usr/bin/chromedriver``) and ``selenium``; skipped with the reason when one is missing.
-With ``SFN_CALLBACK_URLS_SCREENSHOTS=1`` the e-mail and the accepted page are saved to
-``docs/img/demo-email.png`` and ``docs/img/demo-accepted.png``.
+Chromium is started by tests/browser_harness.py (the ``chromium`` fixture), which says what to
+install when a tool is missing. With ``SFN_CALLBACK_URLS_SCREENSHOTS=1`` the e-mail and the
+accepted page are saved to ``docs/img/demo-email.png`` and ``docs/img/demo-accepted.png``.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
+from browser_harness import IMAGES, Browser, screenshots_wanted
 from sfn_callback_urls._demo import Demo
+
+pytest.importorskip("selenium", reason="selenium is not installed: pip install -e '.[browser]'")
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-SCREENSHOTS = os.environ.get("SFN_CALLBACK_URLS_SCREENSHOTS") == "1"
-IMAGES = Path(__file__).resolve().parent.parent / "docs" / "img"
 WINDOW = (760, 620)
-
-webdriver: Any = pytest.importorskip(
-    "selenium.webdriver",
-    reason="selenium is not installed: pip install -e '.[browser]' (nox -s tests_tools)",
-)
-from selenium.webdriver.common.by import By  # noqa: E402 - after the skip
-from selenium.webdriver.support import expected_conditions  # noqa: E402
-from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
-
-pytestmark = pytest.mark.skipif(
-    not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
-    reason=f"no headless Chromium: needs {CHROMIUM} and {CHROMEDRIVER} "
-    "(apt-get install -y chromium chromium-driver)",
-)
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    """Headless Chromium with a fresh profile, driven by chromedriver."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
-    ):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=CHROMEDRIVER, log_output=os.devnull)
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+def browser(chromium: Browser) -> WebDriver:
+    """The session's headless Chromium, at a desktop mail reader's size, JavaScript on."""
+    chromium.open("about:blank", width=WINDOW[0], height=WINDOW[1])
+    return chromium.driver
 
 
 @pytest.fixture
@@ -95,7 +59,7 @@ def heading(driver: WebDriver, contains: str) -> str:
 
 def screenshot(driver: WebDriver, name: str) -> None:
     """Save a screenshot for the docs, only when asked (CI must not dirty the tree)."""
-    if SCREENSHOTS:
+    if screenshots_wanted():
         IMAGES.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(IMAGES / name))
 
@@ -103,11 +67,11 @@ def screenshot(driver: WebDriver, name: str) -> None:
 def test_click_approve_in_the_email(browser: WebDriver, demo: Demo) -> None:
     """Opening the e-mail and clicking Approve shows the accepted page; the execution succeeds."""
     browser.get(demo.email_path.as_uri())
-    assert "please approve or reject" in browser.find_element(By.TAG_NAME, "body").text
+    assert "Approve Ben's request?" in browser.find_element(By.TAG_NAME, "body").text
     screenshot(browser, "demo-email.png")
     assert demo.status() == "RUNNING"
-    browser.find_element(By.ID, "approve").click()
-    assert "approve" in heading(browser, "Done")
+    browser.find_element(By.LINK_TEXT, "Approve").click()
+    assert heading(browser, "Approved") == "Approved"
     assert browser.current_url.startswith(demo.server_url)
     screenshot(browser, "demo-accepted.png")
     result = demo.wait(timeout=15)
@@ -119,8 +83,8 @@ def test_click_approve_in_the_email(browser: WebDriver, demo: Demo) -> None:
 def test_click_reject_in_the_email(browser: WebDriver, demo: Demo) -> None:
     """Clicking Reject fails the task with "rejected", which the machine catches."""
     browser.get(demo.email_path.as_uri())
-    browser.find_element(By.ID, "reject").click()
-    assert "reject" in heading(browser, "Done")
+    browser.find_element(By.LINK_TEXT, "Reject").click()
+    assert heading(browser, "Rejected") == "Rejected"
     result = demo.wait(timeout=15)
     assert result.ended_as("reject", "Ben")
 
@@ -135,12 +99,12 @@ def test_confirm_mode_get_changes_nothing_button_completes(
     assert demo.status() == "RUNNING"
 
     browser.get(demo.email_path.as_uri())
-    browser.find_element(By.ID, "approve").click()
-    assert "approve" in heading(browser, "Confirm")
+    browser.find_element(By.LINK_TEXT, "Approve").click()
+    assert heading(browser, "this request?") == "Approve this request?"
     assert demo.status() == "RUNNING"
 
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert "approve" in heading(browser, "Done")
+    assert heading(browser, "Approved") == "Approved"
     result = demo.wait(timeout=15)
     assert result.status == "SUCCEEDED"
     assert result.ended_as("approve", "Ben")

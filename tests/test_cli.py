@@ -508,7 +508,10 @@ def test_demo_auto(
     assert code == cli.EXIT_OK, out + err
     email = (tmp_path / "approval-email.html").read_text()
     assert "Hello Ben" in email
-    assert "please approve or reject" in email
+    assert "Approve Ben&#x27;s request?" in email  # approval_email's HTML part, escaped
+    text = (tmp_path / "approval-email.txt").read_text()
+    assert "Approve Ben's request?" in text
+    assert "Subject: Approval needed: Approve Ben's request?" in out
     assert "SUCCEEDED" in out
     assert "as expected" in out
     if answer == "approve":

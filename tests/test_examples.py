@@ -6,7 +6,10 @@ import importlib.metadata
 import importlib.util
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -116,11 +119,32 @@ def test_the_app_template_wires_the_handlers() -> None:
         "ENABLE_OUTPUT_PARAMETERS",
         "ENABLE_POST_ACTIONS",
         "CONFIRM_GET",
+        "CHECK_TASK_BEFORE_CONFIRM",
+        "SFN_CALLBACK_URLS_PAGE_THEME",
         "ACCEPT_ORIGINAL_URLS",
+        "EAGER_INIT",
         "SFN_CALLBACK_URLS_BUDGET",
     }
+    assert variables["EAGER_INIT"] == "true"  # on by default: a snapshot keeps its work
     direct = template["Resources"]["CreateUrlsFunction"]["Properties"]["Environment"]
     assert set(direct["Variables"]) == {"CALLBACK_BASE_URL"}
+
+
+def test_the_app_template_offers_snapstart_on_a_published_alias() -> None:
+    """SnapStart is a parameter (off by default); every function publishes a `live` alias."""
+    template = read_template(EXAMPLES / "template.yaml")
+    parameter = template["Parameters"]["SnapStart"]
+    assert (parameter["AllowedValues"], parameter["Default"]) == (
+        ["None", "PublishedVersions"],
+        "None",
+    )
+    globals_ = template["Globals"]["Function"]
+    assert globals_["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+    assert globals_["AutoPublishAlias"] == "live"
+    assert int(globals_["Runtime"].removeprefix("python3.")) >= 12  # SnapStart's Pythons
+    assert template["Outputs"]["FunctionAlias"]["Value"] == {
+        "Fn::Sub": "${CreateUrlsFunction}:live"
+    }
 
 
 def test_the_app_template_throttles_the_api_and_can_reserve_concurrency() -> None:
@@ -147,7 +171,10 @@ def test_the_app_template_throttles_the_api_and_can_reserve_concurrency() -> Non
 
 
 def test_the_app_template_grants_only_the_kms_calls_each_side_needs() -> None:
-    """Minting functions may GenerateDataKey, the callback Decrypt; nobody Encrypt/ReEncrypt."""
+    """Minting functions may GenerateDataKey, the callback Decrypt; nobody Encrypt/ReEncrypt.
+
+    And each may DescribeKey, which EAGER_INIT calls at init (metadata only).
+    """
     template = read_template(EXAMPLES / "template.yaml")
     granted = {}
     for name, resource in functions(template).items():
@@ -169,9 +196,9 @@ def test_the_app_template_grants_only_the_kms_calls_each_side_needs() -> None:
             if action.startswith("kms:")
         }
     assert granted == {
-        "CreateUrlsApiFunction": {"kms:GenerateDataKey"},
-        "CreateUrlsFunction": {"kms:GenerateDataKey"},
-        "ProcessCallbackFunction": {"kms:Decrypt"},
+        "CreateUrlsApiFunction": {"kms:GenerateDataKey", "kms:DescribeKey"},
+        "CreateUrlsFunction": {"kms:GenerateDataKey", "kms:DescribeKey"},
+        "ProcessCallbackFunction": {"kms:Decrypt", "kms:DescribeKey"},
     }
     policy = template["Resources"]["CallbackKey"]["Properties"]["KeyPolicy"]["Statement"]
     denials = [statement for statement in policy if statement["Effect"] == "Deny"]
@@ -216,6 +243,16 @@ def test_original_urls_get_their_decrypt_only_when_accepted() -> None:
     ]
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["ACCEPT_ORIGINAL_URLS"] == {"Ref": "AcceptOriginalUrls"}
+    # Its code (aws-encryption-sdk) is a layer of the callback's, attached only then.
+    assert callback["Layers"] == {
+        "Fn::If": ["AcceptOriginal", [{"Ref": "OriginalUrlsLayer"}], {"Ref": "AWS::NoValue"}]
+    }
+    layer = template["Resources"]["OriginalUrlsLayer"]
+    assert layer["Condition"] == "AcceptOriginal"
+    assert layer["Metadata"] == {"BuildMethod": "makefile"}
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64", "x86_64"]
+    makefile = (EXAMPLES / "lambda" / "Makefile").read_text(encoding="utf-8")
+    assert "--part original-layer" in makefile.split("build-OriginalUrlsLayer:")[-1]
 
 
 def test_encrypt_under_the_purpose_context_would_forge_urls(kms: Any, symmetric_key: str) -> None:
@@ -273,33 +310,90 @@ def write(path: Path, content: bytes | str) -> None:
     path.write_bytes(content)
 
 
-def test_build_renames_abi3_modules_for_their_architecture(tmp_path: Path) -> None:
-    """An ``*.abi3.so`` becomes ``*.cpython-3XY-<arch>-linux-gnu.so``, so both can sit together."""
-    write(tmp_path / "cryptography" / "_rust.abi3.so", ELF_ARM64)
-    build_script.tag_abi3_modules(tmp_path, "aarch64")
-    version = build_script.LAMBDA_PYTHON.replace(".", "")
-    assert [path.name for path in (tmp_path / "cryptography").iterdir()] == [
-        f"_rust.cpython-{version}-aarch64-linux-gnu.so"
-    ]
+def test_build_takes_the_architecture_sam_resolved_or_the_override(tmp_path: Path) -> None:
+    """The architecture comes from SAM's build graph, or the variable; else a clear stop."""
+    artifacts = tmp_path / ".aws-sam" / "build" / "ProcessCallbackFunction"
+    graph = tmp_path / ".aws-sam" / "build.toml"
+    write(
+        graph,
+        '[function_build_definitions.a]\narchitecture = "arm64"\n'
+        'functions = ["CreateUrlsFunction"]\n'
+        '[function_build_definitions.b]\narchitecture = "x86_64"\n'
+        'functions = ["ProcessCallbackFunction"]\n',
+    )
+    assert build_script.architecture(artifacts, {}) == "x86_64"
+    assert build_script.architecture(artifacts.with_name("CreateUrlsFunction"), {}) == "arm64"
+    override = {build_script.ENV_ARCHITECTURE: "arm64"}
+    assert build_script.architecture(artifacts, override) == "arm64"
+    with pytest.raises(build_script.BuildError, match="expected one of"):
+        build_script.architecture(artifacts, {build_script.ENV_ARCHITECTURE: "aarch64"})
+    with pytest.raises(build_script.BuildError, match="SFN_CALLBACK_URLS_ARCHITECTURE=arm64"):
+        build_script.architecture(artifacts.with_name("GlueFunction"), {})
+    graph.unlink()
+    with pytest.raises(build_script.BuildError, match="does not name it"):
+        build_script.architecture(artifacts, {})
 
 
-def test_build_merge_refuses_files_that_differ_between_architectures(tmp_path: Path) -> None:
-    """Identical files merge, metadata may differ, any other difference stops the build."""
-    x86, arm, merged = tmp_path / "x86", tmp_path / "arm", tmp_path / "merged"
-    for tree, machine in ((x86, ELF_X86_64), (arm, ELF_ARM64)):
-        write(tree / "pkg" / "__init__.py", "x = 1\n")
-        write(tree / "pkg-1.0.dist-info" / "WHEEL", f"Tag: {machine[-1]}\n")
-        write(tree / "pkg" / f"_ext.cpython-313-{tree.name}-linux-gnu.so", machine)
-    build_script.merge(x86, merged)
-    build_script.merge(arm, merged)
-    assert sorted(path.name for path in (merged / "pkg").iterdir()) == [
-        "__init__.py",
-        "_ext.cpython-313-arm-linux-gnu.so",
-        "_ext.cpython-313-x86-linux-gnu.so",
+def test_build_removes_what_the_functions_never_load_and_nothing_else(tmp_path: Path) -> None:
+    """The cffi package (not its extension), pydantic v1, tests, stubs, C sources, RECORDs go."""
+    kept = [
+        "_cffi_backend.cpython-313-x86_64-linux-gnu.so",
+        "cffi-1.0.dist-info/METADATA",
+        "pydantic/main.py",
+        "jsonschema/validators.py",
+        "sfn_callback_urls/aws_lambda.py",
+        "sfn_callback_urls/_original.py",
+        "wrapt/_wrappers.cpython-313-x86_64-linux-gnu.so",
     ]
-    write(arm / "pkg" / "__init__.py", "x = 2\n")
-    with pytest.raises(build_script.BuildError, match=re.escape("pkg/__init__.py differs")):
-        build_script.merge(arm, merged)
+    gone = [
+        "cffi/api.py",
+        "pycparser/c_parser.py",
+        "pydantic/v1/main.py",
+        "pydantic/mypy.py",
+        "jsonschema/tests/test_validators.py",
+        "jsonschema/benchmarks/nested.py",
+        "sfn_callback_urls/testing/__init__.py",
+        "sfn_callback_urls/_cli.py",
+        "pydantic_core/_pydantic_core.pyi",
+        "wrapt/_wrappers.c",
+        "cffi-1.0.dist-info/RECORD",
+        "bin/sfn-callback-urls",
+    ]
+    for path in kept + gone:
+        write(tmp_path / path, "")
+    build_script.remove_never_loaded(tmp_path)
+    left = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
+    assert left == sorted(kept)
+
+
+def test_build_fails_without_the_runtimes_python_unless_told_to_skip_bytecode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No python3.13: a clear stop naming the opt-out; with the opt-out, a note and no bytecode."""
+    write(tmp_path / "pkg" / "__init__.py", "")
+    with pytest.raises(build_script.BuildError) as refused:
+        build_script.compile_bytecode(tmp_path, "/var/task", {}, None)
+    message = str(refused.value)
+    assert "python3.13 (the runtime's Python) is not on PATH" in message
+    assert "SFN_CALLBACK_URLS_SKIP_BYTECODE=true sam build" in message
+    build_script.compile_bytecode(
+        tmp_path, "/var/task", {build_script.ENV_SKIP_BYTECODE: "true"}, None
+    )
+    assert (
+        "no bytecode compiled, as SFN_CALLBACK_URLS_SKIP_BYTECODE allows" in capsys.readouterr().out
+    )
+    assert not list(tmp_path.rglob("*.pyc"))
+
+
+def test_the_layer_drops_native_code_only_where_python_falls_back(tmp_path: Path) -> None:
+    """The wrapt extension goes (Python is its fallback); other native modules stop the build."""
+    write(tmp_path / "wrapt" / "_wrappers.cpython-313-x86_64-linux-gnu.so", ELF_X86_64)
+    write(tmp_path / "wrapt" / "wrappers.py", "")
+    build_script.drop_extensions_with_fallbacks(tmp_path)
+    assert [path.name for path in (tmp_path / "wrapt").iterdir()] == ["wrappers.py"]
+    write(tmp_path / "cryptography" / "_rust.abi3.so", ELF_X86_64)
+    with pytest.raises(build_script.BuildError, match=re.escape("cryptography/_rust.abi3.so")):
+        build_script.drop_extensions_with_fallbacks(tmp_path)
 
 
 def dist(target: Path, name: str, requires: list[str], files: list[str]) -> None:
@@ -336,8 +430,8 @@ def test_build_leaves_boto3_to_the_runtime_unless_something_else_needs_it(tmp_pa
         build_script.remove_provided(tmp_path, "sfn-callback-urls")
 
 
-def test_check_requires_every_native_module_for_every_architecture(tmp_path: Path) -> None:
-    """A native module built for one architecture only is reported, by its ELF header."""
+def test_check_requires_the_functions_architecture_and_no_other(tmp_path: Path) -> None:
+    """Native modules are read by their ELF header: a missing or a foreign one is reported."""
     write(tmp_path / "pkg" / "_a.cpython-313-x86_64-linux-gnu.so", ELF_X86_64)
     write(tmp_path / "pkg" / "_a.cpython-313-aarch64-linux-gnu.so", ELF_ARM64)
     write(tmp_path / "pkg" / "_b.cpython-313-x86_64-linux-gnu.so", ELF_X86_64)
@@ -347,7 +441,8 @@ def test_check_requires_every_native_module_for_every_architecture(tmp_path: Pat
         "pkg/_b: no arm64 build (found ['x86_64'])",
     ]
     assert check_build.check_native(tmp_path, ["x86_64"]) == [
-        "pkg/_c.so: not a Linux x86_64 or arm64 library"
+        "pkg/_a.cpython-313-aarch64-linux-gnu.so: arm64 code in a x86_64 function",
+        "pkg/_c.so: not a Linux x86_64 or arm64 library",
     ]
 
 
@@ -489,3 +584,22 @@ def test_deployed_handler_answers_the_glue_links(
     }
     assert process_callback_handler(event, None)["statusCode"] == 200
     assert approval_machine.wait_for_status(execution_arn)["status"] == "SUCCEEDED"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make (`.ci/run` installs it)")
+def test_the_glue_build_fails_without_the_runtimes_python_unless_told_to_skip(
+    tmp_path: Path,
+) -> None:
+    """The approval e-mail's Makefile: no runtime Python stops the build, unless opted out."""
+    glue = EXAMPLES / "approval_email" / "glue"
+    command = ["make", "-s", "-C", str(glue), "build-GlueFunction", "RUNTIME_PYTHON=python3.99"]
+    environ = {**os.environ, "ARTIFACTS_DIR": str(tmp_path)}
+    environ.pop("SFN_CALLBACK_URLS_SKIP_BYTECODE", None)
+    refused = subprocess.run(command, env=environ, capture_output=True, text=True, check=False)  # noqa: S603
+    assert refused.returncode != 0
+    assert "SFN_CALLBACK_URLS_SKIP_BYTECODE=true sam build" in refused.stderr
+    environ["SFN_CALLBACK_URLS_SKIP_BYTECODE"] = "true"
+    allowed = subprocess.run(command, env=environ, capture_output=True, text=True, check=False)  # noqa: S603
+    assert allowed.returncode == 0, allowed.stderr
+    assert (tmp_path / "app.py").is_file()
+    assert not list(tmp_path.rglob("*.pyc"))

@@ -1,9 +1,20 @@
-"""Cold start: what importing the package, and minting with a local key, loads."""
+"""Cold start: what importing the package, minting, and a first callback load and build."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from helpers import REGION, event_for  # tests/ is on sys.path
+from sfn_callback_urls import Codec, KmsEnvelopeKey, Minter, SuccessAction
+from sfn_callback_urls.testing import ApprovalMachine
+
+if TYPE_CHECKING:
+    from conftest import MotoServer
 
 HEAVY = ("boto3", "botocore", "jsonschema", "jsonpath_ng")
 
@@ -65,3 +76,73 @@ def test_a_process_that_only_mints_never_loads_the_callback_side() -> None:
         "",
         "sfn_callback_urls._handler sfn_callback_urls._complete",
     ]
+
+
+_FIRST_CALLBACK = """
+import json, sys
+import botocore.session
+
+sessions = []
+_init = botocore.session.Session.__init__
+
+
+def counting(self, *args, **kwargs):
+    sessions.append(type(self).__module__)
+    _init(self, *args, **kwargs)
+
+
+botocore.session.Session.__init__ = counting
+from sfn_callback_urls.aws_lambda import process_callback_handler
+
+answer = process_callback_handler(json.loads(sys.stdin.read()), None)
+LOADED = ("boto3", "s3transfer", "multiprocessing")
+print(json.dumps({
+    "status": answer["statusCode"],
+    "loaded": [name for name in LOADED if name in sys.modules],
+    "sessions": len(sessions),
+}))
+"""
+
+
+def test_the_ready_callbacks_first_call_loads_no_boto3_and_builds_one_session(
+    moto_server: MotoServer, tmp_path: Path
+) -> None:
+    """A fresh callback function's first click completes the task with one botocore session.
+
+    KMS key, a real waiting execution on a moto server; its KMS and Step Functions clients
+    share the session, and no boto3, s3transfer or multiprocessing loads in the process.
+    """
+    key_arn = moto_server.kms.create_key()["KeyMetadata"]["Arn"]
+    purpose = "cold-start-test"
+    minter = Minter(
+        Codec(KmsEnvelopeKey(key_arn, client=moto_server.kms), purpose=purpose),
+        "https://example.invalid/v1",
+    )
+    with ApprovalMachine(moto_server.stepfunctions, moto_server.sqs) as machine:
+        execution = machine.start(name="Ben")
+        token, _ = machine.wait_for_token(timeout=30)
+        url = minter.mint(token, [SuccessAction(name="approve", output={"ok": True})]).urls[
+            "approve"
+        ]
+        environ = {
+            "PATH": os.environ.get("PATH", ""),
+            "AWS_ENDPOINT_URL": moto_server.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+            "KEY_ID": key_arn,
+            "SFN_CALLBACK_URLS_PURPOSE": purpose,
+        }
+        done = subprocess.run(  # noqa: S603 - our interpreter, our code
+            [sys.executable, "-c", _FIRST_CALLBACK],
+            input=json.dumps(event_for(url)),
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        assert machine.wait_for_status(execution)["status"] == "SUCCEEDED"
+    assert report == {"status": 200, "loaded": [], "sessions": 1}

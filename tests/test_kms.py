@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import socket
 from collections import Counter
 from collections.abc import Callable
@@ -822,3 +823,49 @@ def test_blob_lengths_with_the_benchmark_payload(
     aws_envelope_length = math.ceil((local_raw + AWS_DATA_KEY_CIPHERTEXT) * 4 / 3)
     assert aws_envelope_length <= 1200
     assert len(local_blob) + math.ceil((AWS_DATA_KEY_CIPHERTEXT + 1) * 4 / 3) <= 1200
+
+
+def test_clients_built_without_a_session_share_the_process_botocore_session(
+    aws_env: None,
+) -> None:
+    """The KMS and Step Functions clients come from one botocore session; config merges.
+
+    A given config's settings (timeouts, retries) win over ours, which stay where it is silent.
+    """
+    from sfn_callback_urls._complete import default_client, reset_default_client
+    from sfn_callback_urls.keys._aws import default_session, make_client, reset_default_session
+
+    reset_default_client()
+    try:
+        sessions = []
+        original = type(default_session()).create_client
+
+        def recording(session: Any, *args: Any, **kwargs: Any) -> Any:
+            sessions.append(session)
+            return original(session, *args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(type(default_session()), "create_client", recording)
+            KmsEnvelopeKey("alias/x").client  # noqa: B018 - building it is the behaviour
+            default_client()
+            timed = make_client("kms", config=Config(connect_timeout=2, read_timeout=3))
+        assert len(sessions) == 3
+        assert len({id(session) for session in sessions}) == 1
+        # Its loader knows our services: no walk of botocore's ~400 service folders.
+        listed = []
+        listdir = os.listdir
+
+        def counting(path: Any) -> list[str]:
+            listed.append(path)
+            return listdir(path)
+
+        reset_default_session()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "listdir", counting)
+            make_client("stepfunctions")
+        assert len(listed) < 20, len(listed)
+        assert (timed.meta.config.connect_timeout, timed.meta.config.read_timeout) == (2, 3)
+        assert timed.meta.config.retries["mode"] == "standard"
+        assert type(timed).__module__ == "botocore.client"
+    finally:
+        reset_default_client()

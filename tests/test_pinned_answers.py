@@ -23,7 +23,14 @@ if __name__ == "__main__":  # pragma: no cover - regeneration: tests/ on the pat
 
 from helpers import FakeStepFunctions, event_for  # tests/ is on sys.path
 from original_readme import README_POST_ACTION  # tests/ is on sys.path
-from sfn_callback_urls import CallbackHandler, CallbackRequest, Codec, Minter, aws_lambda
+from sfn_callback_urls import (
+    CallbackHandler,
+    CallbackRequest,
+    Codec,
+    Minter,
+    PageTheme,
+    aws_lambda,
+)
 from sfn_callback_urls.adapters import event_to_request, response_to_event
 from sfn_callback_urls.keys import LocalKey
 
@@ -53,7 +60,29 @@ ACTIONS: list[dict[str, Any]] = [
         "response": {"html": "<b>ok</b>", "json": {"ok": 1}, "text": "ok!"},
     },
     README_POST_ACTION,
+    {
+        "name": "deploy",
+        "type": "success",
+        "output": {"approved": True},
+        "confirm": {
+            "title": "Deploy build <1234> to production?",
+            "details": "Requested by Ana & Ben.\nChanges: 12 commits.",
+            "comment": "optional",
+        },
+    },
+    {
+        "name": "send_back",
+        "type": "failure",
+        "error": "rejected",
+        "confirm": {"title": "Send it back?", "comment": "required", "comment_max_length": 20},
+    },
 ]
+THEME = PageTheme(
+    product_name="Acme Deploys",
+    logo_url="https://cdn.example.com/logo.png",
+    accent_color="#8250df",
+    footer="Questions? ops@example.com",
+)
 
 
 class Exploding:
@@ -91,6 +120,10 @@ def answers() -> dict[str, Any]:
         codec, stepfunctions_client=FakeStepFunctions(), confirm_get=True, clock=lambda: NOW
     )
     broken = CallbackHandler(codec, stepfunctions_client=Exploding(), clock=lambda: NOW)
+    themed = CallbackHandler(
+        codec, stepfunctions_client=FakeStepFunctions(), clock=lambda: NOW, page_theme=THEME
+    )
+    form = "application/x-www-form-urlencoded"
     query = {name: url.split("?", 1)[1] for name, url in urls.items()}
     tampered = query["approve"][:-3] + "AAA"
     cases: dict[str, tuple[CallbackHandler, CallbackRequest]] = {}
@@ -120,6 +153,24 @@ def answers() -> dict[str, Any]:
                 CallbackRequest("POST", query["callback"], post_headers, body),
             )
         cases[f"500 {kind}"] = (broken, CallbackRequest("GET", query["approve"], headers))
+        # The approver's pages: context, a comment recorded, a comment refused, a theme.
+        cases[f"GET deploy {kind}"] = (handler, CallbackRequest("GET", query["deploy"], headers))
+        form_headers = {**headers, "Content-Type": form}
+        cases[f"POST deploy comment {kind}"] = (
+            handler,
+            CallbackRequest(
+                "POST", query["deploy"], form_headers, b"comment=Ship+%3Cit%3E%0D%0Anow"
+            ),
+        )
+        cases[f"POST send_back no reason {kind}"] = (
+            handler,
+            CallbackRequest("POST", query["send_back"], form_headers, b"comment=++"),
+        )
+        cases[f"GET deploy themed {kind}"] = (
+            themed,
+            CallbackRequest("GET", query["deploy"], headers),
+        )
+        cases[f"tampered themed {kind}"] = (themed, CallbackRequest("GET", tampered, headers))
     result: dict[str, Any] = {}
     for case, (case_handler, request) in cases.items():
         response = case_handler.handle(request)

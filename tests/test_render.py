@@ -27,6 +27,7 @@ from sfn_callback_urls._validation import parse_action
 from sfn_callback_urls.errors import (
     InvalidPayload,
     MethodNotAllowed,
+    OutputFormatting,
     SfnCallbackUrlsError,
     TaskAlreadyCompleted,
 )
@@ -107,7 +108,8 @@ def test_default_html_page() -> None:
     response = success(None, HTML)
     page = response.body.decode()
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert "Done: your response &#x27;approve&#x27; was recorded" in page
+    assert "<h1>Approved</h1>" in page
+    assert "Your answer was recorded. You can close this page." in page
     assert TID in page
     assert "<script" not in page
     assert "http" not in page  # nothing fetched from anywhere
@@ -142,7 +144,7 @@ def test_partial_custom_spec_falls_back_to_defaults() -> None:
     """A custom body for one type leaves the others at their defaults."""
     spec = ResponseSpec(text="only text")
     assert json.loads(success(spec, JSON).body)["transaction_id"] == TID
-    assert b"Done: your response" in success(spec, HTML).body
+    assert b"<h1>Approved</h1>" in success(spec, HTML).body
     assert success(spec, TEXT).body == b"only text"
 
 
@@ -180,8 +182,10 @@ def test_confirm_html_page_posts_to_same_url() -> None:
     response = render_confirm(APPROVE, transaction_id=TID, media_type=HTML)
     page = response.body.decode()
     assert response.status == 200
-    assert "Confirm: approve?" in page
+    assert "<h1>Approve this request?</h1>" in page
+    assert "Your answer is recorded only when you press the button." in page
     assert '<form method="post" action="">' in page
+    assert '<button type="submit">Approve</button>' in page
     assert page.count("<button") == 1
     assert response.headers["Content-Security-Policy"] == BUILTIN_HTML_CSP
     assert "form-action 'self'" in BUILTIN_HTML_CSP
@@ -215,11 +219,14 @@ def test_error_json_body_is_the_contract() -> None:
 
 
 def test_error_html_and_text() -> None:
-    """HTML and text errors show the message and code, escaped in HTML."""
+    """HTML errors say what happened in plain words (code small); text shows the message."""
     error = InvalidPayload("bad <b>thing</b> & more")
     page = render_error(error, HTML).body.decode()
-    assert "bad &lt;b&gt;thing&lt;/b&gt; &amp; more" in page
-    assert "InvalidPayload" in page
+    assert "<h1>This link doesn&#x27;t work</h1>" in page
+    assert "bad" not in page  # a link that does not open says nothing about why
+    assert '<p class="small">Code: InvalidPayload</p>' in page
+    other = render_error(OutputFormatting("bad <b>thing</b> & more"), HTML).body.decode()
+    assert "bad &lt;b&gt;thing&lt;/b&gt; &amp; more" in other  # for support, escaped
     text = render_error(error, TEXT)
     assert text.body.decode() == "Error (InvalidPayload): bad <b>thing</b> & more\n"
     assert text.status == 400

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib as _importlib
 import typing as _typing
 
+from ._approval import ConfirmPage
 from ._claims import Claims
 from ._codec import Codec, Mode
 from ._logging import LoggerLike, quiet_aws_loggers
@@ -37,6 +38,7 @@ from ._models import (
     SuccessAction,
     SuccessOutcome,
 )
+from ._theme import PageTheme, PageWords
 from ._urls import Minter, OpenedCallback, open_callback
 from ._validation import parse_action
 from .errors import (
@@ -51,6 +53,7 @@ from .keys import Keyring, KmsDerivedKey, KmsEnvelopeKey, LocalKey
 
 if _typing.TYPE_CHECKING:
     from ._complete import Completion, complete
+    from ._email import ApprovalEmail, EmailTheme, EmailWords, approval_email
     from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
 
 #: Loaded on first use: a process that only mints never imports the callback side (the
@@ -61,10 +64,15 @@ _LAZY = {
     "CallbackResponse": "._handler",
     "Completion": "._complete",
     "complete": "._complete",
+    "ApprovalEmail": "._email",
+    "EmailTheme": "._email",
+    "EmailWords": "._email",
+    "approval_email": "._email",
 }
 
 __all__ = [
     "Action",
+    "ApprovalEmail",
     "CallbackHandler",
     "CallbackRequest",
     "CallbackResponse",
@@ -72,8 +80,11 @@ __all__ = [
     "Codec",
     "Completion",
     "ConfigurationError",
+    "ConfirmPage",
     "CreateUrlsRequest",
     "CreateUrlsResponse",
+    "EmailTheme",
+    "EmailWords",
     "ExpiredPayload",
     "FailureAction",
     "FailureOutcome",
@@ -89,12 +100,15 @@ __all__ = [
     "Minter",
     "Mode",
     "OpenedCallback",
+    "PageTheme",
+    "PageWords",
     "PostAction",
     "ResponseSpec",
     "SfnCallbackUrlsError",
     "SuccessAction",
     "SuccessOutcome",
     "TaskAlreadyCompleted",
+    "approval_email",
     "complete",
     "open_callback",
     "parse_action",

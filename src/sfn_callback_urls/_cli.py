@@ -509,14 +509,14 @@ def _wsgi_app(
 
 def _stepfunctions_client() -> StepFunctionsClient:
     """The process-wide client, checked now so that a bad set-up fails before serving."""
-    import boto3
     from botocore.exceptions import BotoCoreError, NoRegionError
 
     from ._complete import default_client
+    from .keys._aws import default_session
 
     try:
         client = default_client()
-        credentials = boto3.Session().get_credentials()
+        credentials = default_session().get_credentials()
     except NoRegionError:
         raise ConfigurationError(
             "No AWS region: set AWS_DEFAULT_REGION or AWS_REGION (or a region in your profile)."

@@ -39,6 +39,7 @@ from .errors import (
 from .keys._aws import make_client
 
 __all__ = [
+    "OPERATIONS",
     "Completion",
     "CompletionType",
     "StepFunctionsClient",
@@ -51,7 +52,8 @@ __all__ = [
 CompletionType = Literal["success", "failure", "heartbeat"]
 """Which call a `Completion` makes: ``SendTaskSuccess``, ``-Failure`` or ``-Heartbeat``."""
 
-_OPERATIONS: Final[dict[str, str]] = {
+#: The Step Functions operation each completion type calls.
+OPERATIONS: Final[dict[str, str]] = {
     "success": "SendTaskSuccess",
     "failure": "SendTaskFailure",
     "heartbeat": "SendTaskHeartbeat",
@@ -142,7 +144,7 @@ class Completion:
     def __post_init__(self) -> None:
         if not isinstance(self.token, str) or not self.token:
             raise ValueError("The task token must be a non-empty string.")
-        if self.type not in _OPERATIONS:
+        if self.type not in OPERATIONS:
             raise ValueError(f"Unknown completion type {self.type!r}.")
         if self.type != "success" and self.output is not None:
             raise ValueError("Only a success carries an output.")
@@ -204,7 +206,7 @@ _default_client_lock = threading.Lock()
 def default_client() -> StepFunctionsClient:
     """The process-wide Step Functions client used when `complete()` is given none.
 
-    Created on first use (never at import) from a fresh ``boto3.Session()``, so region,
+    Created on first use (never at import) from the process's botocore session, so region,
     credentials and endpoint come from the usual configuration (environment, config files,
     instance role; ``AWS_REGION`` counts when ``AWS_DEFAULT_REGION`` is unset), with
     botocore's standard retry mode and 5 attempts, 2 s connect and 3 s read timeouts, and a
@@ -262,7 +264,7 @@ def complete(completion: Completion, *, client: StepFunctionsClient | None = Non
             sfn.send_task_heartbeat(taskToken=token)
     except Exception as exc:
         # Not chained: botocore's message may echo the token, and tracebacks end up in logs.
-        raise _from_aws_error(exc, _OPERATIONS[completion.type], token) from None
+        raise _from_aws_error(exc, OPERATIONS[completion.type], token) from None
 
 
 def _check(completion: Completion) -> str:

@@ -20,8 +20,9 @@ open the URLs they minted. The others are exclusive.
 The rest: ``SFN_CALLBACK_URLS_PURPOSE`` (default ``sfn-callback-urls``),
 ``SFN_CALLBACK_URLS_MODE`` (``encrypted``, the default, or ``signed``), ``CALLBACK_BASE_URL``,
 and the switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS``, ``CONFIRM_GET``,
-``ACCEPT_ORIGINAL_URLS`` and ``VERBOSE`` (``true``/``1``/``yes`` in any case enables; anything
-else, or unset, disables).
+``CHECK_TASK_BEFORE_CONFIRM``, ``ACCEPT_ORIGINAL_URLS`` and ``VERBOSE`` (``true``/``1``/``yes``
+in any case enables; anything else, or unset, disables); ``SFN_CALLBACK_URLS_PAGE_THEME``, the
+approver's pages' look and words as a JSON object (`PageTheme`).
 
 The original app's variables keep their meaning, so that its stack can run this package:
 
@@ -47,6 +48,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from ._codec import (
     DEFAULT_PURPOSE,
     ENV_MODE,
@@ -60,6 +63,7 @@ from ._contract import flag
 from ._deadline import DEFAULT_BUDGET
 from ._http_url import REGION_VARIABLES, default_region, execute_api_problem, execute_api_url
 from ._logging import ENV_DEBUG_AWS
+from ._theme import PageTheme
 from .errors import ConfigurationError
 from .keys._environment import (
     ENV_KEY,
@@ -80,15 +84,18 @@ __all__ = [
     "ENV_API_ID",
     "ENV_BASE_URL",
     "ENV_BUDGET",
+    "ENV_CHECK_TASK_BEFORE_CONFIRM",
     "ENV_CONFIRM_GET",
     "ENV_DEBUG_AWS",
     "ENV_DISABLE_OUTPUT_PARAMETERS",
     "ENV_DISABLE_POST_ACTIONS",
+    "ENV_EAGER_INIT",
     "ENV_ENABLE_OUTPUT_PARAMETERS",
     "ENV_ENABLE_POST_ACTIONS",
     "ENV_KEY",
     "ENV_KEY_ID",
     "ENV_MODE",
+    "ENV_PAGE_THEME",
     "ENV_PARAMETER",
     "ENV_PURPOSE",
     "ENV_STAGE",
@@ -108,6 +115,10 @@ ENV_ENABLE_OUTPUT_PARAMETERS = "ENABLE_OUTPUT_PARAMETERS"
 ENV_ENABLE_POST_ACTIONS = "ENABLE_POST_ACTIONS"
 #: Ask for a confirmation before acting on a GET (link scanners in mail systems click links).
 ENV_CONFIRM_GET = "CONFIRM_GET"
+#: The look and words of the approver's pages: a JSON object of `PageTheme`'s fields.
+ENV_PAGE_THEME = "SFN_CALLBACK_URLS_PAGE_THEME"
+#: Check that the task still waits (``SendTaskHeartbeat``) before showing a confirm page.
+ENV_CHECK_TASK_BEFORE_CONFIRM = "CHECK_TASK_BEFORE_CONFIRM"
 #: Also open the original app's ``2-`` URLs, encrypted under ``KEY_ID`` (an in-place upgrade).
 ENV_ACCEPT_ORIGINAL_URLS = "ACCEPT_ORIGINAL_URLS"
 #: The original app's switch: ``false``/``0`` enables output parameters, anything else disables.
@@ -120,6 +131,9 @@ ENV_API_ID = "API_ID"
 ENV_STAGE = "STAGE"
 #: Debug details in the log records (never tokens, keys or blobs).
 ENV_VERBOSE = "VERBOSE"
+#: The ready Lambda app does its first invocation's heavy work at init (imports, clients, the
+#: KMS key's description), so that a snapshot (SnapStart) or provisioned concurrency keeps it.
+ENV_EAGER_INIT = "EAGER_INIT"
 #: Seconds a click may spend on AWS calls (the callback handler's ``budget``; 10 by default).
 ENV_BUDGET = "SFN_CALLBACK_URLS_BUDGET"
 
@@ -205,6 +219,22 @@ def _original_kms_key_id(environ: Mapping[str, str]) -> str | None:
     return key_id
 
 
+def _page_theme(environ: Mapping[str, str]) -> PageTheme | None:
+    text = environ.get(ENV_PAGE_THEME, "").strip()
+    if not text:
+        return None
+    try:
+        return PageTheme.model_validate_json(text)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'theme'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)[:5]
+        )
+        raise ConfigurationError(
+            f"{ENV_PAGE_THEME} is not a valid page theme: {problems}"
+        ) from None
+
+
 def _budget(environ: Mapping[str, str]) -> float:
     text = environ.get(ENV_BUDGET, "").strip()
     if not text:
@@ -233,6 +263,10 @@ class Settings:
         original_kms_key_id: the KMS key whose original ``2-`` URLs the callback handler opens
             too (``KEY_ID`` with ``ACCEPT_ORIGINAL_URLS``), or ``None``.
         verbose: debug details in the log records (``VERBOSE``).
+        page_theme: the look and words of the approver's pages (``SFN_CALLBACK_URLS_PAGE_THEME``),
+            or ``None`` for the built-in one.
+        check_task_before_confirm: check that the task still waits before showing a confirm
+            page (``CHECK_TASK_BEFORE_CONFIRM``).
         budget: seconds a click may spend on AWS calls (``SFN_CALLBACK_URLS_BUDGET``).
     """
 
@@ -245,6 +279,8 @@ class Settings:
     confirm_get: bool = False
     original_kms_key_id: str | None = None
     verbose: bool = False
+    page_theme: PageTheme | None = None
+    check_task_before_confirm: bool = False
     budget: float = DEFAULT_BUDGET
 
     @classmethod
@@ -274,6 +310,8 @@ class Settings:
             confirm_get=flag(environ, ENV_CONFIRM_GET),
             original_kms_key_id=original_kms_key_id,
             verbose=flag(environ, ENV_VERBOSE),
+            page_theme=_page_theme(environ),
+            check_task_before_confirm=flag(environ, ENV_CHECK_TASK_BEFORE_CONFIRM),
             budget=_budget(environ),
         )
 

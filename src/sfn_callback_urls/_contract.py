@@ -61,6 +61,14 @@ MAX_POST_BODY_DEPTH: Final = 64
 #: body: JSON Schema and JSONPath (``$..*`` above all) cost time per value, and the size cap
 #: alone allows about 130,000.
 MAX_POST_BODY_VALUES: Final = 10_000
+#: Longest title a confirm page shows (``confirm.title``), in characters.
+MAX_CONFIRM_TITLE_LENGTH: Final = 200
+#: Longest details a confirm page shows (``confirm.details``), in characters.
+MAX_CONFIRM_DETAILS_LENGTH: Final = 2000
+#: Highest ``confirm.comment_max_length``: the longest comment an approver can ever send.
+MAX_COMMENT_LENGTH: Final = 2000
+#: ``confirm.comment_max_length`` when the sender gives none.
+DEFAULT_COMMENT_MAX_LENGTH: Final = 500
 #: Largest request body the WSGI and ASGI apps read (413 beyond, unread); room above
 #: `MAX_POST_BODY_SIZE` so that the handler, not the server, says what is wrong.
 MAX_BODY_SIZE: Final = 512 * 1024
@@ -78,6 +86,11 @@ def is_unicode_text(text: str) -> bool:
     or a regex engine cannot take it.
     """
     return text.isascii() or _LONE_SURROGATE.search(text) is None
+
+
+#: Control characters other than newline and tab (C0, DEL and C1): never in text a person sees
+#: or writes (a confirm page's details, the approver's comment, a page theme's words).
+CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def refuse_json_constant(name: str) -> Any:

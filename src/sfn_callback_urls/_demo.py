@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import html
 import json
 import os
 import shutil
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
 from ._codec import Codec
 from ._contract import CALLBACK_PATH
+from ._email import ApprovalEmail, EmailTheme, approval_email
 from ._features import Features
 from ._models import Action, FailureAction, SuccessAction
 from ._render import reason_phrase
@@ -58,7 +58,6 @@ __all__ = [
     "Demo",
     "DemoResult",
     "demo_cause",
-    "render_email",
     "run_demo",
 ]
 
@@ -68,8 +67,12 @@ DEMO_INSTALL_HINT: Final = "pip install 'sfn-callback-urls[demo]'"
 #: The demo's AWS region (moto's; nothing leaves the process).
 REGION: Final = "us-east-1"
 
-#: The e-mail's subject line.
-SUBJECT: Final = "Approval needed: please approve or reject"
+#: What the demo's e-mail asks, and the details below it (`approval_email`).
+TITLE: Final = "Approve {name}'s request?"
+DETAILS: Final = (
+    "A workflow started for {name} is waiting for your answer.\n"
+    "Approve lets it finish; Reject stops it as rejected."
+)
 
 # Length of the task tokens real Step Functions hands out (moto's are 36-character uuids).
 _REAL_TOKEN_BYTES: Final = 512  # 684 characters of standard base64, like real tokens
@@ -157,7 +160,9 @@ class Demo:
         urls: the minted callback URLs by action name (``approve``, ``reject``).
         real_token_url_lengths: the length each URL would have with a real AWS task token and
             an API Gateway base URL (`REAL_BASE_URL`).
-        email_path: the approval e-mail (HTML).
+        email: the approval e-mail (`approval_email`): subject, HTML and text.
+        email_path: the approval e-mail's HTML part, as a file (its text part is beside it,
+            ``approval-email.txt``).
         server_url: the callback server's base URL.
         execution_arn: the execution waiting for an answer.
         token_length: the length of moto's task token.
@@ -185,6 +190,7 @@ class Demo:
         self._sfn: Any = None
         self.urls: dict[str, str] = {}
         self.real_token_url_lengths: dict[str, int] = {}
+        self.email: ApprovalEmail | None = None
         self.email_path = Path()
         self.server_url = ""
         self.execution_arn = ""
@@ -233,7 +239,18 @@ class Demo:
                 _real_shaped_token(), actions, expires_in=self.expires_in
             )
             self.real_token_url_lengths = {name: len(url) for name, url in real.urls.items()}
-            self.email_path = self._write_email(response.expiration)
+            self.email = approval_email(
+                response,
+                title=TITLE.format(name=self.name),
+                details=DETAILS.format(name=self.name),
+                recipient_name=self.name,
+                theme=EmailTheme(
+                    product_name="sfn-callback-urls demo",
+                    footer=f"Sent by the sfn-callback-urls demo. The links point at a local "
+                    f"server ({self.server_url}) that runs until the demo ends.",
+                ),
+            )
+            self.email_path = self._write_email(self.email)
         except BaseException:
             self.stop()
             raise
@@ -317,23 +334,14 @@ class Demo:
             FailureAction(name="reject", error="rejected", cause=demo_cause(self.name)),
         ]
 
-    def _write_email(self, expiration: Any) -> Path:
+    def _write_email(self, email: ApprovalEmail) -> Path:
         out_dir = self._out_dir
         if out_dir is None:
             out_dir = self._temp_dir = Path(tempfile.mkdtemp(prefix="sfn-callback-urls-demo-"))
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "approval-email.html"
-        expires = "" if expiration is None else expiration.strftime("%d %B %Y, %H:%M UTC")
-        path.write_text(
-            render_email(
-                name=self.name,
-                approve_url=self.urls["approve"],
-                reject_url=self.urls["reject"],
-                expires=expires,
-                server_url=self.server_url,
-            ),
-            encoding="utf-8",
-        )
+        path.write_text(email.html, encoding="utf-8")
+        path.with_suffix(".txt").write_text(email.text, encoding="utf-8")
         return path
 
     def _patch_env(self) -> None:
@@ -445,7 +453,8 @@ def _run(demo: Demo, args: argparse.Namespace, term: _Terminal) -> bool:
             term.more(text)
     term.step("e-mail written", str(demo.email_path))
     term.line()
-    term.line(f"  Subject: {SUBJECT}")
+    if demo.email is not None:
+        term.line(f"  Subject: {demo.email.subject}")
     for name, url in demo.urls.items():
         term.line(f"  {name.capitalize():<8} {url}")
     term.line()
@@ -524,73 +533,3 @@ def _http(url: str, method: str) -> int:
 def _real_shaped_token() -> str:
     """A synthetic task token of the real shape: 684 characters of standard base64."""
     return base64.b64encode(os.urandom(_REAL_TOKEN_BYTES)).decode("ascii")
-
-
-# --- the e-mail ------------------------------------------------------------------------------
-
-_FONT: Final = (
-    "-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
-)
-_BUTTON: Final = (
-    "display:inline-block;padding:12px 28px;border-radius:8px;font-weight:600;"
-    "font-size:16px;text-decoration:none;color:#ffffff;background:{color}"
-)
-
-_EMAIL: Final = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{subject}</title>
-</head>
-<body style="margin:0;padding:32px 12px;background:#eef1f5;font-family:{font};color:#1f2328">
-<div style="max-width:560px;margin:0 auto">
-<p style="margin:0 0 10px 4px;font-size:13px;color:#57606a">
-<b>From:</b> Approval workflow &lt;approvals@example.com&gt; &nbsp;
-<b>To:</b> {name} &lt;{mailbox}@example.com&gt;<br>
-<b>Subject:</b> {subject}</p>
-<div style="background:#ffffff;border-radius:12px;overflow:hidden;
-box-shadow:0 1px 3px rgba(0,0,0,.12),0 8px 24px rgba(0,0,0,.06)">
-<div style="background:#232f3e;color:#ffffff;padding:14px 28px;font-size:14px">
-<b style="color:#ff9900">&#9632;</b>&nbsp; Step Functions &middot; approval request</div>
-<div style="padding:28px 28px 24px">
-<p style="margin:0 0 12px;font-size:18px"><b>Hello {name},</b></p>
-<p style="margin:0 0 24px;font-size:16px;line-height:1.5">please approve or reject this
-request. One click records your answer and lets the workflow continue.</p>
-<p style="margin:0 0 24px">
-<a id="approve" href="{approve}" style="{approve_style}">&#10003;&nbsp; Approve</a>
-&nbsp;&nbsp;
-<a id="reject" href="{reject}" style="{reject_style}">&#10007;&nbsp; Reject</a>
-</p>
-<p style="margin:0;font-size:13px;line-height:1.5;color:#57606a">{expires}Each link carries
-the task, encrypted: nothing about this request is stored on a server.</p>
-</div>
-</div>
-<p style="margin:12px 4px 0;font-size:12px;line-height:1.5;color:#8c959f">Sent by the
-sfn-callback-urls demo. The links point at a local callback server ({server}) that runs until
-the demo ends.</p>
-</div>
-</body>
-</html>
-"""
-
-
-def render_email(
-    *, name: str, approve_url: str, reject_url: str, expires: str = "", server_url: str = ""
-) -> str:
-    """The approval e-mail: a small self-contained HTML page with two button links."""
-    e = html.escape
-    mailbox = "".join(c for c in name.lower() if c.isalnum()) or "someone"
-    return _EMAIL.format(
-        subject=e(SUBJECT),
-        font=_FONT,
-        name=e(name),
-        mailbox=e(mailbox),
-        approve=e(approve_url),
-        reject=e(reject_url),
-        approve_style=_BUTTON.format(color="#1a7f37"),
-        reject_style=_BUTTON.format(color="#cf222e"),
-        expires=f"The links expire on {e(expires)}. " if expires else "",
-        server=e(server_url) if server_url else "127.0.0.1",
-    )

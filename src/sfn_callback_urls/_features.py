@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ._complete import StepFunctionsClient
     from ._logging import LoggerLike
     from ._models import Action
+    from ._theme import PageTheme
 
 __all__ = ["Features"]
 
@@ -36,6 +37,8 @@ class Features:
         confirm_get: a GET asks for a confirmation before acting (for actions that don't say).
         original_kms_key_id: the KMS key whose original ``2-`` URLs are opened too, or ``None``.
         budget: seconds a click may spend on AWS calls.
+        page_theme: the look and words of the approver's pages, or ``None`` for the built-in.
+        check_task_before_confirm: a confirm page is shown only while the task still waits.
     """
 
     output_parameters: bool = False
@@ -43,6 +46,8 @@ class Features:
     confirm_get: bool = False
     original_kms_key_id: str | None = None
     budget: float = DEFAULT_BUDGET
+    page_theme: PageTheme | None = None
+    check_task_before_confirm: bool = False
 
     @classmethod
     def of(
@@ -60,6 +65,8 @@ class Features:
             confirm_get=confirm_get or settings.confirm_get,
             original_kms_key_id=settings.original_kms_key_id,
             budget=settings.budget,
+            page_theme=settings.page_theme,
+            check_task_before_confirm=settings.check_task_before_confirm,
         )
 
     def check_mint(self, actions: Sequence[Action], *, output_parameters: bool) -> None:
@@ -113,4 +120,6 @@ class Features:
             original_kms_key_id=self.original_kms_key_id,
             logger=logger,
             budget=self.budget,
+            page_theme=self.page_theme,
+            check_task_before_confirm=self.check_task_before_confirm,
         )

@@ -12,11 +12,14 @@ One request goes through these steps, each one module's job:
 2. apply the method rules: POST actions take POST only; other actions take GET, HEAD and
    POST, where a GET may have to be confirmed by a POST (link scanners) and a HEAD never
    completes anything;
-3. decide the outcome (`resolve_outcome()`);
-4. render the answer (the render module), before anything happened;
+3. decide the outcome (`resolve_outcome()`), with the approver's comment when the action's
+   confirm page takes one (`read_comment()`: a refused comment shows the page again, 400);
+4. render the answer (the render module, in the handler's page theme), before anything
+   happened; a confirm page may first check that the task still waits
+   (``check_task_before_confirm``);
 5. complete the task (`complete()`).
 
-Every AWS call of steps 1 and 5 (KMS, Step Functions) runs inside the click's time budget
+Every AWS call of steps 1, 4 and 5 (KMS, Step Functions) runs inside the click's time budget
 (the deadline module): the handler's ``budget``, cut to a Lambda's remaining time less a margin;
 when it runs out the answer is a 503 with ``Retry-After`` and the link still works later.
 `CallbackHandler.handle_async()` runs `handle()` in a worker thread, for async code.
@@ -43,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
+from ._approval import ConfirmPage
 from ._claims import Claims
 from ._codec import Codec
 from ._complete import Completion, StepFunctionsClient
@@ -52,8 +56,9 @@ from ._http_headers import header
 from ._logging import LoggerLike, emit, enabled_check, get_logger
 from ._models import Action, PostAction
 from ._original import OriginalUrlOpener, is_original_blob
-from ._outcome import resolve_outcome
+from ._outcome import read_comment, resolve_outcome
 from ._render import (
+    HTML,
     JSON,
     CallbackResponse,
     MediaType,
@@ -63,15 +68,18 @@ from ._render import (
     render_json,
     render_success,
 )
+from ._theme import DEFAULT_THEME, PageTheme
 from ._time import utcnow
 from ._urls import BlobOpener, CallbackQuery, OpenedCallback, open_with
 from .errors import (
     ActionMismatched,
     ConfigurationError,
     ExpiredPayload,
+    InvalidComment,
     MethodNotAllowed,
     PostActionsDisabled,
     SfnCallbackUrlsError,
+    TaskAlreadyCompleted,
 )
 
 if TYPE_CHECKING:
@@ -108,6 +116,8 @@ LOG_FIELDS: Final = (
     "user_agent",
     "duration_ms",
     "original_url",
+    "comment_length",
+    "probe",
     # With the logger enabled for DEBUG (VERBOSE on the ready app):
     "error_message",
     "media_type",
@@ -202,6 +212,12 @@ class CallbackHandler:
             URLs are never accepted. ``None`` (the default): they are all `InvalidPayload`.
         original_kms_client: the boto3 KMS client for those URLs; by default one is built on
             first use.
+        page_theme: the look and words of the built-in HTML pages (product name, logo, accent
+            colour, footer, every string); the built-in English look by default.
+        check_task_before_confirm: before showing a confirm page, check with
+            ``SendTaskHeartbeat`` that the task still waits, and say "already answered"
+            instead of a form that can only fail. Off by default: the heartbeat resets the
+            task's heartbeat timer, and needs ``states:SendTaskHeartbeat``.
         budget: seconds one request may spend on AWS calls (opening a KMS-sealed blob,
             completing the task), retries included; 10 by default. With a Lambda context
             (``handle(request, lambda_context=context)``), at most its remaining time less a
@@ -231,6 +247,8 @@ class CallbackHandler:
         logger: LoggerLike | None = None,
         original_kms_key_id: str | None = None,
         original_kms_client: KMSClient | None = None,
+        page_theme: PageTheme | None = None,
+        check_task_before_confirm: bool = False,
         budget: float = DEFAULT_BUDGET,
     ) -> None:
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
@@ -247,6 +265,10 @@ class CallbackHandler:
         """Default link-scanner-safe mode for actions that don't choose: GET only confirms."""
         self.leeway = codec.leeway if leeway is None else leeway
         """Clock skew tolerated on expiry."""
+        self.page_theme = DEFAULT_THEME if page_theme is None else page_theme
+        """The look and words of the built-in HTML pages."""
+        self.check_task_before_confirm = check_task_before_confirm
+        """Whether a confirm page is shown only while the task still waits (a heartbeat)."""
         self._clock = utcnow if clock is None else clock
         # A botocore client obeys each click's deadline (a fake is left as it is).
         self._client = None if stepfunctions_client is None else watch(stepfunctions_client)
@@ -279,6 +301,27 @@ class CallbackHandler:
         )
 
     # -- the one public call ---------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Build now what the first callback would, for a pre-initialised environment.
+
+        The Step Functions client (the process-wide one unless one was given; its operations'
+        models loaded) and, with ``original_kms_key_id``, the original URLs' reader (KMS client,
+        key ARN, Encryption SDK). Nothing is sent to Step Functions.
+
+        Raises:
+            KeyUnavailable: ``DescribeKey`` of the original app's key failed.
+        """
+        from ._complete import OPERATIONS, default_client
+
+        client = self._client if self._client is not None else default_client()
+        meta = getattr(client, "meta", None)  # a botocore client (fakes have none)
+        if meta is not None:
+            for operation in OPERATIONS.values():
+                model = meta.service_model.operation_model(operation)
+                (model.input_shape, model.output_shape)  # noqa: B018 - parsed on first access
+        if self._original is not None:
+            self._original.prepare()
 
     def handle(
         self, request: CallbackRequest, *, lambda_context: object | None = None
@@ -373,22 +416,36 @@ class CallbackHandler:
         if method not in allowed:
             raise MethodNotAllowed(allowed=allowed)
 
+        page = action.confirm if isinstance(action.confirm, ConfirmPage) else None
+        comment: str | None = None
+        if method == "POST" and page is not None and page.takes_comment:
+            try:
+                comment = read_comment(request.body, header(request.headers, "content-type"), page)
+            except InvalidComment as refused:
+                if media_type != HTML:
+                    raise
+                # A person at the page: the same form again, with the reason next to the box.
+                record["error"] = refused.code
+                again = self._confirm_page(action, claims, media_type, refused)
+                return again, "rejected"
+            # Its length only: the comment is the approver's words, never logged.
+            record["comment_length"] = 0 if comment is None else len(comment)
         resolved = resolve_outcome(
             opened,
             enable_output_parameters=self.enable_output_parameters,
             body=request.body,
             # Read for POST actions only: a GET need not scan the headers for it.
             content_type=header(request.headers, "content-type") if is_post_action else None,
+            comment=comment,
         )
         if resolved.post_outcome is not None:
             record["post_outcome"] = resolved.post_outcome
         # Resolved first, so that a GET that must be confirmed already reports a missing
         # parameter; a HEAD never completes anything and answers like that GET.
         if method == "HEAD" or (method == "GET" and self._must_confirm(action)):
-            page = render_confirm(
-                action, transaction_id=claims.transaction_id, media_type=media_type
-            )
-            return page, "confirm"
+            if method == "GET" and self.check_task_before_confirm:
+                self._probe(claims.token, record)  # a form that can only fail is not shown
+            return self._confirm_page(action, claims, media_type, None), "confirm"
         # Rendered before the task is touched: an answer that cannot be built or sent is
         # refused while nothing has happened yet.
         response = render_success(
@@ -396,9 +453,44 @@ class CallbackHandler:
             transaction_id=claims.transaction_id,
             response=resolved.response,
             media_type=media_type,
+            theme=self.page_theme,
+            comment=comment,
         )
         self._send(resolved.completion)
         return response, "completed"
+
+    def _confirm_page(
+        self,
+        action: Action,
+        claims: Claims,
+        media_type: MediaType,
+        refused: InvalidComment | None,
+    ) -> CallbackResponse:
+        return render_confirm(
+            action,
+            transaction_id=claims.transaction_id,
+            media_type=media_type,
+            theme=self.page_theme,
+            expires_at=claims.expires_at,
+            refused=refused,
+        )
+
+    def _probe(self, token: str, record: dict[str, Any]) -> None:
+        """Check that the task still waits (a heartbeat); raise if it was answered or closed.
+
+        Any other failure (throttling, an outage) leaves the decision to the button: the
+        form is shown, and its POST gets the real answer.
+        """
+        try:
+            self._send(Completion.heartbeat(token))
+        except TaskAlreadyCompleted:
+            record["probe"] = "answered"
+            raise
+        except SfnCallbackUrlsError as error:
+            record["probe"] = "failed"
+            record["aws_code"] = getattr(error, "aws_code", "") or error.code
+        else:
+            record["probe"] = "waiting"
 
     def _open(self, query: str | Mapping[str, str], record: dict[str, Any]) -> OpenedCallback:
         now = self._clock()
@@ -413,7 +505,10 @@ class CallbackHandler:
         return open_with(opener, parsed, now=now, leeway=self.leeway)
 
     def _must_confirm(self, action: Action) -> bool:
-        return self.confirm_get if action.confirm is None else action.confirm
+        confirm = action.confirm
+        if confirm is None:
+            return self.confirm_get
+        return True if isinstance(confirm, ConfirmPage) else confirm
 
     def _send(self, completion: Completion) -> None:
         if self._complete is not None:
@@ -436,7 +531,9 @@ class CallbackHandler:
         if correlation_id is not None:
             record["correlation_id"] = correlation_id
         try:
-            response = render_error(error, media_type, correlation_id=correlation_id)
+            response = render_error(
+                error, media_type, correlation_id=correlation_id, theme=self.page_theme
+            )
         except Exception:  # pragma: no cover - render_error has no failure mode we know of
             response = _LAST_RESORT
         return response, "error" if server_side else "rejected"

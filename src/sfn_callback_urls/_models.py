@@ -51,6 +51,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
+from ._approval import ConfirmField, confirm_problem
 from ._contract import (
     MAX_ACTION_NAME_LENGTH,
     MAX_CAUSE_LENGTH,
@@ -516,8 +517,19 @@ class _ActionBase(_JsonSafe):
     """The action's name, unique within a request; it keys the response's ``urls``."""
     response: ResponseSpec | None = None
     """Custom response after the action is taken."""
-    confirm: bool | None = Field(default=None, strict=True)
-    """Link-scanner-safe mode: GET shows a confirm page, POST acts (None: handler default)."""
+    confirm: ConfirmField = None
+    """Link-scanner-safe mode: GET shows a confirm page, POST acts (None: handler default).
+
+    A `ConfirmPage` always asks, and gives the page a title, details and a comment box.
+    """
+
+    @model_validator(mode="after")
+    def _comment_fits_action(self) -> Self:
+        action_type = self.__dict__["type"]  # every concrete action has one
+        problem = confirm_problem(self.confirm, action_type, self.__dict__.get("output"))
+        if problem is not None:
+            raise PydanticCustomError("invalid_confirm", "confirm: {problem}", {"problem": problem})
+        return self
 
 
 class SuccessAction(_ActionBase):

@@ -170,7 +170,8 @@ class OriginalUrlOpener:
             messages name their key by ARN, so only an ARN can be matched strictly). The
             original's default stack set ``KEY_ID`` to the key id.
         client: a boto3 KMS client; by default one is built on first use from ``session``.
-        session: a boto3 session for that client (default: ``boto3.Session()``).
+        session: a boto3 session for that client (default: the process's botocore
+            session, shared by all our clients).
         max_blob_length: longest ``data`` accepted, checked before anything is decoded.
         leeway: clock skew tolerated on expiry (the original had none; we keep ours).
         clock: monotonic seconds, for the memory of refused messages; tests pass a fake.
@@ -217,6 +218,17 @@ class OriginalUrlOpener:
     def client(self) -> KMSClient:
         """The KMS client, created on first use when none was given."""
         return self._kms.get()
+
+    def prepare(self) -> None:
+        """Build now what the first original URL would, not on first use.
+
+        The KMS client, the key's ARN (``DescribeKey`` for a key id or alias) and the
+        Encryption SDK's decryptor, for a pre-initialised environment (SnapStart).
+
+        Raises:
+            KeyUnavailable: ``DescribeKey`` failed.
+        """
+        self._decryption_parts()
 
     def open(self, blob: str, *, now: datetime | None = None, check_expiry: bool = True) -> Claims:
         """Decrypt an original ``2-`` blob and return its claims in our model.

@@ -29,8 +29,9 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
+from ._approval import COMMENT_FIELD, ConfirmPage, normalise_comment
 from ._claims import Claims
 from ._complete import Completion
 from ._contract import (
@@ -56,6 +57,7 @@ from ._models import (
 from ._schema import JsonPathExpression
 from ._urls import OpenedCallback
 from .errors import (
+    InvalidComment,
     InvalidJsonPath,
     InvalidPostActionBody,
     MissingParameter,
@@ -70,6 +72,7 @@ __all__ = [
     "ResolvedOutcome",
     "is_json_media_type",
     "parse_json_body",
+    "read_comment",
     "resolve_outcome",
     "substitute",
 ]
@@ -97,6 +100,7 @@ def resolve_outcome(
     enable_output_parameters: bool = False,
     body: bytes | None = None,
     content_type: str | None = None,
+    comment: str | None = None,
 ) -> ResolvedOutcome:
     """Turn a verified callback into the completion to send and the response to render.
 
@@ -106,6 +110,8 @@ def resolve_outcome(
             only when the blob allows them too.
         body: the request body; read only for POST actions.
         content_type: the request's ``Content-Type``; read only for POST actions.
+        comment: the approver's comment (`read_comment()`): added to a success's output object
+            as ``"comment"``, or a failure's ``cause`` (the sealed one when ``None``).
 
     Raises:
         ParametersDisabled: the blob asks for output parameters but the handler refuses them.
@@ -123,12 +129,18 @@ def resolve_outcome(
     response = _fill_response(action.response, params)
     if isinstance(action, SuccessAction):
         output = action.output if params is None else _fill(action.output, params)
+        if comment is not None:
+            if not isinstance(output, dict):  # refused at the mint: never minted by us
+                raise OutputFormatting("A comment needs an output that is a JSON object.")
+            output = {**output, COMMENT_FIELD: comment}
         return ResolvedOutcome(Completion.success(claims.token, output), response)
     if isinstance(action, FailureAction):
         error, cause = action.error, action.cause
         if params is not None:
             error = None if error is None else substitute(error, params)
             cause = None if cause is None else substitute(cause, params)
+        if comment is not None:
+            cause = comment
         return ResolvedOutcome(Completion.failure(claims.token, error, cause), response)
     if isinstance(action, HeartbeatAction):
         return ResolvedOutcome(Completion.heartbeat(claims.token), response)
@@ -289,6 +301,60 @@ def parse_json_body(body: bytes, content_type: str | None) -> Any:
     if problem is not None:
         raise InvalidPostActionBody(problem)
     return value
+
+
+# --- the approver's comment -------------------------------------------------------------------
+
+#: Fields a comment form may have (the confirm page's has one); more is not a form of ours.
+_MAX_FORM_FIELDS = 16
+
+
+def _form_comment(body: bytes) -> str | None:
+    """The ``comment`` field of an ``application/x-www-form-urlencoded`` body, as sent."""
+    invalid = InvalidComment(reason="invalid_text")
+    try:
+        fields = parse_qsl(body.decode("utf-8"), errors="strict", max_num_fields=_MAX_FORM_FIELDS)
+    except UnicodeDecodeError:  # raw or percent-encoded bytes that are not UTF-8
+        raise invalid from None
+    except ValueError:
+        raise InvalidComment("The form is malformed.", reason="invalid_text") from None
+    values = [value for name, value in fields if name == COMMENT_FIELD]
+    if len(values) > 1:
+        raise InvalidComment("The form holds more than one comment.", reason="invalid_text")
+    return values[0] if values else None
+
+
+def read_comment(body: bytes, content_type: str | None, page: ConfirmPage) -> str | None:
+    """The approver's comment in a confirming POST, as it is recorded (or ``None``).
+
+    The body is the confirm page's form (``application/x-www-form-urlencoded``) or a JSON
+    object with ``"comment"`` (a string or ``null``); an empty body holds none. The text is
+    then normalised and checked by `normalise_comment()`.
+
+    Raises:
+        InvalidComment: refused (required and missing, too long, control characters, not
+            Unicode) or a malformed form.
+        UnsupportedMediaType, PayloadTooLarge, InvalidPostActionBody: a body of another type,
+            too large, or JSON that is not an object with a text ``comment``.
+    """
+    text: str | None = None
+    if body.strip():
+        if len(body) > MAX_POST_BODY_SIZE:
+            raise PayloadTooLarge(
+                f"The request body is larger than {MAX_POST_BODY_SIZE // 1024} KiB."
+            )
+        media_type = (content_type or "").split(";", 1)[0].strip().lower()
+        if media_type == "application/x-www-form-urlencoded":
+            text = _form_comment(body)
+        else:
+            data = parse_json_body(body, content_type)  # lone surrogates refused there
+            value = data.get(COMMENT_FIELD) if isinstance(data, dict) else None
+            if not isinstance(data, dict) or not (value is None or isinstance(value, str)):
+                raise InvalidPostActionBody(
+                    'The request body must be a JSON object like {"comment": "..."}.'
+                )
+            text = value
+    return normalise_comment(text, page)
 
 
 def _matches(outcome: SuccessOutcome | FailureOutcome | HeartbeatOutcome, body: Any) -> bool:

@@ -13,7 +13,11 @@ Everything here is a pure function from what happened to a `CallbackResponse`:
   own (404, 413, 400 for a malformed request);
 * `render_json()` answers with any JSON body (the create-URLs function).
 
-Every value that comes from a blob or a request is HTML-escaped in the built-in pages. A custom
+The built-in HTML pages speak to the approver, a person: one heading and one sentence saying
+what happened and what they can do, codes and references in the small print, all in the
+handler's `PageTheme` (its words, product name, logo, accent colour and footer). Every value
+that comes from a blob or a request (a confirm page's title and details, the approver's own
+comment) is HTML-escaped in the built-in pages. A custom
 ``html`` body is the minter's own (authenticated) HTML and is served as is; output parameters
 substituted into it were escaped when the outcome was resolved, which is enough in text and
 quoted attributes but not in scripts or URLs, so its ``Content-Security-Policy`` forbids script
@@ -34,12 +38,25 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any, Final, Literal
 
+from ._approval import ConfirmPage
 from ._http_url import ascii_url
 from ._models import Action, ResponseSpec
-from .errors import MethodNotAllowed, OutputFormatting, SfnCallbackUrlsError
+from ._theme import DEFAULT_THEME, PageTheme, PageWords, darker
+from .errors import (
+    ActionMismatched,
+    ExpiredPayload,
+    InvalidComment,
+    MethodNotAllowed,
+    OutputFormatting,
+    PayloadError,
+    PayloadTooLarge,
+    SfnCallbackUrlsError,
+    TaskAlreadyCompleted,
+)
 
 __all__ = [
     "BUILTIN_HTML_CSP",
@@ -51,6 +68,7 @@ __all__ = [
     "TEXT",
     "CallbackResponse",
     "MediaType",
+    "humanise",
     "negotiate",
     "reason_phrase",
     "render_confirm",
@@ -252,51 +270,81 @@ def _respond(
     return CallbackResponse(status=status, headers=headers, body=data)
 
 
-_PAGE: Final = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="robots" content="noindex, nofollow">
-<title>{title}</title>
-<style>
-body{{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
-background:#f4f5f7;color:#1f2328;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,
-"Helvetica Neue",Arial,sans-serif}}
-main{{background:#fff;max-width:30rem;margin:1rem;padding:2rem 2.5rem;border-radius:12px;
+_STYLE: Final = """body{{margin:0;min-height:100vh;display:flex;flex-direction:column;
+align-items:center;justify-content:center;background:#f4f5f7;color:#1f2328;
+font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}}
+.card{{box-sizing:border-box;width:calc(100% - 2rem);max-width:32rem;margin:1rem}}
+header{{display:flex;align-items:center;gap:.5rem;margin:0 0 .75rem;color:#424a53;font-weight:600}}
+header img{{max-height:2rem;max-width:10rem}}
+main{{background:#fff;padding:1.5rem 1.5rem 1.25rem;border-radius:12px;
 box-shadow:0 1px 3px rgba(0,0,0,.12),0 8px 24px rgba(0,0,0,.06)}}
-h1{{font-size:1.35rem;margin:0 0 .75rem}}
+footer{{margin:.75rem 0 0;color:#57606a;font-size:.85rem;white-space:pre-wrap}}
+h1{{font-size:1.35rem;line-height:1.3;margin:0 0 .75rem;overflow-wrap:anywhere}}
 p{{margin:.5rem 0}}
 .mark{{font-size:2rem;line-height:1;margin-bottom:.5rem}}
-.ok{{color:#1a7f37}}.error{{color:#cf222e}}.ask{{color:#0969da}}
-.small{{color:#656d76;font-size:.85rem;word-break:break-all}}
+.ok{{color:#1a7f37}}.error{{color:#cf222e}}.ask{{color:{accent}}}
+.details,.quote{{white-space:pre-wrap;overflow-wrap:anywhere}}
+.quote{{margin:.25rem 0 .5rem;padding:.25rem .75rem;border-left:3px solid #d0d7de}}
+.small{{color:#57606a;font-size:.85rem;overflow-wrap:anywhere}}
+label{{display:block;margin-top:1rem;font-weight:600}}
+textarea{{box-sizing:border-box;width:100%;margin-top:.25rem;font:inherit;padding:.5rem;
+border:1px solid #8c959f;border-radius:6px}}
+textarea[aria-invalid=true]{{border-color:#cf222e}}
+.hint{{color:#57606a;font-size:.85rem;margin-top:.25rem}}
+.problem{{color:#a40e26;font-weight:600}}
 button{{margin-top:1rem;font:inherit;font-weight:600;padding:.6rem 1.5rem;border:0;
-border-radius:8px;background:#1f6feb;color:#fff;cursor:pointer}}
-button:hover{{background:#1158c7}}
-</style>
-</head>
-<body>
-<main>
-<div class="mark {mark_class}" aria-hidden="true">{mark}</div>
-<h1>{heading}</h1>
-{content}
-</main>
-</body>
-</html>
-"""
+border-radius:8px;background:{accent};color:#fff;cursor:pointer}}
+button:hover{{background:{hover}}}
+:focus-visible{{outline:3px solid {accent};outline-offset:2px}}"""
 
 
-# The page split around its five fields, once: joining the pieces is what str.format did,
-# without parsing a 1.5 KB template on every answer.
-_PAGE_FIELDS: Final = ("title", "mark_class", "mark", "heading", "content")
-_PAGE_PIECES: Final = _PAGE.format(**dict.fromkeys(_PAGE_FIELDS, "\0")).split("\0")
+@functools.lru_cache(maxsize=16)
+def _style(accent: str) -> str:
+    return _STYLE.format(accent=accent, hover=darker(accent))
 
 
-def _page(*, title: str, heading: str, content: str, mark: str, mark_class: str) -> str:
-    """A built-in page; every argument must already be escaped HTML."""
-    p = _PAGE_PIECES
-    return "".join((p[0], title, p[1], mark_class, p[2], mark, p[3], heading, p[4], content, p[5]))
+def _page(theme: PageTheme, *, heading: str, content: str, mark: str, mark_class: str) -> str:
+    """A built-in page: one card, one heading; ``heading`` and ``content`` are escaped HTML."""
+    product = "" if theme.product_name is None else _e(theme.product_name)
+    title = f"{heading} \u00b7 {product}" if product else heading
+    header = ""
+    if theme.logo_url is not None or product:
+        logo = "" if theme.logo_url is None else f'<img src="{_e(theme.logo_url)}" alt="{product}">'
+        # With a logo whose alt text is the name, the name is not written twice.
+        name = f"<span>{product}</span>" if product and theme.logo_url is None else ""
+        header = f"<header>{logo}{name}</header>\n"
+    footer = "" if theme.footer is None else f"<footer>{_e(theme.footer)}</footer>\n"
+    return (
+        f'<!DOCTYPE html>\n<html lang="{_e(theme.language)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="referrer" content="no-referrer">\n'
+        '<meta name="robots" content="noindex, nofollow">\n'
+        f"<title>{title}</title>\n<style>\n{_style(theme.accent_color)}\n</style>\n</head>\n"
+        f'<body>\n<div class="card">\n{header}<main>\n'
+        f'<div class="mark {mark_class}" aria-hidden="true">{mark}</div>\n'
+        f"<h1>{heading}</h1>\n{content}\n</main>\n{footer}</div>\n</body>\n</html>\n"
+    )
+
+
+def _theme_csp(theme: PageTheme) -> str:
+    """The built-in pages' policy; a logo is the one image it allows, by its exact URL."""
+    if theme.logo_url is None:
+        return BUILTIN_HTML_CSP
+    return f"{BUILTIN_HTML_CSP}; img-src {theme.logo_url}"
+
+
+def _html_page(
+    status: int, theme: PageTheme, page: str, headers: Mapping[str, str] | None = None
+) -> CallbackResponse:
+    if theme.logo_url is not None:
+        headers = {"Content-Security-Policy": _theme_csp(theme), **(headers or {})}
+    return _respond(status, HTML, page, extra_headers=headers)
+
+
+def humanise(name: str) -> str:
+    """An action's name as a person reads it: ``"send_back"`` is ``"Send back"``."""
+    text = " ".join(name.replace("_", " ").split())
+    return text[:1].upper() + text[1:]
 
 
 #: What html.escape(quote=True) replaces; names and ids never hold any (their rules say so).
@@ -334,22 +382,24 @@ def _action_json(action: Action) -> dict[str, str]:
 _DEFAULT_SPEC: Final = ResponseSpec()  # frozen: one instance serves every default answer
 
 
-def _done_page(name: str, transaction_id: str) -> str:
-    """The built-in success page; both arguments must already be escaped HTML."""
-    return _page(
-        title="Done",
-        heading=f"Done: your response &#x27;{name}&#x27; was recorded",
-        content=(
-            "<p>Thank you. You can close this page.</p>\n"
-            f'<p class="small">Reference: {transaction_id}</p>'
-        ),
-        mark="&#10003;",
-        mark_class="ok",
-    )
+def _small(*lines: str) -> str:
+    """The small print (codes and references, for support); lines are escaped HTML."""
+    shown = [line for line in lines if line]
+    return f'<p class="small">{"<br>".join(shown)}</p>' if shown else ""
 
 
-# The success page around its two fields, built once: every completed click renders it.
-_DONE_PIECES: Final = tuple(_done_page("\0", "\0").split("\0"))
+def _done_page(action: Action, transaction_id: str, theme: PageTheme, comment: str | None) -> str:
+    words = theme.words
+    heading = words.done_headings.get(action.name.lower())
+    if heading is None:
+        heading = words.format("done_heading", action=humanise(action.name))
+    content = f"<p>{_e(words.done_sentence)}</p>\n"
+    if comment is not None:
+        content += (
+            f'<p class="small">{_e(words.your_comment)}</p>\n<p class="quote">{_e(comment)}</p>\n'
+        )
+    content += _small(_e(words.format("reference", reference=transaction_id)))
+    return _page(theme, heading=_e(heading), content=content, mark="&#10003;", mark_class="ok")
 
 
 def render_success(
@@ -358,6 +408,8 @@ def render_success(
     transaction_id: str,
     response: ResponseSpec | None,
     media_type: MediaType,
+    theme: PageTheme = DEFAULT_THEME,
+    comment: str | None = None,
 ) -> CallbackResponse:
     """The answer to a completed callback.
 
@@ -369,6 +421,8 @@ def render_success(
         transaction_id: the id the URLs were minted under.
         response: the custom response (output parameters already applied), or ``None``.
         media_type: from `negotiate()`.
+        theme: the look and words of the built-in page.
+        comment: the approver's comment, shown (escaped) on the built-in page.
     """
     spec = response if response is not None else _DEFAULT_SPEC
     if spec.redirect is not None:
@@ -384,9 +438,7 @@ def render_success(
     if media_type == HTML:
         if spec.html is not None:
             return _respond(200, HTML, spec.html, builtin=False, allow_scripts=spec.allow_scripts)
-        before, between, after = _DONE_PIECES
-        page = "".join((before, _e(action.name), between, _e(transaction_id), after))
-        return _respond(200, HTML, page)
+        return _html_page(200, theme, _done_page(action, transaction_id, theme, comment))
     if spec.text is not None:
         return _respond(200, TEXT, spec.text)
     text = f"Done: your response '{action.name}' was recorded.\nReference: {transaction_id}\n"
@@ -401,42 +453,122 @@ _CONFIRM_MESSAGE: Final = (
 )
 
 
+def _comment_box(page: ConfirmPage, words: PageWords, refused: InvalidComment | None) -> str:
+    """The labelled comment box: hint, and the reason it was refused, tied to it for AT."""
+    limit = f"{page.comment_max_length:,}"
+    required = page.comment == "required"
+    label = words.comment_required if required else words.comment_optional
+    described = "comment-hint"
+    problem = ""
+    shown = ""
+    if refused is not None:
+        described = "comment-problem comment-hint"
+        if refused.reason == "missing":
+            reason = words.comment_missing
+        elif refused.reason == "too_long":
+            reason = words.format("comment_too_long", limit=limit)
+        else:
+            reason = words.comment_invalid
+        problem = f'<p id="comment-problem" class="problem">{_e(reason)}</p>\n'
+        shown = refused.shown
+    attributes = f'maxlength="{page.comment_max_length}" aria-describedby="{described}"'
+    if required:
+        attributes += " required"
+    if refused is not None:
+        attributes += ' aria-invalid="true" autofocus'
+    # The newline after <textarea> is eaten by the HTML parser, never a leading one of the text.
+    return (
+        f'<label for="comment">{_e(label)}</label>\n{problem}'
+        f'<textarea id="comment" name="comment" rows="4" {attributes}>\n{_e(shown)}</textarea>\n'
+        f'<p id="comment-hint" class="hint">{_e(words.format("comment_hint", limit=limit))}</p>\n'
+    )
+
+
 def render_confirm(
-    action: Action, *, transaction_id: str, media_type: MediaType
+    action: Action,
+    *,
+    transaction_id: str,
+    media_type: MediaType,
+    theme: PageTheme = DEFAULT_THEME,
+    expires_at: datetime | None = None,
+    refused: InvalidComment | None = None,
 ) -> CallbackResponse:
     """The page a GET gets when the action must be confirmed: a form that POSTs to the same URL.
 
     The form's ``action`` attribute is empty, which HTML defines as the document's own URL,
-    query string included.
+    query string included. With a `ConfirmPage`, its title is the heading, its details follow,
+    and the form has the comment box it asks for. ``refused`` shows the page again (400) with
+    the reason next to the box and the comment as sent.
     """
+    page = action.confirm if isinstance(action.confirm, ConfirmPage) else None
     if media_type == JSON:
-        body = {
+        body: dict[str, Any] = {
             "confirm": True,
             "transaction_id": transaction_id,
             "action": _action_json(action),
             "message": _CONFIRM_MESSAGE,
         }
+        if page is not None:
+            body.update(
+                title=page.title,
+                details=page.details,
+                comment=page.comment,
+                comment_max_length=page.comment_max_length,
+            )
         return _respond(200, JSON, _json_bytes(body))
     if media_type == HTML:
-        name = _e(action.name)
-        page = _page(
-            title=f"Confirm: {name}?",
-            heading=f"Confirm: {name}?",
-            content=(
-                f"<p>Press the button to record your response &#x27;{name}&#x27;.</p>\n"
-                '<form method="post" action="">\n'
-                '<button type="submit">Confirm</button>\n'
-                "</form>\n"
-                f'<p class="small">Reference: {_e(transaction_id)}</p>'
-            ),
-            mark="?",
-            mark_class="ask",
+        words = theme.words
+        button = humanise(action.name)
+        if page is None:
+            heading = _e(words.format("confirm_heading", action=button))
+            content = f"<p>{_e(words.confirm_sentence)}</p>\n"
+        else:
+            heading = _e(page.title)
+            content = f'<p class="details">{_e(page.details)}</p>\n' if page.details else ""
+            chosen = html.escape(words.choose).format(button=f"<strong>{_e(button)}</strong>")
+            content += f"<p>{chosen}</p>\n"
+        content += '<form method="post" action="">\n'
+        if page is not None and page.takes_comment:
+            content += _comment_box(page, words, refused)
+        content += f'<button type="submit">{_e(button)}</button>\n</form>\n'
+        expires = (
+            ""
+            if expires_at is None
+            else _e(words.format("expires", date=words.format_date(expires_at)))
         )
-        return _respond(200, HTML, page)
-    return _respond(200, TEXT, f"Confirm: {action.name}?\n{_CONFIRM_MESSAGE}\n")
+        content += _small(expires, _e(words.format("reference", reference=transaction_id)))
+        status = 200 if refused is None else refused.status
+        built = _page(theme, heading=heading, content=content, mark="?", mark_class="ask")
+        return _html_page(status, theme, built)
+    lines = [f"Confirm: {action.name}?"]
+    if page is not None:
+        lines.append(page.title)
+        if page.details:
+            lines.append(page.details)
+    return _respond(200, TEXT, "\n".join([*lines, _CONFIRM_MESSAGE]) + "\n")
 
 
 # --- errors ---------------------------------------------------------------------------------
+
+
+def _error_words(error: SfnCallbackUrlsError, words: PageWords) -> tuple[str, str, str]:
+    """Heading, sentence and extra small print (plain text) of an error, in the approver's terms."""
+    if isinstance(error, ExpiredPayload):
+        expired = words.format("expired_at", date=words.format_date(error.expired_at))
+        return words.expired_heading, words.expired_sentence, expired
+    if isinstance(error, TaskAlreadyCompleted):
+        return words.already_heading, words.already_sentence, ""
+    if isinstance(error, (PayloadError, ActionMismatched)) and not isinstance(
+        error, PayloadTooLarge
+    ):
+        return words.invalid_heading, words.invalid_sentence, ""
+    if error.status == HTTPStatus.SERVICE_UNAVAILABLE:
+        return words.unavailable_heading, words.unavailable_sentence, ""
+    if error.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        return words.internal_heading, words.internal_sentence, ""
+    # Anything else is about this site's settings or a malformed request: the message is for
+    # whoever helps, in the small print.
+    return words.unusable_heading, words.unusable_sentence, error.message
 
 
 def render_error(
@@ -445,6 +577,7 @@ def render_error(
     *,
     correlation_id: str | None = None,
     headers: Mapping[str, str] | None = None,
+    theme: PageTheme = DEFAULT_THEME,
 ) -> CallbackResponse:
     """The fixed answer to an error, with the error's status.
 
@@ -455,6 +588,8 @@ def render_error(
             can find the log line.
         headers: extra headers; a `MethodNotAllowed` adds its own ``Allow``, an error with a
             ``retry_after`` its ``Retry-After``.
+        theme: the look and words of the HTML page: a heading and one sentence saying what
+            happened and what the person can do; code and reference in the small print.
     """
     if isinstance(error, MethodNotAllowed) and error.allowed:
         headers = {**(headers or {}), "Allow": ", ".join(error.allowed)}
@@ -467,17 +602,23 @@ def render_error(
         return _respond(error.status, JSON, _json_bytes(body), extra_headers=headers)
     reference = "" if correlation_id is None else f"Reference: {correlation_id}"
     if media_type == HTML:
-        content = f"<p>{_e(error.message)}</p>\n"
-        content += f'<p class="small">Error: {_e(error.code)}'
-        content += f"<br>{_e(reference)}</p>" if reference else "</p>"
+        words = theme.words
+        heading, sentence, detail = _error_words(error, words)
+        small = _small(
+            _e(detail),
+            _e(words.format("code", code=error.code)),
+            ""
+            if correlation_id is None
+            else _e(words.format("reference", reference=correlation_id)),
+        )
         page = _page(
-            title="This link could not be used",
-            heading="This link could not be used",
-            content=content,
+            theme,
+            heading=_e(heading),
+            content=f"<p>{_e(sentence)}</p>\n{small}",
             mark="&#10007;",
             mark_class="error",
         )
-        return _respond(error.status, HTML, page, extra_headers=headers)
+        return _html_page(error.status, theme, page, headers)
     text = f"Error ({error.code}): {error.message}\n"
     if reference:
         text += reference + "\n"

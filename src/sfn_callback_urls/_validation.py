@@ -40,6 +40,8 @@ _MAX_FIELD_NAME_LENGTH = 80
 _MIN_REDACTED_LENGTH = 8
 _WINDOW = 16
 _UNION_TAGS = frozenset(ACTION_TYPES)
+#: The tags of ``confirm``'s two forms (``_approval.ConfirmField``): a flag or a page.
+_CONFIRM_TAGS = frozenset({"flag", "page"})
 _ERROR_CLASSES: dict[str, type[InvalidRequest]] = {
     "DuplicateActionName": DuplicateActionName,
     "InvalidDate": InvalidDate,
@@ -53,6 +55,8 @@ def _format_loc(loc: Sequence[int | str]) -> str:
     for index, item in enumerate(loc):
         # Drop the discriminator tag pydantic inserts after a list index (or at the top).
         if item in _UNION_TAGS and (index == 0 or isinstance(loc[index - 1], int)):
+            continue
+        if item in _CONFIRM_TAGS and index > 0 and loc[index - 1] == "confirm":
             continue
         # Field names come from the request (an unknown key, say): shown printable, like
         # every quoted input, so that a message cannot forge log lines.

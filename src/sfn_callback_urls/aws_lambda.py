@@ -20,14 +20,26 @@ key, or ``SFN_CALLBACK_URLS_KEY`` for a local keyring, ...), ``SFN_CALLBACK_URLS
 ``SFN_CALLBACK_URLS_MODE``, ``CALLBACK_BASE_URL`` (or the original's ``API_ID`` and ``STAGE``;
 by default derived from the API Gateway event; a request's own ``base_url`` wins, as in the
 original), the switches ``ENABLE_OUTPUT_PARAMETERS``, ``ENABLE_POST_ACTIONS`` (or the
-original's ``DISABLE_*``) and ``CONFIRM_GET``, ``ACCEPT_ORIGINAL_URLS`` (open the original
-app's ``2-`` URLs under ``KEY_ID``), ``SFN_CALLBACK_URLS_BUDGET`` (seconds a click may spend on
-AWS calls, 10 by default, and never past the function's remaining time less a second) and
+original's ``DISABLE_*``), ``CONFIRM_GET`` and ``CHECK_TASK_BEFORE_CONFIRM``,
+``SFN_CALLBACK_URLS_PAGE_THEME`` (the approver's pages' look and words, as JSON),
+``ACCEPT_ORIGINAL_URLS`` (open the original app's ``2-`` URLs under ``KEY_ID``),
+``SFN_CALLBACK_URLS_BUDGET`` (seconds a click may spend on AWS calls, 10 by default, and
+never past the function's remaining time less a second) and
 ``VERBOSE`` (debug details in the log). The same
 variables configure ``sfn-callback-urls serve``, ``inspect`` and ``mint``.
 
 Both handlers keep the AWS SDK's loggers at INFO or above (`quiet_aws_loggers()`): at DEBUG
 they log task tokens and KMS plaintext keys. ``SFN_CALLBACK_URLS_DEBUG_AWS=true`` opts out.
+
+``EAGER_INIT=true`` (the SAM template sets it) moves the first invocation's heavy work to the
+import, while Lambda initialises the function: the configuration, the imports, the AWS clients
+(one botocore session) and ``DescribeKey`` of the KMS key, for the side the function's handler
+(Lambda's ``_HANDLER``) serves, and a rehearsal of a mint and a click under a throwaway local
+key (`App.prepare()`). A snapshot (SnapStart) or provisioned concurrency then keeps it; before a
+snapshot the clients' connections are closed (the runtime's ``snapshot_restore_py`` hook), so
+that a restored environment opens fresh ones. No data key is fetched, no task touched and no
+record logged at init. A failure there is logged, and the first invocation tries again and
+answers it as usual.
 """
 
 from __future__ import annotations
@@ -46,8 +58,10 @@ from ._codec import Codec
 from ._config import (
     ENV_API_ID,
     ENV_BASE_URL,
+    ENV_EAGER_INIT,
     ENV_STAGE,
     Settings,
+    flag,
 )
 from ._features import Features
 from ._handler import CallbackHandler, CallbackRequest, CallbackResponse
@@ -82,6 +96,8 @@ from .errors import (
     UnsupportedEvent,
     UnsupportedMediaType,
 )
+from .keys._aws import KmsKey, close_connections
+from .keys._local import LocalKey
 
 __all__ = [
     "App",
@@ -98,6 +114,29 @@ logger = logging.getLogger(__name__)
 # VERBOSE sets the app's logger to DEBUG; reset_app() puts the level back.
 
 _URLS_PATH = "/urls"
+
+
+class _NoStepFunctions:
+    """The Step Functions stand-in of `App.prepare()`'s rehearsal: answers, sends nothing."""
+
+    def send_task_success(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+    def send_task_failure(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+    def send_task_heartbeat(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+
+# What App.prepare() rehearses with: a click on each action answers the common outcomes.
+_SAMPLE_REQUEST = {
+    "token": "sample",
+    "actions": [
+        {"name": "approve", "type": "success", "output": {}},
+        {"name": "reject", "type": "failure", "error": "rejected", "cause": "sample"},
+    ],
+}
 
 
 class App:
@@ -143,6 +182,37 @@ class App:
                 self.codec, stepfunctions_client=self._stepfunctions_client, logger=logger
             )
         return self._callback_handler
+
+    def prepare(self, *, callback: bool = True) -> None:
+        """Do the first invocation's heavy work now (``EAGER_INIT``): a snapshot then keeps it.
+
+        Every KMS key of the keyring gets its client and is described (``DescribeKey``). Then a
+        rehearsal, under a throwaway local key and a logger that is off, so that the first real
+        request finds the models built and the code paths warm: it mints the URLs of a sample
+        request and, with ``callback``, builds the callback handler with its Step Functions
+        client (and the original URLs' reader, when configured) and answers a click on each of
+        those URLs, with a Step Functions stand-in that sends nothing. No data key is fetched,
+        no task is touched, no record is logged.
+
+        Raises:
+            KeyUnavailable: KMS failed (``DescribeKey``).
+        """
+        for key in self.settings.keyring:
+            if isinstance(key, KmsKey):
+                key.prepare()
+        codec = Codec(LocalKey.generate(), mode=self.settings.mode, purpose=self.settings.purpose)
+        quiet = logging.Logger(f"{__name__}.prepare", logging.CRITICAL + 1)
+        minter = Minter(codec, base_url="https://prepare.invalid", logger=quiet)
+        response = minter.create_urls(parse_create_urls_request(_SAMPLE_REQUEST))
+        response_json(response)
+        if callback:
+            self.callback_handler.prepare()
+            rehearsal = CallbackHandler(
+                codec, stepfunctions_client=_NoStepFunctions(), logger=quiet
+            )
+            for url in response.urls.values():
+                query = url.partition("?")[2]
+                rehearsal.handle(CallbackRequest("GET", query, {"accept": "text/html"}))
 
     def create_urls(
         self,
@@ -431,3 +501,33 @@ def process_callback_handler(event: Any, context: Any) -> dict[str, Any]:
         _log_error(error)
         return error.to_dict()
     return answer_to(_handle_callback(event, source, context), event, source)
+
+
+# --- EAGER_INIT ------------------------------------------------------------------------------
+
+
+def _prepare_at_init(environ: Mapping[str, str]) -> None:
+    """``EAGER_INIT``: the app and what its first invocation needs, built during Lambda's init.
+
+    Lambda's ``_HANDLER`` says which side this function serves; unknown, both are prepared.
+    """
+    quiet_aws_loggers()
+    handler = environ.get("_HANDLER", "")
+    app = _configured_app()
+    if isinstance(app, SfnCallbackUrlsError):
+        return  # logged; the first invocation reads the configuration again and answers it
+    try:
+        app.prepare(callback=not handler.endswith(".create_urls_handler"))
+    except SfnCallbackUrlsError as error:
+        _log_error(error)  # e.g. KMS unreachable: the first invocation calls it again
+    except Exception:  # never an init failure: the invocation answers
+        _internal_error()
+    try:  # the Lambda Python runtime's SnapStart hooks (3.12+)
+        from snapshot_restore_py import register_before_snapshot  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    register_before_snapshot(close_connections)
+
+
+if flag(os.environ, ENV_EAGER_INIT):
+    _prepare_at_init(os.environ)

@@ -12,7 +12,7 @@ specific and carry data as attributes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import ClassVar, Literal, Protocol
 
 __all__ = [
     "ActionMismatched",
@@ -20,6 +20,7 @@ __all__ = [
     "ConfigurationError",
     "DuplicateActionName",
     "ExpiredPayload",
+    "InvalidComment",
     "InvalidDate",
     "InvalidJson",
     "InvalidJsonPath",
@@ -288,6 +289,39 @@ class InvalidPostActionBody(RequestError):
 
     code = "InvalidPostActionBody"
     default_message = "The request body matches no outcome of this action."
+
+
+CommentProblem = Literal["missing", "too_long", "invalid_text"]
+"""Why an approver's comment was refused (`InvalidComment.reason`)."""
+
+_COMMENT_MESSAGES: dict[str, str] = {
+    "missing": "A comment is required.",
+    "too_long": "The comment is longer than this link accepts.",
+    "invalid_text": "The comment holds control characters or text that is not valid Unicode.",
+}
+
+
+class InvalidComment(RequestError):
+    """The approver's comment was refused at the click; nothing was sent to Step Functions.
+
+    The confirm page is shown again with the reason next to the comment box. The message never
+    quotes the comment.
+    """
+
+    code = "InvalidComment"
+    default_message = "The comment cannot be accepted."
+
+    def __init__(
+        self, message: str | None = None, *, reason: CommentProblem, shown: str = ""
+    ) -> None:
+        super().__init__(message or _COMMENT_MESSAGES[reason])
+        self.reason: CommentProblem = reason
+        """What is wrong: ``"missing"``, ``"too_long"`` or ``"invalid_text"``."""
+        self.shown = shown
+        """The comment as the page shows it again (control characters removed); never logged."""
+
+    def __repr__(self) -> str:
+        return f"InvalidComment(reason={self.reason!r})"
 
 
 class MethodNotAllowed(RequestError):

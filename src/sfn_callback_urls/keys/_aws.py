@@ -1,13 +1,16 @@
-"""AWS plumbing shared by the KMS backends: a lazy client, and botocore errors as ours.
+"""AWS plumbing: the one botocore session, lazy clients, and botocore errors as ours.
 
-boto3 and botocore are imported on first use only (a client is built, or an AWS call failed),
-so importing the key backends costs nothing in a process that never talks to AWS.
+botocore is imported on first use only (a client is built, or an AWS call failed), and boto3
+only when a caller hands us a ``boto3.Session``, so importing the key backends costs nothing in
+a process that never talks to AWS.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,6 +23,7 @@ from ._cached import CachedKeyBackend
 if TYPE_CHECKING:
     from boto3.session import Session
     from botocore.config import Config
+    from botocore.session import Session as BotocoreSession
     from mypy_boto3_kms import KMSClient
 
 __all__ = [
@@ -28,10 +32,13 @@ __all__ = [
     "KmsKey",
     "LazyKmsClient",
     "aws_error_code",
+    "close_connections",
+    "default_session",
     "error_code",
     "is_aws_error",
     "key_unavailable",
     "make_client",
+    "reset_default_session",
 ]
 
 #: The encryption context key under which the codec's purpose is bound into every KMS call that
@@ -43,25 +50,96 @@ ENCRYPTION_CONTEXT_KEY = "sfn-callback-urls:purpose"
 #: caller sent a bad blob (HTTP 400). Everything else (AccessDenied included) is our problem.
 INVALID_CIPHERTEXT_CODES = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
 
+_default_session: BotocoreSession | None = None
+_default_session_lock = threading.Lock()
+# Every client make_client() built, for close_connections() (weak: a client may go away).
+_clients: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def default_session() -> BotocoreSession:
+    """The process's one botocore session, built on first use, shared by every client we build.
+
+    botocore's own session, not ``boto3.Session()``: boto3 adds nothing to the KMS, Step
+    Functions and SSM clients but its import (with s3transfer and multiprocessing, through its
+    customisations). One session per process: each session loads the service models and
+    resolves credentials again, so a second session per client costs a cold start ~60 ms.
+    """
+    global _default_session  # a lazily built, lock-guarded process singleton
+    session = _default_session
+    if session is None:
+        with _default_session_lock:
+            if _default_session is None:
+                _default_session = _new_session()
+            session = _default_session
+    return session
+
+
+#: The services the library builds clients for (make_client's ``service``).
+SERVICES = ("kms", "ssm", "stepfunctions")
+
+
+def _new_session() -> BotocoreSession:
+    """A botocore session whose data loader knows which services we use.
+
+    botocore's loader answers "is there such a service?" by listing every service folder it
+    ships (~400, several files each), once for the service model and once for the endpoint
+    rules of the first client: two walks of botocore's data on every cold start, for an answer
+    known in advance. Everything else (paths, ``AWS_DATA_PATH``, the files) is botocore's.
+    """
+    from botocore.loaders import Loader
+    from botocore.session import get_session
+
+    class KnownServicesLoader(Loader):
+        def list_available_services(self, type_name: str) -> list[str]:
+            return sorted(SERVICES)
+
+    session = get_session()
+    # As botocore's own create_loader() reads AWS_DATA_PATH (the data_path setting).
+    paths = session.get_config_variable("data_path")
+    extra = (
+        [os.path.expanduser(os.path.expandvars(p)) for p in paths.split(os.pathsep)]
+        if paths
+        else []
+    )
+    session.register_component("data_loader", KnownServicesLoader(extra_search_paths=extra))
+    return session
+
+
+def reset_default_session() -> None:
+    """Forget the process's session, so the next client gets a new one (tests; credentials).
+
+    Clients already built keep theirs.
+    """
+    global _default_session
+    with _default_session_lock:
+        _default_session = None
+
 
 def make_client(
     service: Literal["kms", "ssm", "stepfunctions"],
-    session: Session | None,
+    session: Session | None = None,
     *,
     max_attempts: int | None = None,
     config: Config | None = None,
 ) -> Any:
-    """A boto3 client with standard retries; region and endpoint come from AWS configuration.
+    """A client with standard retries; region and endpoint come from AWS configuration.
 
-    The region is the session's (``AWS_DEFAULT_REGION``, the config file), else ``AWS_REGION``,
-    which other AWS SDKs and Lambda set and botocore alone does not read. Its connect and read
-    timeouts are short (`client_config()`), ``config`` is merged over them, and the client obeys
-    a click's deadline (`watch()`).
+    Built from ``session`` (a user's ``boto3.Session``) when given, else from the process's
+    `default_session()`. The region is the session's (``AWS_DEFAULT_REGION``, the config
+    file), else ``AWS_REGION``, which other AWS SDKs and Lambda set and botocore alone does not
+    read. Its connect and read timeouts are short (`client_config()`), ``config`` is merged
+    over them, and the client obeys a click's deadline (`watch()`).
+
+    Args:
+        service: the AWS service the client calls.
+        session: a user's ``boto3.Session`` (default: the process's botocore session).
+        max_attempts: attempts in all under botocore's standard retry mode.
+        config: botocore client configuration (timeouts, retries, ...), merged over ours: its
+            settings win.
 
     Raises:
         ConfigurationError: botocore cannot build the client (e.g. no region anywhere).
     """
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError
 
@@ -71,15 +149,38 @@ def make_client(
     merged = client_config().merge(Config(retries=retries))  # type: ignore[arg-type]
     if config is not None:
         merged = merged.merge(config)
+    client: Any
     try:
-        session = session or boto3.Session()
-        region = session.region_name or default_region()
-        return watch(session.client(service, config=merged, region_name=region))
+        if session is not None:
+            region = session.region_name or default_region()
+            client = watch(session.client(service, config=merged, region_name=region))
+        else:
+            shared = default_session()
+            region = shared.get_config_variable("region") or default_region()
+            client = watch(shared.create_client(service, config=merged, region_name=region))
     except BotoCoreError as error:
         raise ConfigurationError(
             f"Cannot create an AWS {service.upper()} client ({type(error).__name__}); "
             "check the AWS region and credentials configuration."
         ) from error
+    _clients.add(client)
+    return client
+
+
+def close_connections() -> None:
+    """Close the open connections of every client `make_client()` built; they reconnect.
+
+    Before a snapshot (SnapStart): a restored environment must not reuse a connection opened
+    before it (the other end is long gone). The clients stay usable: the next call opens a
+    new connection.
+    """
+    for client in list(_clients):
+        # botocore keeps its connection pools on the endpoint's HTTP session; close() empties
+        # them, and they are created again on the next request.
+        session = getattr(getattr(client, "_endpoint", None), "http_session", None)
+        close = getattr(session, "close", None)
+        if close is not None:
+            close()
 
 
 class LazyKmsClient:
@@ -154,11 +255,14 @@ class KmsKey(CachedKeyBackend):
     Args:
         key_id: the KMS key id, ARN or alias.
         client: a boto3 KMS client; by default one is built on first use from ``session``.
-        session: a boto3 session for that client (default: ``boto3.Session()``).
+        session: a boto3 session for that client (default: the process's botocore
+            session, shared by all our clients).
         wire_id, max_age, max_uses, cache_size, clock: see `CachedKeyBackend`.
     """
 
     __slots__ = ("_kms",)
+    #: The KMS operations the backend calls (their models are loaded by `prepare()`).
+    _OPERATIONS: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -191,6 +295,28 @@ class KmsKey(CachedKeyBackend):
     def client(self) -> KMSClient:
         """The KMS client, created on first use when none was given."""
         return self._kms.get()
+
+    def prepare(self) -> None:
+        """Build the client and describe the key now (``DescribeKey``), not on first use.
+
+        For a pre-initialised environment (SnapStart, provisioned concurrency): the client's
+        service model, credentials, endpoint and signer are then ready, and a missing key or
+        permission shows at init. No data key is fetched: a snapshot must not hold one.
+
+        Raises:
+            KeyUnavailable: ``DescribeKey`` failed (the error's code says why).
+        """
+        try:
+            self.client.describe_key(KeyId=self._key_id)
+        except Exception as error:
+            if is_aws_error(error):
+                raise key_unavailable("DescribeKey", error) from None
+            raise
+        meta = getattr(self.client, "meta", None)  # a botocore client (fakes have none)
+        if meta is not None:  # the models of the calls this key makes, loaded now
+            for operation in self._OPERATIONS:
+                model = meta.service_model.operation_model(operation)
+                (model.input_shape, model.output_shape)  # noqa: B018 - parsed on first access
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._key_id!r}, wire_id={self._wire_id.hex()!r})"

@@ -33,6 +33,7 @@ class KmsDerivedKey(KmsKey):
 
     __slots__ = ()
     _ID_PREFIX = b"sfn-callback-urls/kms-derived-key-id\x00"
+    _OPERATIONS = ("GenerateMac",)
 
     def _new_data_key(self, purpose: str) -> tuple[bytes, bytes]:
         salt = os.urandom(_SALT_LENGTH)

@@ -34,7 +34,8 @@ class KmsEnvelopeKey(KmsKey):
     Args:
         key_id: the KMS key id, ARN or alias.
         client: a boto3 KMS client; by default one is built on first use from ``session``.
-        session: a boto3 session for that client (default: ``boto3.Session()``).
+        session: a boto3 session for that client (default: the process's botocore
+            session, shared by all our clients).
         wire_id: the key id written into blobs (1 to 32 bytes); by default the first 4 bytes of
             SHA-256 over a fixed prefix and ``key_id``.
         max_age: how long a data key is used for minting, and how long a decrypted one is kept
@@ -46,6 +47,7 @@ class KmsEnvelopeKey(KmsKey):
 
     __slots__ = ()
     _ID_PREFIX = b"sfn-callback-urls/kms-envelope-key-id\x00"
+    _OPERATIONS = ("GenerateDataKey", "Decrypt")
 
     def _new_data_key(self, purpose: str) -> tuple[bytes, bytes]:
         try:

@@ -73,7 +73,8 @@ def wrap_keyring(
             or local keys (primary first).
         kms_key_id: the symmetric KMS key to encrypt under (id, ARN or alias).
         client: a boto3 KMS client (default: one from ``session``).
-        session: a boto3 session for that client (default: ``boto3.Session()``).
+        session: a boto3 session for that client (default: the process's botocore
+            session, shared by all our clients).
 
     Raises:
         ConfigurationError: ``keys`` is not a valid keyring.
@@ -108,7 +109,8 @@ def load_wrapped_keyring(
         text: the ``sfncukms1_...`` string.
         kms_key_id: if given, ``Decrypt`` refuses a string wrapped under any other KMS key.
         client: a boto3 KMS client (default: one from ``session``).
-        session: a boto3 session for that client (default: ``boto3.Session()``).
+        session: a boto3 session for that client (default: the process's botocore
+            session, shared by all our clients).
 
     Raises:
         ConfigurationError: the string is damaged or was not wrapped by `wrap_keyring()`

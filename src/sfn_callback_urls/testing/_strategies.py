@@ -186,11 +186,32 @@ def response_specs() -> st.SearchStrategy[ResponseSpec]:
     return _response_spec_dicts().map(ResponseSpec.model_validate)
 
 
+def _confirm_values(*, comments: bool = False) -> st.SearchStrategy[Any]:
+    """An action's ``confirm``: a flag, or a confirm page (with a comment box if ``comments``)."""
+    title = st.text(
+        st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=40
+    ).filter(str.strip)
+    details = st.text(
+        st.characters(blacklist_categories=("Cc", "Cs"), whitelist_characters="\n\t"),
+        max_size=80,
+    )
+    rules = ["none", "optional", "required"] if comments else ["none"]
+    page = st.fixed_dictionaries(
+        {"title": title},
+        optional={
+            "details": details,
+            "comment": st.sampled_from(rules),
+            "comment_max_length": st.integers(min_value=1, max_value=2000),
+        },
+    )
+    return st.one_of(st.booleans(), page)
+
+
 def _action_dict(type_: str, **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
     """Dicts of one action type, with the fields every action shares."""
     return st.fixed_dictionaries(
         {"type": st.just(type_), "name": action_names(), **fields},
-        optional={"response": _response_spec_dicts(), "confirm": st.booleans()},
+        optional={"response": _response_spec_dicts(), "confirm": _confirm_values()},
     )
 
 
@@ -209,7 +230,7 @@ def failure_actions() -> st.SearchStrategy[FailureAction]:
             "error": st.one_of(st.none(), st.text(max_size=256)),
             "cause": st.one_of(st.none(), st.text(max_size=200)),
             "response": _response_spec_dicts(),
-            "confirm": st.booleans(),
+            "confirm": _confirm_values(comments=True),
         },
     ).map(FailureAction.model_validate)
 
