@@ -658,3 +658,57 @@ def test_claims_built_by_hand_with_a_lone_surrogate_are_refused_by_every_seal(
     for seal in (lambda: codec.seal(claims), lambda: codec.seal_many([claims])):
         with pytest.raises(InvalidRequest, match="not valid Unicode text"):
             seal()
+
+
+class _CountingKey(LocalKey):
+    """The test key, counting how often a data key is asked for."""
+
+    asked = 0
+
+    def mint_key(self, purpose: str) -> tuple[bytes, DataKey]:
+        type(self).asked += 1
+        return super().mint_key(purpose)
+
+
+def test_seal_actions_is_seal_of_each_action_and_seal_many_is_built_on_it() -> None:
+    """seal_actions() gives each action's seal() blob; seal_many() seals runs of shared parts."""
+    codec = Codec(KEY, mode=Mode.SIGNED)  # signed blobs are deterministic: compare the bytes
+    approve = SuccessAction(name="approve", output={"ok": True})
+    reject = FailureAction(name="reject", error="No")
+    expires = NOW + timedelta(days=7, microseconds=5)
+    blobs = codec.seal_actions(
+        "QUJD", [approve, reject], transaction_id=TID, issued_at=NOW, expires_at=expires
+    )
+    each = [Claims("QUJD", action, TID, NOW, expires) for action in (approve, reject)]
+    assert blobs == [codec.seal(claims) for claims in each]
+    # Two runs (the second claim has another issue time): each blob as seal() makes it.
+    mixed = [each[0], Claims("QUJD", reject, TID, NOW + timedelta(seconds=1), None, True)]
+    assert codec.seal_many(mixed) == [codec.seal(claims) for claims in mixed]
+    assert codec.seal_many([]) == []
+
+
+def test_seal_many_asks_the_key_once_per_run() -> None:
+    """A mint's claims (one run) cost one data-key request, however many actions there are."""
+    key = _CountingKey(KEY_SECRET, key_id=b"\x01")
+    codec = Codec(key)
+    actions = [SuccessAction(name=f"a{i}", output=i) for i in range(3)]
+    _CountingKey.asked = 0
+    codec.seal_many([Claims("QUJD", action, TID, NOW) for action in actions])
+    assert _CountingKey.asked == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"transaction_id": TID.upper()}, "transaction_id: must be a UUID"),
+        ({"issued_at": NOW.replace(tzinfo=None)}, "issued_at: must be timezone-aware"),
+        ({"expires_at": datetime(2107, 1, 1, tzinfo=timezone.utc)}, "expires_at: must lie"),
+    ],
+)
+def test_seal_actions_refuses_parts_claims_would_refuse(
+    changes: dict[str, Any], message: str
+) -> None:
+    """seal_actions() refuses what Claims() refuses, as InvalidRequest naming the part."""
+    parts: dict[str, Any] = {"transaction_id": TID, "issued_at": NOW, **changes}
+    with pytest.raises(InvalidRequest, match=message):
+        Codec(KEY).seal_actions("QUJD", [SuccessAction(name="a", output=1)], **parts)

@@ -35,10 +35,10 @@ import pydantic
 from cryptography.exceptions import InvalidTag
 from pydantic_core import PydanticSerializationError
 
-from ._claims import Claims, uuid_text
+from ._claims import Claims, is_transaction_id, uuid_text
 from ._contract import MAX_BLOB_LENGTH, MAX_DECOMPRESSED_SIZE, MAX_KEY_HEADER_LENGTH
 from ._models import ACTION_CLASSES, Action
-from ._time import checked_now
+from ._time import checked_now, wire_seconds
 from .errors import (
     ConfigurationError,
     InvalidPayload,
@@ -208,35 +208,73 @@ class Codec:
         return self.seal_many((claims,))[0]
 
     def seal_many(self, claims: Sequence[Claims]) -> list[str]:
-        """Seal several claims of one task token (a mint's actions) into blobs, in order.
+        """Seal several claims of one task token into blobs, in order: `seal()` of each.
 
-        The same as `seal()` for each; what a claim shares with the one before it (the token,
-        the transaction id and the times, as a mint's claims do) is encoded once, and the key
-        backend is asked once.
+        Runs of claims that share their transaction id, times and ``output_parameters`` (a
+        mint's claims are one run) go through `seal_actions()` together.
 
         Raises:
             ValueError: the claims are not all of one token.
             PayloadTooLarge, InvalidRequest: see `seal()`.
         """
-        if not claims:
-            return []
-        token = claims[0].token
-        token_part = _encode_token(token)
-        shared: tuple[str, datetime, datetime | None] | None = None
-        plaintexts = []
-        for item in claims:
-            if item.token != token:
-                raise ValueError("seal_many() seals the claims of one token")
-            if shared != (item.transaction_id, item.issued_at, item.expires_at):
-                shared = (item.transaction_id, item.issued_at, item.expires_at)
-                tid = _uuid_bytes(item.transaction_id)
-                issued_at = int(item.issued_at.timestamp())
-                expires_at = 0 if item.expires_at is None else int(item.expires_at.timestamp())
-            plaintexts.append(
-                _plaintext(
-                    token_part, item.action, tid, issued_at, expires_at, item.output_parameters
-                )
+        if any(item.token != claims[0].token for item in claims):
+            raise ValueError("seal_many() seals the claims of one token")
+        blobs: list[str] = []
+        start = 0
+        while start < len(claims):
+            first = claims[start]
+            end = start + 1
+            while end < len(claims) and _shared_parts(claims[end]) == _shared_parts(first):
+                end += 1
+            blobs += self.seal_actions(
+                first.token,
+                [item.action for item in claims[start:end]],
+                transaction_id=first.transaction_id,
+                issued_at=first.issued_at,
+                expires_at=first.expires_at,
+                output_parameters=first.output_parameters,
             )
+            start = end
+        return blobs
+
+    def seal_actions(
+        self,
+        token: str,
+        actions: Sequence[Action],
+        *,
+        transaction_id: str,
+        issued_at: datetime,
+        expires_at: datetime | None = None,
+        output_parameters: bool = False,
+    ) -> list[str]:
+        """Seal one task token's actions into blobs, in order: the one way blobs are sealed.
+
+        Each blob holds the `Claims` of one action with the other arguments; what the blobs
+        share (the token, the transaction id, the times, the key) is encoded once. The minter
+        calls it with its checked parts, and `seal()` and `seal_many()` are built on it.
+
+        Args:
+            token: the task token.
+            actions: the actions, one blob each.
+            transaction_id: a UUID in its canonical form.
+            issued_at: the issue time (timezone-aware; sealed as whole seconds).
+            expires_at: the expiry (timezone-aware; whole seconds), or ``None`` for none.
+            output_parameters: whether query parameters may fill the output's templates.
+
+        Raises:
+            InvalidRequest: the transaction id is not canonical, a time is naive or outside
+                1970..2106, or the token or an action cannot be encoded (a lone surrogate).
+            PayloadTooLarge: a blob would exceed `MAX_BLOB_LENGTH`.
+        """
+        if not is_transaction_id(transaction_id):
+            raise InvalidRequest("transaction_id: must be a UUID in its canonical form")
+        token_part = _encode_token(token)
+        tid = _uuid_bytes(transaction_id)
+        iat = wire_seconds("issued_at", issued_at)
+        exp = 0 if expires_at is None else wire_seconds("expires_at", expires_at)
+        plaintexts = [
+            _plaintext(token_part, action, tid, iat, exp, output_parameters) for action in actions
+        ]
         # The key last: claims that cannot be sealed cost no key backend call.
         return self._seal_plaintexts(plaintexts)
 
@@ -504,10 +542,13 @@ def _decode_plaintext(plaintext: bytes) -> Claims:
 
 
 def _uuid_bytes(text: str) -> bytes:
-    raw = bytes.fromhex(text.replace("-", ""))
-    if len(raw) != 16:
-        raise ValueError("a transaction id is a UUID")
-    return raw
+    """The 16 bytes of a canonical UUID string (`is_transaction_id` holds)."""
+    return bytes.fromhex(text.replace("-", ""))
+
+
+def _shared_parts(claims: Claims) -> tuple[str, datetime, datetime | None, bool]:
+    """What `seal_actions()` takes once for several actions: claims equal in it seal together."""
+    return claims.transaction_id, claims.issued_at, claims.expires_at, claims.output_parameters
 
 
 def _inflate(data: bytes) -> bytes:

@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Protocol, TypeAlias, cast
+from typing import Annotated, Any, Literal, Protocol, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -92,6 +92,8 @@ __all__ = [
     "SuccessAction",
     "SuccessOutcome",
     "UtcDatetime",
+    "future_expiration",
+    "unique_names",
 ]
 
 _ISO_DATE_PREFIX = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -219,7 +221,8 @@ class _Named(Protocol):
     def name(self) -> str: ...
 
 
-def _unique_names(items: Sequence[_Named], what: str) -> None:
+def unique_names(items: Sequence[_Named], what: str) -> None:
+    """Refuse a second item of one name (``DuplicateActionName``): the request's rule."""
     seen: set[str] = set()
     for item in items:
         if item.name in seen:
@@ -567,7 +570,7 @@ class PostAction(_ActionBase):
     @field_validator("outcomes")
     @classmethod
     def _unique_outcome_names(cls, value: list[PostOutcome]) -> list[PostOutcome]:
-        _unique_names(value, "outcome")
+        unique_names(value, "outcome")
         return value
 
 
@@ -604,6 +607,29 @@ def _context_now(info: ValidationInfo) -> datetime:
     return now
 
 
+def future_expiration(value: datetime, now: datetime) -> datetime:
+    """An expiration object as the request holds it: aware, in UTC, after ``now``.
+
+    The request's rule for an expiration; text is parsed to a datetime first.
+
+    Raises:
+        PydanticCustomError: (type ``InvalidDate``) ``value`` is naive, has no UTC equivalent,
+            or does not lie after ``now``.
+    """
+    utc = as_utc(value)
+    if utc is None:
+        if not is_aware(value):
+            raise PydanticCustomError(
+                "InvalidDate", "the expiration must include a timezone (e.g. tzinfo=timezone.utc)"
+            )
+        raise PydanticCustomError(
+            "InvalidDate", "the expiration is not a valid date-time: the date-time is out of range"
+        )
+    if utc <= now:
+        raise PydanticCustomError("InvalidDate", "the expiration is in the past")
+    return utc
+
+
 class CreateUrlsRequest(_JsonSafe):
     """A request to mint one callback URL per action for a task token.
 
@@ -635,7 +661,7 @@ class CreateUrlsRequest(_JsonSafe):
     @field_validator("actions")
     @classmethod
     def _unique_action_names(cls, value: list[Action]) -> list[Action]:
-        _unique_names(value, "action")
+        unique_names(value, "action")
         return value
 
     @field_validator("expiration", mode="wrap")
@@ -657,17 +683,15 @@ class CreateUrlsRequest(_JsonSafe):
             if parsed is not None:
                 # The JSON contract: text without a timezone is UTC, as the original's Lambda
                 # clock was. A naive datetime *object* stays refused (below): Python callers
-                # can say what they mean. The handler gets the datetime: no second parse.
+                # can say what they mean. The rule below gets the datetime: no second parse.
                 value = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
         elif not isinstance(value, datetime):
             raise PydanticCustomError(
                 "InvalidDate", "the expiration must be an ISO 8601 date-time string"
             )
-        elif not is_aware(value):  # a naive datetime object (naive text is UTC, above)
-            raise PydanticCustomError(
-                "InvalidDate", "the expiration must include a timezone (e.g. tzinfo=timezone.utc)"
-            )
-        try:
+        if isinstance(value, datetime):  # an object, or text parsed above
+            return future_expiration(value, _context_now(info))
+        try:  # text that does not parse: the handler says why
             result = handler(value)
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
@@ -677,9 +701,7 @@ class CreateUrlsRequest(_JsonSafe):
                 "the expiration is not a valid date-time: {reason}",
                 {"reason": reasons},
             ) from None
-        if result is not None and result <= _context_now(info):
-            raise PydanticCustomError("InvalidDate", "the expiration is in the past")
-        return cast("datetime | None", result)
+        return future_expiration(result, _context_now(info))
 
 
 class CreateUrlsResponse(BaseModel):

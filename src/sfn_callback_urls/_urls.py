@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from pydantic_core import PydanticCustomError
+
 from ._claims import Claims, is_transaction_id, new_transaction_id
 from ._codec import Codec
 from ._contract import (
@@ -29,9 +31,16 @@ from ._contract import (
 )
 from ._http_url import checked_http_url
 from ._logging import LoggerLike, emit, enabled_check, get_logger
-from ._models import ACTION_CLASSES, Action, CreateUrlsRequest, CreateUrlsResponse
+from ._models import (
+    ACTION_CLASSES,
+    Action,
+    CreateUrlsRequest,
+    CreateUrlsResponse,
+    future_expiration,
+    unique_names,
+)
 from ._response_writer import trusted_response
-from ._time import as_utc, checked_now, format_utc, wire_time
+from ._time import checked_now, format_utc, wire_time
 from ._validation import parse_create_urls_request
 from .errors import (
     ActionMismatched,
@@ -105,13 +114,15 @@ def _plain_actions(actions: object) -> list[Action] | None:
     """The actions if they are models with unique names (at least one), else ``None``."""
     if not isinstance(actions, (list, tuple)) or not actions:
         return None
-    names = set()
     for action in actions:
         # type() first: pydantic's metaclass makes isinstance() slow, and this runs per mint.
         if type(action) not in _ACTION_CLASSES and not isinstance(action, _ACTION_CLASSES):
             return None
-        names.add(action.name)
-    return list(actions) if len(names) == len(actions) else None
+    try:
+        unique_names(actions, "action")  # the request's rule
+    except PydanticCustomError:
+        return None  # the model refuses them the same way, and words it
+    return list(actions)
 
 
 class Minter:
@@ -210,18 +221,19 @@ class Minter:
     ) -> CreateUrlsResponse | None:
         """The common case minted at once, or ``None``: then the request model validates.
 
-        The request model is the one validation; this only recognises, with the same rules and
-        without pydantic, what it would accept unchanged: model actions with unique names, an
-        ASCII token of a valid length, an aware future expiry, a plain base URL. Building the
-        model would cost a quarter of a mint (its tagged union checks each action again).
-        Anything else goes to the model, which accepts it or names what is wrong.
+        Typed arguments (model actions, a str token, a datetime, a str base URL) are checked
+        here by the request model's own rules, called directly: `unique_names`,
+        `future_expiration`, ``checked_http_url``, the token's length and text rule. Building
+        the model would make a one-URL mint two thirds slower (~50 µs against ~30). Other
+        forms (dict actions, text dates, the original's base URL object), and whatever a rule
+        refuses, go to the model: it accepts them or words the error as create_urls() does.
         """
         actions_ok = _plain_actions(actions)
         if (
             actions_ok is None
             or type(token) is not str
             or not 1 <= len(token) <= MAX_TOKEN_LENGTH
-            or not token.isascii()
+            or not is_unicode_text(token)  # the model's text rule (_check_json_text)
             or type(output_parameters) is not bool
         ):
             return None
@@ -229,8 +241,9 @@ class Minter:
         if expires_at is not None:
             if not isinstance(expires_at, datetime):
                 return None
-            expiration = as_utc(expires_at)  # the model's rule for a UtcDatetime
-            if expiration is None or not expiration > now:
+            try:
+                expiration = future_expiration(expires_at, now)
+            except PydanticCustomError:
                 return None
         base = self._base_url
         if base_url is not None:
@@ -296,18 +309,15 @@ class Minter:
     ) -> CreateUrlsResponse:
         if base is None:
             raise no_base_url("pass base_url to the Minter")
-        issued_at = wire_time("issued_at", now)
-        expires_at = None if expiration is None else wire_time("expires_at", expiration)
         if transaction_id is None:
             transaction_id = new_transaction_id()
-        # Claims of values checked above (the request's by its model or the mint's checks).
-        blobs = self.codec.seal_many(
-            [
-                Claims.trusted(
-                    token, action, transaction_id, issued_at, expires_at, output_parameters
-                )
-                for action in actions
-            ]
+        blobs = self.codec.seal_actions(
+            token,
+            actions,
+            transaction_id=transaction_id,
+            issued_at=now,
+            expires_at=expiration,
+            output_parameters=output_parameters,
         )
         urls = {
             action.name: _url(base, action, blob)
@@ -320,7 +330,10 @@ class Minter:
                 "transaction_id": transaction_id,
                 "actions": names,
                 "types": [action.type for action in actions],
-                "expires_at": None if expires_at is None else format_utc(expires_at),
+                # As sealed: whole seconds (sealing checked the range).
+                "expires_at": None
+                if expiration is None
+                else format_utc(wire_time("expires_at", expiration)),
                 "output_parameters": output_parameters,
             }
             message = f"minted {len(names)} callback URL(s) ({', '.join(names)}) {transaction_id}"
