@@ -544,7 +544,10 @@ def test_demo_confirm_page_says_what_the_email_says(aws_env: None, tmp_path: Pat
     with demo_module.Demo(out_dir=tmp_path, confirm_get=True) as demo:
         assert demo.email is not None
         for action in ("approve", "reject"):
-            with urllib.request.urlopen(demo.urls[action], timeout=10) as answer:
+            asked = urllib.request.Request(  # noqa: S310 (the demo's local http URL)
+                demo.urls[action], headers={"Accept": "text/html"}
+            )
+            with urllib.request.urlopen(asked, timeout=10) as answer:  # noqa: S310
                 page = answer.read().decode()
             assert "<h1>Approve Ben&#x27;s request?</h1>" in page
             assert "A workflow started for Ben is waiting for your answer." in page

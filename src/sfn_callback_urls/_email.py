@@ -25,9 +25,9 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import ClassVar, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from ._approval import ConfirmPage
 from ._contract import (
@@ -41,12 +41,14 @@ from ._models import CreateUrlsResponse
 from ._wording import (
     DATE,
     MONTHS,
+    THEME_CONFIG,
     AccentColour,
+    DateWord,
     LanguageTag,
+    MonthWords,
     PlainText,
+    Words,
     action_label,
-    check_words,
-    format_date,
 )
 from .errors import InvalidRequest
 
@@ -57,25 +59,22 @@ MAX_TITLE_LENGTH: Final = MAX_CONFIRM_TITLE_LENGTH
 #: Longest details text, in characters: the confirm page's.
 MAX_DETAILS_LENGTH: Final = MAX_CONFIRM_DETAILS_LENGTH
 
-_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
-#: The placeholders each word may use; a word not listed may use none.
-_PLACEHOLDERS: Final[dict[str, frozenset[str]]] = {
-    "subject": frozenset({"title"}),
-    "greeting": frozenset({"name"}),
-    "expires": frozenset({"date"}),
-    "date": frozenset({"day", "month", "year", "time"}),
-}
-
-
-class EmailWords(BaseModel):
+class EmailWords(Words):
     """Every string of the approval e-mail (English by default), so a team can translate it.
 
     Strings are plain text, escaped where shown; ``{names}`` are filled in, and a word may use
     only the placeholders its description lists.
     """
 
-    model_config = _CONFIG
+    model_config = THEME_CONFIG
+    #: The placeholders each word may use; a word not listed may use none.
+    placeholders: ClassVar[Mapping[str, frozenset[str]]] = {
+        "subject": frozenset({"title"}),
+        "greeting": frozenset({"name"}),
+        "expires": frozenset({"date"}),
+        "date": frozenset({"day", "month", "year", "time"}),
+    }
 
     subject: PlainText = "Approval needed: {title}"
     """The subject line; ``{title}`` (made one line)."""
@@ -93,26 +92,16 @@ class EmailWords(BaseModel):
         "Anyone with these links can answer, so please don't forward this e-mail."
     )
     """Small print: the links are the approver's alone."""
-    date: PlainText = DATE
-    """How the expiry is written; ``{day}``, ``{month}`` (from `months`), ``{year}``, ``{time}``."""
-    months: tuple[PlainText, ...] = Field(default=MONTHS, min_length=12, max_length=12)
+    date: DateWord = DATE
+    """How a date is written; ``{day}``, ``{month}`` (from `months`), ``{year}``, ``{time}``."""
+    months: MonthWords = MONTHS
     """The twelve month names `date` uses."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _known_placeholders(cls, value: Any, info: Any) -> Any:
-        check_words(value, info.field_name, _PLACEHOLDERS)
-        return value
-
-    def format_date(self, value: datetime) -> str:
-        """``value`` (timezone-aware) in the approver's terms, in UTC: ``5 Dec 2026, 14:00 UTC``."""
-        return format_date(self.date, self.months, value)
 
 
 class EmailTheme(BaseModel):
     """The approval e-mail made yours: product name, accent colour, footer, language, words."""
 
-    model_config = _CONFIG
+    model_config = THEME_CONFIG
 
     product_name: PlainText | None = Field(default=None, min_length=1, max_length=100)
     """Shown above the card (and nowhere else): who is asking, e.g. ``"Acme Deploys"``."""
@@ -231,8 +220,10 @@ def _checked_line(value: str, name: str, limit: int) -> str:
 
 
 def _checked_context(title: str, details: str) -> tuple[str, str]:
-    """The title and details as the confirm page takes them (its rules: CRLF as LF, one-line
-    title, plain details, the same limits), or InvalidRequest saying what is wrong."""
+    """The title and details checked by the confirm page's rules, or InvalidRequest.
+
+    One rule for both: CRLF as LF, a one-line title, plain details, the same limits.
+    """
     try:
         page = ConfirmPage(title=title, details=details)
     except ValidationError as exc:

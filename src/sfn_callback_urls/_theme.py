@@ -14,50 +14,49 @@ for white text on it (WCAG AA, 4.5:1).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Final
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from ._http_url import checked_http_url
 from ._wording import (
     DATE,
     MONTHS,
+    THEME_CONFIG,
     AccentColour,
+    DateWord,
     LanguageTag,
+    MonthWords,
     PlainText,
-    check_words,
+    Words,
     contrast_ratio,
-    format_date,
 )
 
 __all__ = ["DEFAULT_THEME", "PageTheme", "PageWords", "contrast_ratio"]
 
-_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
-#: Which placeholders each word may use (the rest may use none).
-_PLACEHOLDERS: Final[dict[str, frozenset[str]]] = {
-    "confirm_heading": frozenset({"action"}),
-    "choose": frozenset({"button"}),
-    "comment_hint": frozenset({"limit"}),
-    "comment_too_long": frozenset({"limit"}),
-    "expires": frozenset({"date"}),
-    "expired_at": frozenset({"date"}),
-    "done_heading": frozenset({"action"}),
-    "reference": frozenset({"reference"}),
-    "code": frozenset({"code"}),
-    "date": frozenset({"day", "month", "year", "time"}),
-}
-
-
-class PageWords(BaseModel):
+class PageWords(Words):
     """Every string of the approver's pages (English by default); ``{names}`` are filled in.
 
     ``{action}`` is the action's name made readable (``"send_back"`` becomes ``"Send back"``).
     """
 
-    model_config = _CONFIG
+    model_config = THEME_CONFIG
+    #: The placeholders each word may use; a word not listed may use none.
+    placeholders: ClassVar[Mapping[str, frozenset[str]]] = {
+        "confirm_heading": frozenset({"action"}),
+        "choose": frozenset({"button"}),
+        "comment_hint": frozenset({"limit"}),
+        "comment_too_long": frozenset({"limit"}),
+        "expires": frozenset({"date"}),
+        "expired_at": frozenset({"date"}),
+        "done_heading": frozenset({"action"}),
+        "reference": frozenset({"reference"}),
+        "code": frozenset({"code"}),
+        "date": frozenset({"day", "month", "year", "time"}),
+    }
 
     confirm_heading: PlainText = "{action} this request?"
     """Confirm page heading when the link carries no title; ``{action}``."""
@@ -143,25 +142,15 @@ class PageWords(BaseModel):
     """Small print: the reference for support; ``{reference}``."""
     code: PlainText = "Code: {code}"
     """Small print: the error's code for support; ``{code}``."""
-    date: PlainText = DATE
+    date: DateWord = DATE
     """How a date is written; ``{day}``, ``{month}`` (from `months`), ``{year}``, ``{time}``."""
-    months: tuple[PlainText, ...] = Field(default=MONTHS, min_length=12, max_length=12)
+    months: MonthWords = MONTHS
     """The twelve month names `date` uses."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _known_placeholders(cls, value: Any, info: Any) -> Any:
-        check_words(value, info.field_name, _PLACEHOLDERS)
-        return value
 
     def format(self, name: str, **values: str) -> str:
         """The word ``name`` with its placeholders filled (values as given: no escaping)."""
         template: str = getattr(self, name)
         return template.format(**values)
-
-    def format_date(self, value: datetime) -> str:
-        """``value`` in the approver's terms (UTC), e.g. ``5 Dec 2026, 14:00 UTC``."""
-        return format_date(self.date, self.months, value)
 
 
 def _check_logo(value: str | None) -> str | None:
@@ -187,7 +176,7 @@ class PageTheme(BaseModel):
     Every field is optional: ``PageTheme()`` is the built-in look, in English.
     """
 
-    model_config = _CONFIG
+    model_config = THEME_CONFIG
 
     product_name: PlainText | None = Field(default=None, min_length=1, max_length=80)
     """Shown above the card and in the window title (e.g. ``"Acme Deploys"``)."""

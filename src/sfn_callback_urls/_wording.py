@@ -12,9 +12,9 @@ import re
 import string
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from ._contract import CONTROL_CHARACTERS, is_unicode_text
@@ -22,13 +22,17 @@ from ._contract import CONTROL_CHARACTERS, is_unicode_text
 __all__ = [
     "MONTHS",
     "AccentColour",
+    "DateWord",
     "LanguageTag",
+    "MonthWords",
     "PlainText",
+    "Words",
     "action_label",
-    "check_words",
     "contrast_ratio",
-    "format_date",
 ]
+
+#: How a theme (and its words) is made: frozen, no unknown field, no input repeated in errors.
+THEME_CONFIG: Final = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
 # --- text ---------------------------------------------------------------------------------------
@@ -53,23 +57,6 @@ def action_label(name: str) -> str:
 
 
 # --- translatable words -------------------------------------------------------------------------
-
-
-def check_words(value: object, field_name: str, placeholders: Mapping[str, frozenset[str]]) -> None:
-    """Refuse a word of ``field_name`` using a placeholder ``placeholders`` does not list for it.
-
-    ``value`` is a word, a tuple of words or a mapping to words (anything else is not a word).
-    """
-    allowed = placeholders.get(field_name, frozenset())
-    if isinstance(value, Mapping):
-        texts: list[object] = list(value.values())
-    elif isinstance(value, tuple):
-        texts = list(value)
-    else:
-        texts = [value]
-    for text in texts:
-        if isinstance(text, str):
-            _check_placeholders(text, allowed)
 
 
 def _check_placeholders(text: str, allowed: frozenset[str]) -> None:
@@ -103,19 +90,59 @@ MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", 
 DATE: Final = "{day} {month} {year}, {time} UTC"
 
 
-def format_date(word: str, months: tuple[str, ...], value: datetime) -> str:
-    """``value`` written by the date ``word`` and its ``months``, in UTC: ``5 Dec 2026, 14:00 UTC``.
+DateWord = PlainText
+"""How a date is written; ``{day}``, ``{month}`` (from ``months``), ``{year}``, ``{time}``."""
+MonthWords = Annotated[tuple[PlainText, ...], Field(min_length=12, max_length=12)]
+"""The twelve month names a date word uses."""
 
-    A naive ``value`` is taken as UTC already.
+
+class Words(BaseModel):
+    """What every set of translatable words has: checked placeholders and a date format.
+
+    A subclass declares ``date: DateWord = DATE`` and ``months: MonthWords = MONTHS`` and lists,
+    in ``placeholders``, which ``{names}`` each of its words may use; a word
+    not listed may use none. A word is a string, a tuple of strings or a mapping to strings.
     """
-    if value.utcoffset() is not None:
-        value = value.astimezone(timezone.utc)
-    return word.format(
-        day=str(value.day),
-        month=months[value.month - 1],
-        year=str(value.year),
-        time=f"{value:%H:%M}",
-    )
+
+    model_config = THEME_CONFIG
+    placeholders: ClassVar[Mapping[str, frozenset[str]]] = {
+        "date": frozenset({"day", "month", "year", "time"})
+    }
+
+    if TYPE_CHECKING:
+        # Fields of each subclass (as `DateWord` and `MonthWords`), declared there so that they
+        # come last, after the subclass's own words, in the order its documentation lists them.
+        date: str
+        months: tuple[str, ...]
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _known_placeholders(cls, value: Any, info: Any) -> Any:
+        allowed = cls.placeholders.get(info.field_name, frozenset())
+        if isinstance(value, Mapping):
+            texts: list[object] = list(value.values())
+        elif isinstance(value, tuple):
+            texts = list(value)
+        else:
+            texts = [value]
+        for text in texts:
+            if isinstance(text, str):
+                _check_placeholders(text, allowed)
+        return value
+
+    def format_date(self, value: datetime) -> str:
+        """``value`` in the approver's terms, in UTC: ``5 Dec 2026, 14:00 UTC``.
+
+        A naive ``value`` is taken as UTC already.
+        """
+        if value.utcoffset() is not None:
+            value = value.astimezone(timezone.utc)
+        return self.date.format(
+            day=str(value.day),
+            month=self.months[value.month - 1],
+            year=str(value.year),
+            time=f"{value:%H:%M}",
+        )
 
 
 # --- colour -------------------------------------------------------------------------------------
@@ -169,7 +196,7 @@ def _check_accent(value: str) -> str:
 
 
 AccentColour = Annotated[str, AfterValidator(_check_accent)]
-"""A hex colour white text is readable on: ``#rrggbb`` or ``#rgb``, kept as lower-case ``#rrggbb``."""
+"""A hex colour white text is readable on (``#rrggbb`` or ``#rgb``; kept as ``#rrggbb``)."""
 
 
 # --- language -----------------------------------------------------------------------------------
