@@ -132,6 +132,18 @@ class ApprovalEmail:
     """The plain-text part, every link on a line of its own."""
 
 
+@dataclass(frozen=True)
+class _Content:
+    """What both parts say, checked and worded once: each part only lays it out."""
+
+    subject: str
+    greeting: str | None
+    title: str
+    details: str
+    buttons: list[tuple[str, str]]  # (label, URL), the first the prominent one
+    expires: str | None
+
+
 # --- building it ------------------------------------------------------------------------------
 
 _FONT: Final = "-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
@@ -190,21 +202,15 @@ def approval_email(
     expires = (
         None if expires_at is None else words.expires.format(date=words.format_date(expires_at))
     )
-    return ApprovalEmail(
+    content = _Content(
         subject=subject,
-        html=_html(
-            theme,
-            subject=subject,
-            greeting=greeting,
-            title=title,
-            details=details,
-            buttons=buttons,
-            expires=expires,
-        ),
-        text=_text(
-            theme, greeting=greeting, title=title, details=details, buttons=buttons, expires=expires
-        ),
+        greeting=greeting,
+        title=title,
+        details=details,
+        buttons=buttons,
+        expires=expires,
     )
+    return ApprovalEmail(subject=subject, html=_html(theme, content), text=_text(theme, content))
 
 
 def _checked_line(value: str, name: str, limit: int) -> str:
@@ -267,17 +273,10 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True).replace("\n", "<br>\n")
 
 
-def _html(
-    theme: EmailTheme,
-    *,
-    subject: str,
-    greeting: str | None,
-    title: str,
-    details: str,
-    buttons: list[tuple[str, str]],
-    expires: str | None,
-) -> str:
+def _html(theme: EmailTheme, content: _Content) -> str:
     words = theme.words
+    subject, greeting, title = content.subject, content.greeting, content.title
+    details, buttons, expires = content.details, content.buttons, content.expires
     accent = theme.accent_color
     text_style = f"font-family:{_FONT};color:{_INK}"
     paragraph = f"margin:0 0 16px;font-size:16px;line-height:24px;{text_style}"
@@ -396,16 +395,10 @@ def _button(label: str, url: str, accent: str, *, primary: bool) -> str:
     )
 
 
-def _text(
-    theme: EmailTheme,
-    *,
-    greeting: str | None,
-    title: str,
-    details: str,
-    buttons: list[tuple[str, str]],
-    expires: str | None,
-) -> str:
+def _text(theme: EmailTheme, content: _Content) -> str:
     words = theme.words
+    greeting, title, details = content.greeting, content.title, content.details
+    buttons, expires = content.buttons, content.expires
     blocks = [] if greeting is None else [greeting]
     blocks.append(title)
     if details:
