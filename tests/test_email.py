@@ -375,3 +375,26 @@ def test_the_email_takes_the_title_and_details_the_confirm_page_takes(
     else:
         mail = approval_email(mint(), title=title, details=details)
         assert f"{page.title}\n\n{page.details}" in mail.text
+
+
+def test_an_email_theme_from_the_page_theme_looks_like_the_pages() -> None:
+    """EmailTheme.from_page_theme takes the pages' product name, colour, footer and language."""
+    pages = PageTheme(
+        product_name="Acme Deploys",
+        accent_color="#0B6E4F",
+        footer="ops@acme.example",
+        language="de",
+    )
+    german = EmailWords(sentence="Bitte wählen Sie unten.")
+    theme = EmailTheme.from_page_theme(pages, words=german)
+    assert (theme.product_name, theme.accent_color, theme.footer, theme.language) == (
+        "Acme Deploys",
+        "#0b6e4f",
+        "ops@acme.example",
+        "de",
+    )
+    mail = approval_email(mint(), title="T", theme=theme)
+    assert '<html lang="de">' in mail.html
+    assert "border-top:4px solid #0b6e4f" in mail.html
+    assert "Bitte wählen Sie unten." in mail.text
+    assert EmailTheme.from_page_theme(PageTheme()).words == EmailWords()

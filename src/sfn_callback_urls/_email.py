@@ -38,6 +38,7 @@ from ._contract import (
 )
 from ._http_url import http_url_problem
 from ._models import CreateUrlsResponse
+from ._theme import PageTheme
 from ._wording import (
     DATE,
     MONTHS,
@@ -114,6 +115,21 @@ class EmailTheme(BaseModel):
     """The words' language, for ``<html lang>`` (screen readers pick their voice by it)."""
     words: EmailWords = Field(default_factory=EmailWords)
     """Every string of the e-mail."""
+
+    @classmethod
+    def from_page_theme(cls, theme: PageTheme, *, words: EmailWords | None = None) -> EmailTheme:
+        """The e-mail in the look of the approver's pages (`PageTheme`).
+
+        The same product name, accent colour, footer and language; the words are the
+        e-mail's own: ``words``, or English.
+        """
+        return cls(
+            product_name=theme.product_name,
+            accent_color=theme.accent_color,
+            footer=theme.footer,
+            language=theme.language,
+            words=EmailWords() if words is None else words,
+        )
 
 
 @dataclass(frozen=True)
