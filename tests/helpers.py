@@ -12,6 +12,7 @@ import contextlib
 import importlib.util
 import json
 import logging
+import os
 import random
 import re
 import struct
@@ -489,3 +490,21 @@ def sealed_plaintext(claims: Any) -> bytes:
     parts = _header_parts(raw)
     assert parts is not None
     return raw[parts[2] : -16]  # the signed format: header || plaintext || tag(16)
+
+
+def moto_child_environ(endpoint_url: str, tmp_path: Path, **variables: str) -> dict[str, str]:
+    """The environment of a child interpreter that talks to a moto server and nothing else.
+
+    Only ``PATH`` is kept from ours; the AWS config and credentials files point at nothing, so
+    no profile of the machine can reach the child.
+    """
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        **variables,
+    }

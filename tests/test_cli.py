@@ -539,6 +539,23 @@ def test_demo_auto_confirm_mode(
     assert re.search(r"POST\s+approve\s+200 OK", out)
 
 
+def test_demo_confirm_page_says_what_the_email_says(aws_env: None, tmp_path: Path) -> None:
+    """In confirm mode each link's confirm page shows the e-mail's title and details."""
+    with demo_module.Demo(out_dir=tmp_path, confirm_get=True) as demo:
+        assert demo.email is not None
+        for action in ("approve", "reject"):
+            asked = urllib.request.Request(  # noqa: S310 (the demo's local http URL)
+                demo.urls[action], headers={"Accept": "text/html"}
+            )
+            with urllib.request.urlopen(asked, timeout=10) as answer:  # noqa: S310
+                page = answer.read().decode()
+            assert "<h1>Approve Ben&#x27;s request?</h1>" in page
+            assert "A workflow started for Ben is waiting for your answer." in page
+            assert "Approve lets it finish; Reject stops it as rejected." in page
+        # ...which are the e-mail's own.
+        assert "Approve Ben's request?\n\nA workflow started for Ben" in demo.email.text
+
+
 def test_demo_times_out_without_a_click(
     capsys: pytest.CaptureFixture[str], aws_env: None, tmp_path: Path
 ) -> None:

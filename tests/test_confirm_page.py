@@ -209,15 +209,20 @@ def test_a_theme_cannot_weaken_the_page(theme: dict[str, Any]) -> None:
         PageTheme.model_validate(theme)
 
 
-def test_a_logo_is_the_one_image_the_policy_allows() -> None:
-    """With a logo, the CSP adds img-src for its exact URL; without, no image at all."""
-    codec = Codec(KEY)
-    query = (
+def _approve_query(codec: Codec) -> str:
+    """The query string of an approve link that asks first (``confirm=True``)."""
+    return (
         Minter(codec, "https://x.example")
         .mint("t" * 40, [SuccessAction(name="approve", output={}, confirm=True)], now=NOW)
         .urls["approve"]
         .split("?", 1)[1]
     )
+
+
+def test_a_logo_is_the_one_image_the_policy_allows() -> None:
+    """With a logo, the CSP adds img-src for its exact URL; without, no image at all."""
+    codec = Codec(KEY)
+    query = _approve_query(codec)
     plain = CallbackHandler(codec, clock=lambda: NOW).handle(CallbackRequest("GET", query, HTML))
     assert "img-src" not in plain.headers["Content-Security-Policy"]
     assert "<img" not in plain.body.decode()
@@ -245,12 +250,7 @@ def test_theme_json_is_the_environment_format() -> None:
 
 def _check_handler(client: FakeStepFunctions) -> tuple[CallbackHandler, str]:
     codec = Codec(KEY)
-    query = (
-        Minter(codec, "https://x.example")
-        .mint("t" * 40, [SuccessAction(name="approve", output={}, confirm=True)], now=NOW)
-        .urls["approve"]
-        .split("?", 1)[1]
-    )
+    query = _approve_query(codec)
     handler = CallbackHandler(
         codec, stepfunctions_client=client, check_task_before_confirm=True, clock=lambda: NOW
     )

@@ -12,8 +12,20 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from helpers import REGION, load_snippet, markdown_snippets  # tests/ is on sys.path
-from sfn_callback_urls import CallbackHandler, CallbackRequest, Codec, LocalKey, approval_email
+from helpers import (
+    REGION,
+    load_snippet,
+    markdown_snippets,
+    synthetic_token,
+)  # tests/ is on sys.path
+from sfn_callback_urls import (
+    CallbackHandler,
+    CallbackRequest,
+    Codec,
+    LocalKey,
+    Minter,
+    approval_email,
+)
 from sfn_callback_urls.testing import ApprovalMachine
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "email.md"
@@ -27,7 +39,7 @@ EVENT = {
 
 def test_the_page_shows_these_snippets() -> None:
     """The tests below run every Python snippet the page shows."""
-    assert sorted(markdown_snippets(DOC)) == ["send_approval.py", "theme_de.py"]
+    assert sorted(markdown_snippets(DOC)) == ["same_words.py", "send_approval.py", "theme_de.py"]
 
 
 @pytest.fixture
@@ -88,3 +100,23 @@ def test_the_german_theme_makes_a_german_email(snippet: Any) -> None:
     assert '<html lang="de">' in mail.html
     assert "bitte nicht weiterleiten." in mail.text
     assert "forward" not in mail.text
+
+
+def test_the_confirm_page_asks_what_the_email_asks(snippet: Any) -> None:
+    """Sealing the e-mail's title and details in ConfirmPage: the link's page shows both."""
+    module = snippet("same_words.py")
+    codec = Codec.from_environment()
+    mail = module.approval(
+        Minter(codec, base_url="https://approvals.example.com"), synthetic_token()
+    )
+    approve = next(line for line in mail.text.splitlines() if "action=approve" in line)
+    page = CallbackHandler(codec).handle(
+        CallbackRequest(
+            method="GET", query=urlsplit(approve).query, headers={"Accept": "text/html"}
+        )
+    )
+    assert page.status == 200
+    shown = page.body.decode()
+    assert "<h1>Deploy build 1234 to production?</h1>" in shown
+    assert "Requested by Ana. 12 commits since the last deploy." in shown
+    assert "Deploy build 1234 to production?\n\nRequested by Ana." in mail.text

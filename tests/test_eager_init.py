@@ -8,13 +8,12 @@ recorded by the AWS operations each makes and the botocore sessions built.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from helpers import REGION, event_for  # tests/ is on sys.path
+from helpers import event_for, moto_child_environ  # tests/ is on sys.path
 from sfn_callback_urls import Codec, KmsEnvelopeKey, Minter, SuccessAction
 from sfn_callback_urls.testing import ApprovalMachine
 
@@ -95,6 +94,12 @@ def register_before_snapshot(hook):
     BEFORE_SNAPSHOT.append(hook)
 """
 
+#: A create-URLs request with a real-length token: one approve link.
+CREATE_REQUEST: Final = {
+    "token": "A" * 684,
+    "actions": [{"name": "approve", "type": "success", "output": {}}],
+}
+
 
 def run_function(
     server: MotoServer, tmp_path: Path, handler: str, event: Any, **variables: str
@@ -103,20 +108,15 @@ def run_function(
     hooks = tmp_path / "hooks"
     hooks.mkdir(exist_ok=True)
     (hooks / "snapshot_restore_py.py").write_text(_FAKE_HOOKS, encoding="utf-8")
-    environ = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(hooks),
-        "AWS_ENDPOINT_URL": server.endpoint_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-        "SFN_CALLBACK_URLS_PURPOSE": PURPOSE,
-        "CALLBACK_BASE_URL": "https://example.invalid/v1",
-        "_HANDLER": handler,
+    environ = moto_child_environ(
+        server.endpoint_url,
+        tmp_path,
+        PYTHONPATH=str(hooks),
+        SFN_CALLBACK_URLS_PURPOSE=PURPOSE,
+        CALLBACK_BASE_URL="https://example.invalid/v1",
+        _HANDLER=handler,
         **variables,
-    }
+    )
     done = subprocess.run(  # noqa: S603 - our interpreter, our code
         [sys.executable, "-c", _CHILD, handler],
         input=json.dumps(event),
@@ -164,12 +164,8 @@ def test_an_eager_create_urls_function_prepares_its_side_only(
 ) -> None:
     """The create-URLs function describes its key at init, and builds no Step Functions client."""
     key_arn = moto_server.kms.create_key()["KeyMetadata"]["Arn"]
-    request = {
-        "token": "A" * 684,
-        "actions": [{"name": "approve", "type": "success", "output": {}}],
-    }
     report = run_function(
-        moto_server, tmp_path, CREATE_URLS, request, EAGER_INIT="true", KEY_ID=key_arn
+        moto_server, tmp_path, CREATE_URLS, CREATE_REQUEST, EAGER_INIT="true", KEY_ID=key_arn
     )
     assert report["calls"] == {"init": ["DescribeKey"], "first": ["GenerateDataKey"]}
     assert report["clients"] == {"init": ["kms"], "first": []}  # no Step Functions client
@@ -183,11 +179,7 @@ def test_without_eager_init_nothing_happens_at_import(
 ) -> None:
     """Unset (the library's default), the import makes no AWS call and registers no hook."""
     key_arn = moto_server.kms.create_key()["KeyMetadata"]["Arn"]
-    request = {
-        "token": "A" * 684,
-        "actions": [{"name": "approve", "type": "success", "output": {}}],
-    }
-    report = run_function(moto_server, tmp_path, CREATE_URLS, request, KEY_ID=key_arn)
+    report = run_function(moto_server, tmp_path, CREATE_URLS, CREATE_REQUEST, KEY_ID=key_arn)
     assert report["calls"] == {"init": [], "first": ["GenerateDataKey"]}
     assert report["sessions"] == {"init": 0, "first": 1}
     assert report["hooks"] == 0
@@ -198,15 +190,11 @@ def test_an_eager_init_that_fails_leaves_the_answer_to_the_first_invocation(
 ) -> None:
     """An unknown key: init logs and goes on; the invocation answers the contract's error."""
     missing = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
-    request = {
-        "token": "A" * 684,
-        "actions": [{"name": "approve", "type": "success", "output": {}}],
-    }
     report = run_function(
-        moto_server, tmp_path, CREATE_URLS, request, EAGER_INIT="true", KEY_ID=missing
+        moto_server, tmp_path, CREATE_URLS, CREATE_REQUEST, EAGER_INIT="true", KEY_ID=missing
     )
     assert report["calls"]["init"] == ["DescribeKey"]
     assert report["answer"]["error"] == "KeyUnavailable"
-    no_key = run_function(moto_server, tmp_path, CREATE_URLS, request, EAGER_INIT="true")
+    no_key = run_function(moto_server, tmp_path, CREATE_URLS, CREATE_REQUEST, EAGER_INIT="true")
     assert no_key["calls"]["init"] == []
     assert no_key["answer"]["error"] == "ConfigurationError"

@@ -14,12 +14,14 @@ from helpers import synthetic_token  # tests/ is on sys.path
 from sfn_callback_urls import (
     ApprovalEmail,
     Codec,
+    ConfirmPage,
     EmailTheme,
     EmailWords,
     FailureAction,
     InvalidRequest,
     LocalKey,
     Minter,
+    PageTheme,
     SuccessAction,
     approval_email,
 )
@@ -318,3 +320,81 @@ def test_size_is_sane_for_real_tokens() -> None:
     mail = approval_email(urls, title="t" * 200, details="d" * 2000, recipient_name="Ben")
     assert len(mail.html.encode()) < 20_000
     assert len(mail.text.encode()) < 6_000
+
+
+@pytest.mark.parametrize(
+    "theme",
+    [
+        {"accent_color": "#ffff00"},
+        {"accent_color": "navy"},
+        {"language": "en_GB"},
+        {"product_name": "a\x07b"},
+        {"words": {"date": "{day} {weekday}"}},
+        {"words": {"months": ["{x}"] * 12}},
+    ],
+)
+def test_the_email_and_page_themes_share_one_rule(theme: dict[str, object]) -> None:
+    """A value the page theme refuses, the e-mail theme refuses with the very same words."""
+    with pytest.raises(ValidationError) as page:
+        PageTheme.model_validate(theme)
+    with pytest.raises(ValidationError) as mail:
+        EmailTheme.model_validate(theme)
+    assert [e["msg"] for e in mail.value.errors()] == [e["msg"] for e in page.value.errors()]
+
+
+def test_both_themes_keep_a_short_colour_as_six_digits() -> None:
+    """``#036`` is ``#003366`` in both themes: mail readers' bgcolor is surest of six digits."""
+    assert EmailTheme(accent_color="#036").accent_color == "#003366"
+    assert PageTheme(accent_color="#036").accent_color == "#003366"
+
+
+@pytest.mark.parametrize(
+    ("title", "details"),
+    [
+        ("t" * 200, "d" * 2000),
+        ("t" * 201, ""),
+        ("t", "d" * 2001),
+        ("   ", ""),
+        ("a\r\nb", ""),
+        ("t", "one\r\ntwo\tthree"),
+        ("t", "bell\x07"),
+        ("t\x85", ""),
+    ],
+)
+def test_the_email_takes_the_title_and_details_the_confirm_page_takes(
+    title: str, details: str
+) -> None:
+    """approval_email accepts a title and details exactly when ConfirmPage does, as it does."""
+    try:
+        page: ConfirmPage | None = ConfirmPage(title=title, details=details)
+    except ValidationError:
+        page = None
+    if page is None:
+        with pytest.raises(InvalidRequest):
+            approval_email(mint(), title=title, details=details)
+    else:
+        mail = approval_email(mint(), title=title, details=details)
+        assert f"{page.title}\n\n{page.details}" in mail.text
+
+
+def test_an_email_theme_from_the_page_theme_looks_like_the_pages() -> None:
+    """EmailTheme.from_page_theme takes the pages' product name, colour, footer and language."""
+    pages = PageTheme(
+        product_name="Acme Deploys",
+        accent_color="#0B6E4F",
+        footer="ops@acme.example",
+        language="de",
+    )
+    german = EmailWords(sentence="Bitte wählen Sie unten.")
+    theme = EmailTheme.from_page_theme(pages, words=german)
+    assert (theme.product_name, theme.accent_color, theme.footer, theme.language) == (
+        "Acme Deploys",
+        "#0b6e4f",
+        "ops@acme.example",
+        "de",
+    )
+    mail = approval_email(mint(), title="T", theme=theme)
+    assert '<html lang="de">' in mail.html
+    assert "border-top:4px solid #0b6e4f" in mail.html
+    assert "Bitte wählen Sie unten." in mail.text
+    assert EmailTheme.from_page_theme(PageTheme()).words == EmailWords()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from helpers import REGION, event_for  # tests/ is on sys.path
+from helpers import event_for, moto_child_environ  # tests/ is on sys.path
 from sfn_callback_urls import Codec, KmsEnvelopeKey, Minter, SuccessAction
 from sfn_callback_urls.testing import ApprovalMachine
 
@@ -124,17 +123,9 @@ def test_the_ready_callbacks_first_call_loads_no_boto3_and_builds_one_session(
         url = minter.mint(token, [SuccessAction(name="approve", output={"ok": True})]).urls[
             "approve"
         ]
-        environ = {
-            "PATH": os.environ.get("PATH", ""),
-            "AWS_ENDPOINT_URL": moto_server.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": REGION,
-            "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-            "KEY_ID": key_arn,
-            "SFN_CALLBACK_URLS_PURPOSE": purpose,
-        }
+        environ = moto_child_environ(
+            moto_server.endpoint_url, tmp_path, KEY_ID=key_arn, SFN_CALLBACK_URLS_PURPOSE=purpose
+        )
         done = subprocess.run(  # noqa: S603 - our interpreter, our code
             [sys.executable, "-c", _FIRST_CALLBACK],
             input=json.dumps(event_for(url)),

@@ -36,6 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
+from ._approval import ConfirmPage
 from ._codec import Codec
 from ._contract import CALLBACK_PATH
 from ._email import ApprovalEmail, EmailTheme, approval_email
@@ -329,9 +330,18 @@ class Demo:
     # -- pieces ----------------------------------------------------------------------------
 
     def _actions(self) -> list[Action]:
+        # In confirm mode the confirm page says what the e-mail says: the same title and
+        # details, sealed with each action (one text, checked by ConfirmPage's rules).
+        confirm = (
+            ConfirmPage(title=TITLE.format(name=self.name), details=DETAILS.format(name=self.name))
+            if self.confirm_get
+            else None
+        )
         return [
-            SuccessAction(name="approve", output={"name_in_output": self.name}),
-            FailureAction(name="reject", error="rejected", cause=demo_cause(self.name)),
+            SuccessAction(name="approve", output={"name_in_output": self.name}, confirm=confirm),
+            FailureAction(
+                name="reject", error="rejected", cause=demo_cause(self.name), confirm=confirm
+            ),
         ]
 
     def _write_email(self, email: ApprovalEmail) -> Path:

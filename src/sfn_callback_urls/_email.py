@@ -22,63 +22,60 @@ pressing a button does, when the links expire, and that the e-mail should not be
 from __future__ import annotations
 
 import html
-import re
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Annotated, Any, Final
+from datetime import datetime
+from typing import ClassVar, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, ValidationError
 
-from ._contract import is_unicode_text
+from ._approval import ConfirmPage
+from ._contract import (
+    CONTROL_CHARACTERS,
+    MAX_CONFIRM_DETAILS_LENGTH,
+    MAX_CONFIRM_TITLE_LENGTH,
+    is_unicode_text,
+)
 from ._http_url import http_url_problem
 from ._models import CreateUrlsResponse
+from ._theme import PageTheme
+from ._wording import (
+    DATE,
+    MONTHS,
+    THEME_CONFIG,
+    AccentColour,
+    DateWord,
+    LanguageTag,
+    MonthWords,
+    PlainText,
+    Words,
+    action_label,
+)
 from .errors import InvalidRequest
 
 __all__ = ["ApprovalEmail", "EmailTheme", "EmailWords", "approval_email"]
 
-#: Longest title, in characters: the confirm page's heading limit, so one text serves both.
-MAX_TITLE_LENGTH: Final = 200
-#: Longest details text, in characters: the confirm page's limit.
-MAX_DETAILS_LENGTH: Final = 2000
-
-#: Control characters other than newline and tab.
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_HEX_COLOUR: Final = re.compile(r"#[0-9a-fA-F]{6}")
-#: A language tag for ``<html lang>`` (BCP 47's shape, loosely: ``en``, ``pt-BR``, ``zh-Hant``).
-_LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
-_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+#: Longest title, in characters: the confirm page's, so one text serves both.
+MAX_TITLE_LENGTH: Final = MAX_CONFIRM_TITLE_LENGTH
+#: Longest details text, in characters: the confirm page's.
+MAX_DETAILS_LENGTH: Final = MAX_CONFIRM_DETAILS_LENGTH
 
 
-def _plain(value: str) -> str:
-    if not is_unicode_text(value) or _CONTROL.search(value):
-        raise PydanticCustomError(
-            "invalid_text", "must be plain text (no control characters but newlines and tabs)"
-        )
-    return value
-
-
-PlainText = Annotated[str, AfterValidator(_plain)]
-
-#: The placeholders each word may use; a word not listed may use none.
-_PLACEHOLDERS: Final[dict[str, frozenset[str]]] = {
-    "subject": frozenset({"title"}),
-    "greeting": frozenset({"name"}),
-    "expires": frozenset({"date"}),
-    "date": frozenset({"day", "month", "year", "time"}),
-}
-
-
-class EmailWords(BaseModel):
+class EmailWords(Words):
     """Every string of the approval e-mail (English by default), so a team can translate it.
 
     Strings are plain text, escaped where shown; ``{names}`` are filled in, and a word may use
     only the placeholders its description lists.
     """
 
-    model_config = _CONFIG
+    model_config = THEME_CONFIG
+    #: The placeholders each word may use; a word not listed may use none.
+    placeholders: ClassVar[Mapping[str, frozenset[str]]] = {
+        "subject": frozenset({"title"}),
+        "greeting": frozenset({"name"}),
+        "expires": frozenset({"date"}),
+        "date": frozenset({"day", "month", "year", "time"}),
+    }
 
     subject: PlainText = "Approval needed: {title}"
     """The subject line; ``{title}`` (made one line)."""
@@ -96,102 +93,43 @@ class EmailWords(BaseModel):
         "Anyone with these links can answer, so please don't forward this e-mail."
     )
     """Small print: the links are the approver's alone."""
-    date: PlainText = "{day} {month} {year}, {time} UTC"
-    """How the expiry is written; ``{day}``, ``{month}`` (from `months`), ``{year}``, ``{time}``."""
-    months: tuple[PlainText, ...] = Field(
-        default=(
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ),
-        min_length=12,
-        max_length=12,
-    )  # fmt: skip
+    date: DateWord = DATE
+    """How a date is written; ``{day}``, ``{month}`` (from `months`), ``{year}``, ``{time}``."""
+    months: MonthWords = MONTHS
     """The twelve month names `date` uses."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _known_placeholders(cls, value: Any, info: Any) -> Any:
-        allowed = _PLACEHOLDERS.get(info.field_name, frozenset())
-        for text in value if isinstance(value, tuple) else (value,):
-            _check_placeholders(text, allowed)
-        return value
-
-    def format_date(self, value: datetime) -> str:
-        """``value`` (timezone-aware) in the approver's terms, in UTC: ``5 Dec 2026, 14:00 UTC``."""
-        value = value.astimezone(timezone.utc)
-        return self.date.format(
-            day=str(value.day),
-            month=self.months[value.month - 1],
-            year=str(value.year),
-            time=f"{value:%H:%M}",
-        )
-
-
-def _check_placeholders(text: str, allowed: frozenset[str]) -> None:
-    """Refuse a placeholder not in ``allowed``, and any attribute, index, format or conversion."""
-    try:
-        fields = [
-            (name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text)
-        ]
-    except ValueError:
-        raise PydanticCustomError(
-            "invalid_placeholder", "has an unmatched '{' or '}' (write '{{' or '}}' for one)"
-        ) from None
-    for name, spec, conversion in fields:
-        if name is None:
-            continue
-        if name not in allowed or spec or conversion:
-            names = ", ".join(f"{{{item}}}" for item in sorted(allowed)) or "none"
-            raise PydanticCustomError(
-                "invalid_placeholder",
-                "uses the placeholder {placeholder}; this word may use: {names}",
-                {"placeholder": f"{{{name}}}", "names": names},
-            )
-
-
-def _white_text_readable(value: str) -> str:
-    if not _HEX_COLOUR.fullmatch(value):
-        raise PydanticCustomError("invalid_colour", "must be a hex colour like #1f6feb")
-    if _contrast_with_white(value) < 4.5:  # WCAG AA for the buttons' white label
-        raise PydanticCustomError(
-            "low_contrast", "must be dark enough for white text on it (contrast 4.5:1)"
-        )
-    return value.lower()
-
-
-def _contrast_with_white(colour: str) -> float:
-    """The WCAG contrast ratio of ``#rrggbb`` against white."""
-
-    def channel(hex_pair: str) -> float:
-        value = int(hex_pair, 16) / 255
-        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
-
-    red, green, blue = (channel(colour[i : i + 2]) for i in (1, 3, 5))
-    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
-    return 1.05 / (luminance + 0.05)
-
-
-def _language(value: str) -> str:
-    if not _LANGUAGE.fullmatch(value):
-        raise PydanticCustomError("invalid_language", "must be a language tag like en or pt-BR")
-    return value
 
 
 class EmailTheme(BaseModel):
     """The approval e-mail made yours: product name, accent colour, footer, language, words."""
 
-    model_config = _CONFIG
+    model_config = THEME_CONFIG
 
     product_name: PlainText | None = Field(default=None, min_length=1, max_length=100)
     """Shown above the card (and nowhere else): who is asking, e.g. ``"Acme Deploys"``."""
-    accent_color: Annotated[str, AfterValidator(_white_text_readable)] = "#1f6feb"
+    accent_color: AccentColour = "#1f6feb"
     """The first button's colour and the links' colour, ``#rrggbb``; dark enough for white
     text on it and for it as text on white (contrast 4.5:1)."""
     footer: PlainText | None = Field(default=None, min_length=1, max_length=500)
     """Small print below the card (e.g. who to contact); line breaks are kept."""
-    language: Annotated[str, AfterValidator(_language)] = "en"
+    language: LanguageTag = "en"
     """The words' language, for ``<html lang>`` (screen readers pick their voice by it)."""
     words: EmailWords = Field(default_factory=EmailWords)
     """Every string of the e-mail."""
+
+    @classmethod
+    def from_page_theme(cls, theme: PageTheme, *, words: EmailWords | None = None) -> EmailTheme:
+        """The e-mail in the look of the approver's pages (`PageTheme`).
+
+        The same product name, accent colour, footer and language; the words are the
+        e-mail's own: ``words``, or English.
+        """
+        return cls(
+            product_name=theme.product_name,
+            accent_color=theme.accent_color,
+            footer=theme.footer,
+            language=theme.language,
+            words=EmailWords() if words is None else words,
+        )
 
 
 @dataclass(frozen=True)
@@ -208,6 +146,18 @@ class ApprovalEmail:
     """The HTML part: a complete document, UTF-8, inline styles, no scripts or images."""
     text: str = field(repr=False)
     """The plain-text part, every link on a line of its own."""
+
+
+@dataclass(frozen=True)
+class _Content:
+    """What both parts say, checked and worded once: each part only lays it out."""
+
+    subject: str
+    greeting: str | None
+    title: str
+    details: str
+    buttons: list[tuple[str, str]]  # (label, URL), the first the prominent one
+    expires: str | None
 
 
 # --- building it ------------------------------------------------------------------------------
@@ -268,21 +218,15 @@ def approval_email(
     expires = (
         None if expires_at is None else words.expires.format(date=words.format_date(expires_at))
     )
-    return ApprovalEmail(
+    content = _Content(
         subject=subject,
-        html=_html(
-            theme,
-            subject=subject,
-            greeting=greeting,
-            title=title,
-            details=details,
-            buttons=buttons,
-            expires=expires,
-        ),
-        text=_text(
-            theme, greeting=greeting, title=title, details=details, buttons=buttons, expires=expires
-        ),
+        greeting=greeting,
+        title=title,
+        details=details,
+        buttons=buttons,
+        expires=expires,
     )
+    return ApprovalEmail(subject=subject, html=_html(theme, content), text=_text(theme, content))
 
 
 def _checked_line(value: str, name: str, limit: int) -> str:
@@ -290,7 +234,7 @@ def _checked_line(value: str, name: str, limit: int) -> str:
         raise InvalidRequest(f"The e-mail's {name} must not be blank.")
     if len(value) > limit:
         raise InvalidRequest(f"The e-mail's {name} is longer than {limit} characters.")
-    if not is_unicode_text(value) or "\n" in value or "\r" in value or _CONTROL.search(value):
+    if not is_unicode_text(value) or "\n" in value or CONTROL_CHARACTERS.search(value):
         raise InvalidRequest(
             f"The e-mail's {name} must be one line of text (no control characters or line breaks)."
         )
@@ -298,24 +242,25 @@ def _checked_line(value: str, name: str, limit: int) -> str:
 
 
 def _checked_context(title: str, details: str) -> tuple[str, str]:
-    """The title and details as the confirm page takes them (CRLF as LF), or InvalidRequest."""
-    title = _checked_line(title.replace("\r\n", "\n"), "title", MAX_TITLE_LENGTH)
-    details = details.replace("\r\n", "\n")
-    if len(details) > MAX_DETAILS_LENGTH:
-        raise InvalidRequest(
-            f"The e-mail's details are longer than {MAX_DETAILS_LENGTH} characters."
-        )
-    if not is_unicode_text(details) or _CONTROL.search(details):
-        raise InvalidRequest(
-            "The e-mail's details must be plain text (no control characters but newlines and tabs)."
-        )
-    return title, details
+    """The title and details checked by the confirm page's rules, or InvalidRequest.
 
-
-def readable_name(name: str) -> str:
-    """An action's name as a button says it: ``"send_back"`` becomes ``"Send back"``."""
-    words = " ".join(name.replace("_", " ").split())
-    return words[:1].upper() + words[1:]
+    One rule for both: CRLF as LF, a one-line title, plain details, the same limits.
+    """
+    try:
+        page = ConfirmPage(title=title, details=details)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        name = "details" if error["loc"] == ("details",) else "title"
+        if error["type"] == "string_too_long":
+            problem = f"is longer than {error['ctx']['max_length']} characters"
+        elif error["type"] == "string_too_short":
+            problem = "must not be blank"
+        elif error["type"] == "string_unicode":  # a lone surrogate, refused before our rules
+            problem = "must be plain text (valid Unicode)"
+        else:
+            problem = f"is refused: {error['msg']}"
+        raise InvalidRequest(f"The e-mail's {name} {problem}.") from None
+    return page.title, page.details
 
 
 def _buttons(
@@ -334,7 +279,7 @@ def _buttons(
         if problem is not None:
             # The URL itself stays out of the message: it carries the sealed task.
             raise InvalidRequest(f"The URL of the action {name!r} {problem}.")
-        label = labels.get(name) or readable_name(name)
+        label = labels.get(name) or action_label(name)
         buttons.append((_checked_line(label, f"label of {name!r}", 100), url))
     return buttons
 
@@ -344,17 +289,10 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True).replace("\n", "<br>\n")
 
 
-def _html(
-    theme: EmailTheme,
-    *,
-    subject: str,
-    greeting: str | None,
-    title: str,
-    details: str,
-    buttons: list[tuple[str, str]],
-    expires: str | None,
-) -> str:
+def _html(theme: EmailTheme, content: _Content) -> str:
     words = theme.words
+    subject, greeting, title = content.subject, content.greeting, content.title
+    details, buttons, expires = content.details, content.buttons, content.expires
     accent = theme.accent_color
     text_style = f"font-family:{_FONT};color:{_INK}"
     paragraph = f"margin:0 0 16px;font-size:16px;line-height:24px;{text_style}"
@@ -473,16 +411,10 @@ def _button(label: str, url: str, accent: str, *, primary: bool) -> str:
     )
 
 
-def _text(
-    theme: EmailTheme,
-    *,
-    greeting: str | None,
-    title: str,
-    details: str,
-    buttons: list[tuple[str, str]],
-    expires: str | None,
-) -> str:
+def _text(theme: EmailTheme, content: _Content) -> str:
     words = theme.words
+    greeting, title, details = content.greeting, content.title, content.details
+    buttons, expires = content.buttons, content.expires
     blocks = [] if greeting is None else [greeting]
     blocks.append(title)
     if details:

@@ -45,7 +45,8 @@ from typing import Any, Final, Literal
 from ._approval import ConfirmPage
 from ._http_url import ascii_url
 from ._models import Action, ResponseSpec
-from ._theme import DEFAULT_THEME, PageTheme, PageWords, darker
+from ._theme import DEFAULT_THEME, PageTheme, PageWords
+from ._wording import action_label, darker
 from .errors import (
     ActionMismatched,
     ExpiredPayload,
@@ -68,7 +69,6 @@ __all__ = [
     "TEXT",
     "CallbackResponse",
     "MediaType",
-    "humanise",
     "negotiate",
     "reason_phrase",
     "render_confirm",
@@ -341,12 +341,6 @@ def _html_page(
     return _respond(status, HTML, page, extra_headers=headers)
 
 
-def humanise(name: str) -> str:
-    """An action's name as a person reads it: ``"send_back"`` is ``"Send back"``."""
-    text = " ".join(name.replace("_", " ").split())
-    return text[:1].upper() + text[1:]
-
-
 #: What html.escape(quote=True) replaces; names and ids never hold any (their rules say so).
 _HTML_SPECIAL: Final = re.compile("[&<>\"']")
 
@@ -392,7 +386,7 @@ def _done_page(action: Action, transaction_id: str, theme: PageTheme, comment: s
     words = theme.words
     heading = words.done_headings.get(action.name.lower())
     if heading is None:
-        heading = words.format("done_heading", action=humanise(action.name))
+        heading = words.format("done_heading", action=action_label(action.name))
     content = f"<p>{_e(words.done_sentence)}</p>\n"
     if comment is not None:
         content += (
@@ -518,7 +512,7 @@ def render_confirm(
         return _respond(200, JSON, _json_bytes(body))
     if media_type == HTML:
         words = theme.words
-        button = humanise(action.name)
+        button = action_label(action.name)
         if page is None:
             heading = _e(words.format("confirm_heading", action=button))
             content = f"<p>{_e(words.confirm_sentence)}</p>\n"

@@ -14,54 +14,49 @@ for white text on it (WCAG AA, 4.5:1).
 
 from __future__ import annotations
 
-import re
-import string
-from datetime import datetime
-from typing import Annotated, Any, Final
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from ._contract import CONTROL_CHARACTERS, is_unicode_text
 from ._http_url import checked_http_url
+from ._wording import (
+    DATE,
+    MONTHS,
+    THEME_CONFIG,
+    AccentColour,
+    DateWord,
+    LanguageTag,
+    MonthWords,
+    PlainText,
+    Words,
+    contrast_ratio,
+)
 
 __all__ = ["DEFAULT_THEME", "PageTheme", "PageWords", "contrast_ratio"]
 
-_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
-
-def _plain(value: str) -> str:
-    if not is_unicode_text(value) or CONTROL_CHARACTERS.search(value):
-        raise PydanticCustomError(
-            "invalid_text", "must be plain text (no control characters but newlines and tabs)"
-        )
-    return value
-
-
-PlainText = Annotated[str, AfterValidator(_plain)]
-
-#: Which placeholders each word may use (the rest may use none).
-_PLACEHOLDERS: Final[dict[str, frozenset[str]]] = {
-    "confirm_heading": frozenset({"action"}),
-    "choose": frozenset({"button"}),
-    "comment_hint": frozenset({"limit"}),
-    "comment_too_long": frozenset({"limit"}),
-    "expires": frozenset({"date"}),
-    "expired_at": frozenset({"date"}),
-    "done_heading": frozenset({"action"}),
-    "reference": frozenset({"reference"}),
-    "code": frozenset({"code"}),
-    "date": frozenset({"day", "month", "year", "time"}),
-}
-
-
-class PageWords(BaseModel):
+class PageWords(Words):
     """Every string of the approver's pages (English by default); ``{names}`` are filled in.
 
     ``{action}`` is the action's name made readable (``"send_back"`` becomes ``"Send back"``).
     """
 
-    model_config = _CONFIG
+    model_config = THEME_CONFIG
+    #: The placeholders each word may use; a word not listed may use none.
+    placeholders: ClassVar[Mapping[str, frozenset[str]]] = {
+        "confirm_heading": frozenset({"action"}),
+        "choose": frozenset({"button"}),
+        "comment_hint": frozenset({"limit"}),
+        "comment_too_long": frozenset({"limit"}),
+        "expires": frozenset({"date"}),
+        "expired_at": frozenset({"date"}),
+        "done_heading": frozenset({"action"}),
+        "reference": frozenset({"reference"}),
+        "code": frozenset({"code"}),
+        "date": frozenset({"day", "month", "year", "time"}),
+    }
 
     confirm_heading: PlainText = "{action} this request?"
     """Confirm page heading when the link carries no title; ``{action}``."""
@@ -147,120 +142,15 @@ class PageWords(BaseModel):
     """Small print: the reference for support; ``{reference}``."""
     code: PlainText = "Code: {code}"
     """Small print: the error's code for support; ``{code}``."""
-    date: PlainText = "{day} {month} {year}, {time} UTC"
+    date: DateWord = DATE
     """How a date is written; ``{day}``, ``{month}`` (from `months`), ``{year}``, ``{time}``."""
-    months: tuple[PlainText, ...] = Field(
-        default=(
-            "Jan",
-            "Feb",
-            "Mar",
-            "Apr",
-            "May",
-            "Jun",
-            "Jul",
-            "Aug",
-            "Sep",
-            "Oct",
-            "Nov",
-            "Dec",
-        ),
-        min_length=12,
-        max_length=12,
-    )
+    months: MonthWords = MONTHS
     """The twelve month names `date` uses."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _known_placeholders(cls, value: Any, info: Any) -> Any:
-        allowed = _PLACEHOLDERS.get(info.field_name, frozenset())
-        for text in value.values() if isinstance(value, dict) else [value]:
-            if isinstance(text, str):
-                _check_placeholders(text, allowed)
-        return value
 
     def format(self, name: str, **values: str) -> str:
         """The word ``name`` with its placeholders filled (values as given: no escaping)."""
         template: str = getattr(self, name)
         return template.format(**values)
-
-    def format_date(self, value: datetime) -> str:
-        """``value`` in the approver's terms (UTC), e.g. ``5 Dec 2026, 14:00 UTC``."""
-        return self.date.format(
-            day=str(value.day),
-            month=self.months[value.month - 1],
-            year=str(value.year),
-            time=f"{value:%H:%M}",
-        )
-
-
-def _check_placeholders(text: str, allowed: frozenset[str]) -> None:
-    try:
-        fields = [
-            (name, spec, conversion)
-            for _, name, spec, conversion in string.Formatter().parse(text)
-            if name is not None
-        ]
-    except ValueError:
-        raise PydanticCustomError(
-            "invalid_word", "has an unmatched brace (write {{ and }} for literal braces)"
-        ) from None
-    for name, spec, conversion in fields:
-        if name not in allowed or spec or conversion:
-            shown = ", ".join(f"{{{item}}}" for item in sorted(allowed)) or "none"
-            raise PydanticCustomError(
-                "invalid_word",
-                "uses the placeholder {name}; this word takes {shown}",
-                {"name": "{" + name[:40] + "}", "shown": shown},
-            )
-
-
-# --- colour -------------------------------------------------------------------------------------
-
-_HEX_COLOUR: Final = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-#: WCAG AA for normal text: the button's white label on the accent colour.
-_MIN_CONTRAST: Final = 4.5
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    digits = colour[1:]
-    if len(digits) == 3:
-        digits = "".join(ch * 2 for ch in digits)
-    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
-
-
-def _luminance(colour: str) -> float:
-    def channel(value: int) -> float:
-        c = value / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(value) for value in _rgb(colour))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast_ratio(foreground: str, background: str) -> float:
-    """The WCAG contrast ratio of two ``#rrggbb`` (or ``#rgb``) colours, from 1 to 21."""
-    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
-
-
-def darker(colour: str, amount: float = 0.2) -> str:
-    """``colour`` mixed with black by ``amount`` (the button's hover shade)."""
-    r, g, b = (round(value * (1 - amount)) for value in _rgb(colour))
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def _check_accent(value: str) -> str:
-    if not _HEX_COLOUR.fullmatch(value):
-        raise PydanticCustomError("invalid_colour", "must be a hex colour like #1f6feb")
-    ratio = contrast_ratio(value, "#ffffff")
-    if ratio < _MIN_CONTRAST:
-        raise PydanticCustomError(
-            "invalid_colour",
-            "is too light: white text on it has a contrast of {ratio}:1, at least 4.5:1 is "
-            "needed to be readable (WCAG AA)",
-            {"ratio": f"{ratio:.2f}"},
-        )
-    return value.lower()
 
 
 def _check_logo(value: str | None) -> str | None:
@@ -280,33 +170,24 @@ def _check_logo(value: str | None) -> str | None:
     return url
 
 
-_LANGUAGE: Final = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
-
-
-def _check_language(value: str) -> str:
-    if not _LANGUAGE.fullmatch(value):
-        raise PydanticCustomError("invalid_language", "must be a language tag like en or de-CH")
-    return value
-
-
 class PageTheme(BaseModel):
     """The look and words of the approver's pages (HTML answers), set once per handler.
 
     Every field is optional: ``PageTheme()`` is the built-in look, in English.
     """
 
-    model_config = _CONFIG
+    model_config = THEME_CONFIG
 
     product_name: PlainText | None = Field(default=None, min_length=1, max_length=80)
     """Shown above the card and in the window title (e.g. ``"Acme Deploys"``)."""
     logo_url: Annotated[str | None, AfterValidator(_check_logo)] = None
     """An https URL of the logo shown above the card (its ``alt`` is the product name). The
     pages' ``Content-Security-Policy`` allows this one image URL and nothing else."""
-    accent_color: Annotated[str, AfterValidator(_check_accent)] = "#1f6feb"
+    accent_color: AccentColour = "#1f6feb"
     """The button's colour, ``#rrggbb``; dark enough for white text (contrast 4.5:1)."""
     footer: PlainText | None = Field(default=None, min_length=1, max_length=500)
     """Small text below the card (e.g. who to contact); line breaks are kept."""
-    language: Annotated[str, AfterValidator(_check_language)] = "en"
+    language: LanguageTag = "en"
     """The pages' language (``<html lang>``): set it with translated `words`."""
     words: PageWords = Field(default_factory=PageWords)
     """Every string the pages show."""
