@@ -209,6 +209,36 @@ def test_ready_lambda_answers_503_inside_the_remaining_time(
     click_still_works(app_env, approval_machine, url, execution_arn)
 
 
+def test_a_powertools_route_answers_503_inside_the_lambdas_remaining_time(
+    app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
+) -> None:
+    """powertools_response hands the resolver's Lambda context on: 503 before Lambda's timeout.
+
+    With 3 s left, a throttling Step Functions gets retries for 2 s, not the 10 s budget.
+    """
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+    from sfn_callback_urls.adapters import powertools_response
+
+    url, execution_arn = mint_approve(approval_machine)
+    app = APIGatewayRestResolver()
+    handler = get_app().callback_handler
+
+    @app.route("/respond", method=["GET", "HEAD", "POST"])
+    def respond() -> Any:
+        return powertools_response(handler, app.current_event, app.lambda_context)
+
+    with misbehaving("throttling") as (endpoint, _):
+        point_sfn_at(app_env, endpoint)
+        context = FakeLambdaContext(3_000)
+        answer = app.resolve(event_for(url), context)
+        left = context.get_remaining_time_in_millis()
+    assert answer["statusCode"] == 503
+    assert json.loads(answer["body"])["error"] == "StepFunctionsUnavailable"
+    assert left > 0, f"the click outlived the Lambda ({left} ms left)"
+    click_still_works(app_env, approval_machine, url, execution_arn)
+
+
 @pytest.mark.parametrize("kind", ["silent", "throttling"])
 def test_ready_lambda_without_a_context_answers_503_within_the_default_budget(
     kind: str, app_env: pytest.MonkeyPatch, approval_machine: ApprovalMachine
