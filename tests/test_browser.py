@@ -100,7 +100,8 @@ def test_confirm_mode_get_changes_nothing_button_completes(
 
     browser.get(demo.email_path.as_uri())
     browser.find_element(By.LINK_TEXT, "Approve").click()
-    assert heading(browser, "this request?") == "Approve this request?"
+    # The confirm page asks what the e-mail asks: the demo seals the e-mail's title in it.
+    assert heading(browser, "Ben's request?") == "Approve Ben's request?"
     assert demo.status() == "RUNNING"
 
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
