@@ -335,7 +335,8 @@ def test_finding_1_working_regex_paths_keep_working() -> None:
     cases = {
         '$[?(@.name =~ "^approved")].k': [],
         '$[?(@.name =~ "(?i)^approved")].k': 1,
-        '$[?(@.name =~ "Ben|Ann" && @.k == 1)].name': "Approved-by-Ben",
+        # No '&&' here: jsonpath-ng on Python 3.10 (1.8) knows only '&', 1.16 deprecates it.
+        '$[?(@.name =~ "Ben|Ann")].name': "Approved-by-Ben",
         "$[1].name.`sub(/^re(\\\\w+)$/, \\\\1)`": "jected",
     }
     for path in cases:
