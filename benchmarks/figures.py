@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import (  # this folder is on sys.path when run as a script
+from results import (  # this folder is on sys.path when run as a script
     ColdResult,
     RowResult,
     cold_table,

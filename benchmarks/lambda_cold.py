@@ -48,6 +48,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from results import verdict  # beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 #: The template's runtime.
 RUNTIME_PYTHON = "python3.13"
@@ -599,8 +601,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print()
     for description, measured, met, gating in found:
-        verdict = "met" if met else ("MISSED" if gating else "open")
-        print(f"- [{'x' if met else ' '}] {description}: {measured} -> {verdict}")
+        print(
+            f"- [{'x' if met else ' '}] {description}: {measured} -> {verdict(met, gating=gating)}"
+        )
     if args.json:
         Path(args.json).write_text(
             json.dumps({"rows": [asdict(r) for r in results], "targets": found}, indent=2) + "\n"

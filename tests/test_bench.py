@@ -20,7 +20,9 @@ BENCH_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
     """``benchmarks/bench.py`` imported as a module (it is a script, not part of the package)."""
-    return import_file(BENCH_PY, "sfn_callback_urls_bench")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(BENCH_PY.parent))  # as when run: it imports results.py beside it
+        return import_file(BENCH_PY, "sfn_callback_urls_bench")
 
 
 @pytest.fixture
