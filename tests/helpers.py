@@ -508,3 +508,24 @@ def moto_child_environ(endpoint_url: str, tmp_path: Path, **variables: str) -> d
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
         **variables,
     }
+
+
+#: The security headers every answer carries (stated here, not taken from the code under test).
+SECURITY_HEADERS = {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
+
+
+def assert_security_headers(headers: dict[str, str]) -> None:
+    """Every answer carries the four security headers."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    for name, value in SECURITY_HEADERS.items():
+        assert lowered.get(name) == value, f"{name} missing or wrong in {lowered}"
+
+
+def query_of(url: str) -> str:
+    """The query string of a URL."""
+    return urlsplit(url).query

@@ -35,9 +35,11 @@ from helpers import (  # tests/ is on sys.path
     FakeClock,
     FakeStepFunctions,
     KmsCalls,
+    assert_security_headers,
     b64url,
     blob_of,
     key_header_span,
+    query_of,
     serve_wsgi,
     synthetic_token,
     unb64url,
@@ -69,12 +71,6 @@ from sfn_callback_urls.testing import ApprovalMachine
 
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
 TOKEN = synthetic_token()
-SECURITY_HEADERS = {
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-}
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -89,11 +85,6 @@ def mint(codec: Codec, action: Any, *, params: bool = False, token: str = TOKEN)
     """One callback URL for ``action``."""
     urls = Minter(codec, base_url=BASE_URL).mint(token, [action], enable_output_parameters=params)
     return urls.urls[action.name]
-
-
-def query_of(url: str) -> str:
-    """The query string of a URL."""
-    return urlsplit(url).query
 
 
 def post(handler: CallbackHandler, url: str, body: bytes) -> Any:
@@ -215,13 +206,6 @@ def asgi_call(
         bytes(n).decode("latin-1"): bytes(v).decode("latin-1") for n, v in start["headers"]
     }
     return Answer(start["status"], headers_out, body_out)
-
-
-def assert_security_headers(headers: dict[str, str]) -> None:
-    """Every answer carries the four security headers."""
-    lowered = {name.lower(): value for name, value in headers.items()}
-    for name, value in SECURITY_HEADERS.items():
-        assert lowered.get(name) == value, f"{name} missing or wrong in {lowered}"
 
 
 # --- finding 1: JSON Schema $ref never resolved outside the schema ----------------------------

@@ -18,7 +18,7 @@ import struct
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import boto3
 import pytest
@@ -30,9 +30,11 @@ from helpers import (  # tests/ is on sys.path
     FakeStepFunctions,
     KmsCalls,
     answer_json,
+    assert_security_headers,
     blob_of,
     create_event,
     event_for,
+    query_of,
     serve_wsgi,
     synthetic_token,
 )
@@ -58,12 +60,6 @@ from sfn_callback_urls.errors import InvalidJsonPath
 BASE_URL = "https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod"
 TOKEN = synthetic_token()
 APP_LOGGER = "sfn_callback_urls.aws_lambda"
-SECURITY_HEADERS = {
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-}
 APPROVE = {"name": "approve", "type": "success", "output": {"ok": True}}
 
 
@@ -80,11 +76,6 @@ def mint(codec: Codec, action: Any, *, token: str = TOKEN) -> str:
     return Minter(codec, base_url=BASE_URL).mint(token, [action]).urls[action.name]
 
 
-def query_of(url: str) -> str:
-    """The query string of a URL."""
-    return urlsplit(url).query
-
-
 def post_json(handler: CallbackHandler, url: str, body: Any) -> Any:
     """POST ``body`` as JSON to ``url`` through ``handler``."""
     return handler.handle(
@@ -95,13 +86,6 @@ def post_json(handler: CallbackHandler, url: str, body: Any) -> Any:
             body=json.dumps(body).encode(),
         )
     )
-
-
-def assert_security_headers(headers: dict[str, str]) -> None:
-    """Every answer carries the four security headers."""
-    lowered = {name.lower(): value for name, value in headers.items()}
-    for name, value in SECURITY_HEADERS.items():
-        assert lowered.get(name) == value, f"{name} missing or wrong in {lowered}"
 
 
 class Capture(logging.Handler):
