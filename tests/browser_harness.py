@@ -37,6 +37,7 @@ import pytest
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
+    from selenium.webdriver.remote.webelement import WebElement
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -54,6 +55,9 @@ AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 #: Phones are narrower than this (CSS px): below it the page is laid out as on a phone, honouring
 #: its ``<meta name="viewport">`` (without one a phone draws a 980 px page, shrunk).
 PHONE_WIDTH = 600
+#: How long a click may take to show the next page (seconds): the demo's server and moto's
+#: Step Functions answer in well under a second, even on a loaded CI machine.
+NAVIGATION_TIMEOUT = 20
 
 _FLAGS = (
     "--headless",
@@ -165,6 +169,27 @@ class Browser:
         self._width = width
         self.driver.get(page)
 
+    def follow(self, target: WebElement) -> None:
+        """Click ``target`` (a link, a button) and wait until the next page replaces this one.
+
+        Read nothing of the next page before this returns: a question asked of an element while
+        the next document is being committed fails in ways a wait does not retry.
+        """
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        target.click()
+        WebDriverWait(self.driver, NAVIGATION_TIMEOUT).until(lambda _: _replaced(old))
+
+    def heading(self) -> str:
+        """The page's one ``<h1>``, as shown (fails when there is none or more than one)."""
+        from selenium.webdriver.common.by import By
+
+        headings = self.driver.find_elements(By.TAG_NAME, "h1")
+        assert len(headings) == 1, f"{len(headings)} <h1> on {self.driver.current_url}"
+        return str(headings[0].text)
+
     def axe(self, *, tags: tuple[str, ...] = AXE_TAGS) -> list[Violation]:
         """Run axe-core inside the loaded page; return its violations (``[]`` for a clean page).
 
@@ -241,6 +266,27 @@ class Browser:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(png)
         return png
+
+
+def _replaced(element: WebElement) -> bool:
+    """Whether ``element``'s document is no longer the one shown.
+
+    chromedriver says so in two ways: a stale element reference (usually), or, when asked while
+    the next document is being committed, a plain WebDriverException "Node with given id does not
+    belong to the document". Selenium's ``staleness_of`` knows only the first; the second made a
+    CI run fail, so both mean "replaced" here, and any other error still fails the test.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error.msg):
+            return True
+        raise
+    return False
 
 
 @contextmanager

@@ -10,7 +10,6 @@ from __future__ import annotations
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,20 +18,15 @@ from sfn_callback_urls._demo import Demo
 
 pytest.importorskip("selenium", reason="selenium is not installed: pip install -e '.[browser]'")
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.wait import WebDriverWait
-
-if TYPE_CHECKING:
-    from selenium.webdriver.remote.webdriver import WebDriver
 
 WINDOW = (760, 620)
 
 
 @pytest.fixture
-def browser(chromium: Browser) -> WebDriver:
+def browser(chromium: Browser) -> Browser:
     """The session's headless Chromium, at a desktop mail reader's size, JavaScript on."""
     chromium.open("about:blank", width=WINDOW[0], height=WINDOW[1])
-    return chromium.driver
+    return chromium
 
 
 @pytest.fixture
@@ -49,30 +43,22 @@ def confirm_demo(aws_env: None, tmp_path: Path) -> Iterator[Demo]:
         yield running
 
 
-def heading(driver: WebDriver, contains: str) -> str:
-    """Wait for a page whose <h1> contains ``contains``; return the heading."""
-    WebDriverWait(driver, 15).until(
-        expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), contains)
-    )
-    return str(driver.find_element(By.TAG_NAME, "h1").text)
-
-
-def screenshot(driver: WebDriver, name: str) -> None:
+def screenshot(browser: Browser, name: str) -> None:
     """Save a screenshot for the docs, only when asked (CI must not dirty the tree)."""
     if screenshots_wanted():
         IMAGES.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(IMAGES / name))
+        browser.driver.save_screenshot(str(IMAGES / name))
 
 
-def test_click_approve_in_the_email(browser: WebDriver, demo: Demo) -> None:
+def test_click_approve_in_the_email(browser: Browser, demo: Demo) -> None:
     """Opening the e-mail and clicking Approve shows the accepted page; the execution succeeds."""
-    browser.get(demo.email_path.as_uri())
-    assert "Approve Ben's request?" in browser.find_element(By.TAG_NAME, "body").text
+    browser.driver.get(demo.email_path.as_uri())
+    assert "Approve Ben's request?" in browser.text()
     screenshot(browser, "demo-email.png")
     assert demo.status() == "RUNNING"
-    browser.find_element(By.LINK_TEXT, "Approve").click()
-    assert heading(browser, "Approved") == "Approved"
-    assert browser.current_url.startswith(demo.server_url)
+    browser.follow(browser.driver.find_element(By.LINK_TEXT, "Approve"))
+    assert browser.heading() == "Approved"
+    assert browser.driver.current_url.startswith(demo.server_url)
     screenshot(browser, "demo-accepted.png")
     result = demo.wait(timeout=15)
     assert result.status == "SUCCEEDED"
@@ -80,17 +66,17 @@ def test_click_approve_in_the_email(browser: WebDriver, demo: Demo) -> None:
     assert result.confirmation_text == "Hello Ben, your task is complete"
 
 
-def test_click_reject_in_the_email(browser: WebDriver, demo: Demo) -> None:
+def test_click_reject_in_the_email(browser: Browser, demo: Demo) -> None:
     """Clicking Reject fails the task with "rejected", which the machine catches."""
-    browser.get(demo.email_path.as_uri())
-    browser.find_element(By.LINK_TEXT, "Reject").click()
-    assert heading(browser, "Rejected") == "Rejected"
+    browser.driver.get(demo.email_path.as_uri())
+    browser.follow(browser.driver.find_element(By.LINK_TEXT, "Reject"))
+    assert browser.heading() == "Rejected"
     result = demo.wait(timeout=15)
     assert result.ended_as("reject", "Ben")
 
 
 def test_confirm_mode_get_changes_nothing_button_completes(
-    browser: WebDriver, confirm_demo: Demo
+    browser: Browser, confirm_demo: Demo
 ) -> None:
     """Confirm mode: a link scanner's GET and the link itself change nothing; the button does."""
     demo = confirm_demo
@@ -98,14 +84,14 @@ def test_confirm_mode_get_changes_nothing_button_completes(
         assert scanned.status == 200
     assert demo.status() == "RUNNING"
 
-    browser.get(demo.email_path.as_uri())
-    browser.find_element(By.LINK_TEXT, "Approve").click()
+    browser.driver.get(demo.email_path.as_uri())
+    browser.follow(browser.driver.find_element(By.LINK_TEXT, "Approve"))
     # The confirm page asks what the e-mail asks: the demo seals the e-mail's title in it.
-    assert heading(browser, "Ben's request?") == "Approve Ben's request?"
+    assert browser.heading() == "Approve Ben's request?"
     assert demo.status() == "RUNNING"
 
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    assert heading(browser, "Approved") == "Approved"
+    browser.follow(browser.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    assert browser.heading() == "Approved"
     result = demo.wait(timeout=15)
     assert result.status == "SUCCEEDED"
     assert result.ended_as("approve", "Ben")

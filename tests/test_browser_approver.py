@@ -133,15 +133,6 @@ def approve_and_reject() -> tuple[dict[str, Any], dict[str, Any]]:
     )
 
 
-def heading(browser: Browser) -> str:
-    """The page's one heading, as shown."""
-    from selenium.webdriver.common.by import By
-
-    headings = browser.driver.find_elements(By.TAG_NAME, "h1")
-    assert len(headings) == 1
-    return str(headings[0].text)
-
-
 def looks_right(browser: Browser, name: str) -> None:
     """The page as loaded: landmarks, no axe-core violation, no sideways scroll; photographed."""
     from selenium.webdriver.common.by import By
@@ -158,16 +149,12 @@ def looks_right(browser: Browser, name: str) -> None:
 def type_and_submit(browser: Browser, text: str) -> None:
     """Type into the comment box (if any) and press the form's button, as a person would."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
-    from selenium.webdriver.support.wait import WebDriverWait
 
     if text:
         box = browser.driver.find_element(By.ID, "comment")
         box.clear()
         box.send_keys(text)
-    page = browser.driver.find_element(By.TAG_NAME, "html")
-    browser.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser.driver, 20).until(staleness_of(page))  # the answer has replaced it
+    browser.follow(browser.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
 
 
 def status_of(machine: ApprovalMachine, execution: str) -> dict[str, Any]:
@@ -187,13 +174,13 @@ def test_approve_with_a_comment_without_javascript(
     urls = mint(token, *approve_and_reject())
 
     chromium.open(urls["approve"], width=WIDTH, javascript=False)
-    assert heading(chromium) == TITLE
+    assert chromium.heading() == TITLE
     assert "Rollback plan: <previous image> & a restore." in chromium.text()
     assert "Comment (optional)" in chromium.text()
     assert approval_machine.wait_for_status(execution, {"RUNNING"})["status"] == "RUNNING"
     type_and_submit(chromium, "Checked the migrations.\nGo ahead <3")
 
-    assert heading(chromium) == "Approved"
+    assert chromium.heading() == "Approved"
     assert "Checked the migrations.\nGo ahead <3" in chromium.text()
     output = json.loads(status_of(approval_machine, execution)["output"])["output"]
     assert output == {"build": 1234, "comment": "Checked the migrations.\nGo ahead <3"}
@@ -216,12 +203,12 @@ def test_reject_needs_a_reason_and_records_it_as_the_cause(
 
     chromium.open(urls["reject"], width=WIDTH, javascript=False)
     type_and_submit(chromium, "   ")
-    assert heading(chromium) == TITLE
+    assert chromium.heading() == TITLE
     assert "Please add a reason." in chromium.text()
     assert [name for name, _ in sfn_calls] == []
 
     type_and_submit(chromium, "The migration has no rollback.")
-    assert heading(chromium) == "Rejected"
+    assert chromium.heading() == "Rejected"
     assert status_of(approval_machine, execution)["status"] == "SUCCEEDED"  # caught
     failures = [params for name, params in sfn_calls if name == "SendTaskFailure"]
     assert [call["cause"] for call in failures] == ["The migration has no rollback."]
@@ -247,11 +234,11 @@ def test_every_page_of_the_flow_is_accessible_at_320_px(
     urls = mint(token, approve, reject)
 
     chromium.open(mint(token, plain)["approve"], width=WIDTH)
-    assert heading(chromium) == "Approve this request?"
+    assert chromium.heading() == "Approve this request?"
     looks_right(chromium, "confirm-plain")
 
     chromium.open(urls["reject"], width=WIDTH)
-    assert heading(chromium) == TITLE
+    assert chromium.heading() == TITLE
     looks_right(chromium, "confirm-reason")
 
     type_and_submit(chromium, " ")
@@ -261,12 +248,12 @@ def test_every_page_of_the_flow_is_accessible_at_320_px(
     chromium.open(urls["approve"], width=WIDTH)
     looks_right(chromium, "confirm-comment")
     type_and_submit(chromium, "Checked the migrations. Go ahead.")
-    assert heading(chromium) == "Approved"
+    assert chromium.heading() == "Approved"
     looks_right(chromium, "done-approved")
     heartbeat_machine.wait_for_status(execution)
 
     chromium.open(urls["reject"], width=WIDTH)
-    assert heading(chromium) == "Already answered"
+    assert chromium.heading() == "Already answered"
     looks_right(chromium, "already-answered")
 
 
@@ -279,7 +266,7 @@ def test_a_rejection_done_page_is_accessible(
     urls = mint(token, *approve_and_reject())
     chromium.open(urls["reject"], width=WIDTH)
     type_and_submit(chromium, "No rollback plan for <the> migration.")
-    assert heading(chromium) == "Rejected"
+    assert chromium.heading() == "Rejected"
     assert "No rollback plan for <the> migration." in chromium.text()
     looks_right(chromium, "done-rejected")
 
@@ -299,7 +286,7 @@ def test_broken_and_expired_links_are_accessible(
         now=past,
     )
     chromium.open(expired.urls["approve"], width=WIDTH)
-    assert heading(chromium) == "This link has expired"
+    assert chromium.heading() == "This link has expired"
     assert "Ask the person who sent it for a new one." in chromium.text()
     assert "try again" not in chromium.text().lower()
     looks_right(chromium, "expired")
@@ -310,7 +297,7 @@ def test_broken_and_expired_links_are_accessible(
     query["data"] = query["data"][: len(query["data"]) // 2]  # cut short, as a mail client might
     cut = urlunsplit(parts._replace(query="&".join(f"{k}={v}" for k, v in query.items())))
     chromium.open(cut, width=WIDTH)
-    assert heading(chromium) == "This link doesn't work"
+    assert chromium.heading() == "This link doesn't work"
     looks_right(chromium, "invalid")
 
 
@@ -337,7 +324,7 @@ def test_server_side_pages_are_accessible(
     response = handler.handle(CallbackRequest("GET", query, {"Accept": BROWSER}))
     assert response.status in (502, 503)
     chromium.open(response.body.decode(), width=WIDTH)
-    assert heading(chromium) == words
+    assert chromium.heading() == words
     looks_right(chromium, name)
 
 

@@ -5,9 +5,16 @@ If the harness saw nothing, every page and e-mail check built on it would pass f
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
-from browser_harness import Browser
+import pytest
+
+from browser_harness import Browser, _replaced
 
 CLEAN = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -92,3 +99,79 @@ def test_screenshot_is_a_png_of_the_whole_page(chromium: Browser, tmp_path: Path
     height = int.from_bytes(png[20:24], "big")
     assert (width, height) == chromium.size()
     assert height > 2000
+
+
+class _SlowNextPage(BaseHTTPRequestHandler):
+    """``/`` is a form; pressing its button is answered after a second, with a new heading."""
+
+    def do_GET(self) -> None:
+        self._answer(b'<form method="post" action="/next"><button type="submit">Go</button></form>')
+
+    def do_POST(self) -> None:
+        time.sleep(1.0)  # the old page stays on screen meanwhile, as on a slow network
+        self._answer(b"")
+
+    def _answer(self, body: bytes) -> None:
+        heading = b"First" if self.command == "GET" else b"Next"
+        page = b'<!doctype html><html lang="en"><title>t</title><h1>%s</h1>%s</html>' % (
+            heading,
+            body,
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test says what went wrong."""
+
+
+@pytest.fixture
+def slow_site() -> Iterator[str]:
+    """A loopback server whose form takes a second to answer."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowNextPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_follow_waits_for_the_next_page(
+    chromium: Browser, slow_site: str, *, javascript: bool
+) -> None:
+    """After ``follow`` the heading read is the next page's, however slowly that page comes."""
+    from selenium.webdriver.common.by import By
+
+    chromium.open(slow_site, javascript=javascript)
+    assert chromium.heading() == "First"
+    chromium.follow(chromium.driver.find_element(By.TAG_NAME, "button"))
+    assert chromium.heading() == "Next"
+
+
+class _Node:
+    """An element of a page, as chromedriver answers about it once its page may be gone."""
+
+    def __init__(self, error: Exception | None) -> None:
+        self._error = error
+
+    def is_enabled(self) -> bool:
+        if self._error is not None:
+            raise self._error
+        return True
+
+
+def test_a_node_of_a_replaced_document_counts_as_replaced() -> None:
+    """Both ways chromedriver says "that page is gone" count; any other error still fails."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    gone = "unhandled inspector error: Node with given id does not belong to the document"
+    assert _replaced(_Node(StaleElementReferenceException("stale")))  # type: ignore[arg-type]
+    assert _replaced(_Node(WebDriverException(gone)))  # type: ignore[arg-type]
+    assert not _replaced(_Node(None))  # type: ignore[arg-type]
+    with pytest.raises(WebDriverException, match="session deleted"):
+        _replaced(_Node(WebDriverException("session deleted")))  # type: ignore[arg-type]
