@@ -2,13 +2,16 @@
 
 `LocalServer` serves a WSGI app with `wsgiref`, one thread per request, on loopback by default.
 It is for development and local emulators: plain HTTP, one process. It never logs request lines
-(their query strings hold blobs).
+(their query strings hold blobs), and a client that goes away or never sends a request (browsers
+open spare connections) is no error: nothing is printed for it.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import socketserver
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["LocalServer", "ServedRequest"]
+
+_LOGGER = logging.getLogger("sfn_callback_urls.server")
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,30 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     # clicks, and clients retry a second later (benchmarks/load.py showed a 1 s p99).
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone or silent is no error; anything else is one line, never a traceback.
+
+        socketserver prints a traceback to stderr for every exception while serving a
+        connection: a spare connection timing out or a click cancelled mid-answer would fill
+        ``serve``'s terminal with them. Only the exception's type is logged (its text could
+        quote the request).
+        """
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        _LOGGER.warning(
+            "A request could not be served: %s.",
+            type(error).__name__,
+            extra={"event": "server_error", "error_type": type(error).__name__},
+        )
+
 
 class _QuietRequestHandler(WSGIRequestHandler):
     """wsgiref logs whole request lines, query strings (blobs) included: log nothing."""
+
+    #: Seconds a connection may stay silent: a browser's spare connection is then closed and
+    #: its thread ends, instead of both lasting as long as the browser keeps it open.
+    timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:
         return
