@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from botocore.exceptions import ClientError
@@ -44,6 +41,7 @@ from sfn_callback_urls._config import (
     ENV_KEY,
     ENV_PAGE_THEME,
 )
+from sfn_callback_urls._server import LocalServer
 from sfn_callback_urls.aws_lambda import create_urls_handler, process_callback_handler, reset_app
 from sfn_callback_urls.testing import ApprovalMachine
 
@@ -80,36 +78,16 @@ def lambda_over_http(environ: dict[str, Any], start_response: Any) -> list[bytes
     return [raw]
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    """One thread per connection: Chromium opens spare connections that may never send."""
-
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    timeout = 10  # a spare connection that never sends is dropped, not waited on forever
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output clean."""
-
-
 @pytest.fixture
 def site(app_env: pytest.MonkeyPatch) -> Iterator[str]:
     """The ready Lambda app on loopback HTTP; its base URL (callback URLs are minted for it)."""
-    server = make_server(
-        "127.0.0.1", 0, lambda_over_http, server_class=_ThreadingServer, handler_class=_QuietHandler
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    base_url = f"http://127.0.0.1:{server.server_port}"
-    app_env.setenv(ENV_BASE_URL, base_url)
+    server = LocalServer(lambda_over_http).start()  # what `serve` and the demo run
+    app_env.setenv(ENV_BASE_URL, server.url)
     reset_app()
     try:
-        yield base_url
+        yield server.url
     finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
+        server.stop()
 
 
 def mint(token: str, *actions: dict[str, Any]) -> dict[str, str]:
