@@ -104,7 +104,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def recipes(session: nox.Session) -> None:
-    """The web framework recipes of examples/frameworks/ (FastAPI, Starlette, Flask, Django)."""
+    """The web framework recipes of examples/frameworks/.
+
+    FastAPI, Starlette, Litestar, Flask and Django, with the ``recipes`` extra.
+    """
     session.install("-e", ".[tests,recipes]")
     session.run("pytest", *(session.posargs or RECIPE_TESTS))
 

@@ -1,8 +1,9 @@
 """examples/frameworks/: each recipe, imported as it is, approves a real moto execution over HTTP.
 
-FastAPI and Starlette run under uvicorn, Flask and Django under wsgiref, each on loopback; the
-client is urllib. Every recipe uses ``confirm_get=True``: a GET shows the confirmation, the POST
-of its button completes the task. (``nox -s recipes``: the frameworks are the ``recipes`` extra.)
+FastAPI, Starlette and Litestar run under uvicorn, Flask and Django under wsgiref, each on
+loopback; the client is urllib. Every recipe uses ``confirm_get=True``: a GET shows the
+confirmation, the POST of its button completes the task; the page keeps the headers we send.
+(``nox -s recipes``: the frameworks are the ``recipes`` extra.)
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ def approve(machine: ApprovalMachine, base_url: str) -> None:
     asked = fetch(url)
     assert asked.status == 200, asked.body
     assert asked.json()["confirm"] is True
+    page = fetch(url, accept="text/html")  # the page, with our headers as they were sent
+    assert page.status == 200, page.body
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert b"<form" in page.body
     done = fetch(url, method="POST", body=b"", content_type="application/x-www-form-urlencoded")
     assert done.status == 200, done.body
     assert done.json()["action"] == {"name": "approve", "type": "success"}
@@ -65,6 +71,13 @@ def test_starlette_recipe(recipe_env: None, approval_machine: ApprovalMachine) -
     app = load("starlette_app.py").app
     for root in _serve_asgi(app):
         approve(approval_machine, f"{root}/callbacks")
+
+
+def test_litestar_recipe(recipe_env: None, approval_machine: ApprovalMachine) -> None:
+    """examples/frameworks/litestar_app.py under uvicorn approves a real execution."""
+    app = load("litestar_app.py").app
+    for root in _serve_asgi(app):
+        approve(approval_machine, root)
 
 
 def test_flask_recipe(recipe_env: None, approval_machine: ApprovalMachine) -> None:
@@ -169,6 +182,7 @@ def test_every_recipe_is_tested_and_shown() -> None:
         "django_views.py",
         "fastapi_app.py",
         "flask_app.py",
+        "litestar_app.py",
         "starlette_app.py",
     ]
     docs = (RECIPES.parents[1] / "docs" / "frameworks.md").read_text(encoding="utf-8")

@@ -35,10 +35,15 @@ def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def fetch(
-    url: str, *, method: str = "GET", body: bytes | None = None, content_type: str | None = None
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    content_type: str | None = None,
+    accept: str = "application/json",
 ) -> Answer:
     """One request with urllib; HTTP errors are answers too."""
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": accept}
     if content_type is not None:
         headers["Content-Type"] = content_type
     request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - http://127.0.0.1 only
